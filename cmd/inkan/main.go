@@ -1,0 +1,160 @@
+// Command inkan is an identity provider and token service: one binary that
+// serves the HTTP API and administers users and signing keys.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/store/sqlite"
+)
+
+const usage = `inkan — the seal that signs: an identity provider and JWT token service.
+
+Usage:
+  inkan <command> [flags] [arguments]
+
+Commands:
+  serve      run the HTTP server (zero-config: creates its data dir, database and key)
+  users      add, list, disable, enable, delete users; change a password
+  keys       generate, import and list signing keys
+  jwk        convert a PEM key to a JWKS (the job of pem-jwk)
+  help       show this help
+
+Every flag has an INKAN_* environment variable (--token-ttl ↔ INKAN_TOKEN_TTL);
+a flag wins over its variable. Run "inkan <command> --help" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "inkan:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// errUsage marks a usage mistake: exit status 2, as the flag package uses.
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// io bundles the process's standard streams, so that tests can run commands
+// in-process.
+type stdio struct {
+	in          io.Reader
+	out, errOut io.Writer
+	getenv      func(string) string
+}
+
+// run executes one command line (without the program name).
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	std := stdio{in: stdin, out: stdout, errOut: stderr, getenv: getenv}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve":
+		return serve(ctx, std, rest)
+	case "users":
+		return users(ctx, std, rest)
+	case "keys":
+		return keysCmd(ctx, std, rest)
+	case "jwk":
+		return jwk(std, rest)
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+}
+
+// newFlags makes a command's flag set, whose --help prints synopsis, then
+// the flags with their environment variables.
+func newFlags(std stdio, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(std.errOut)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: inkan %s\n", synopsis)
+		has := false
+		fs.VisitAll(func(*flag.Flag) { has = true })
+		if !has {
+			return
+		}
+		fmt.Fprintln(w, "\nFlags:")
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(w, "  --%s", f.Name)
+			if name, _ := flag.UnquoteUsage(f); name != "" {
+				fmt.Fprintf(w, " %s", name)
+			}
+			fmt.Fprintf(w, "\n      %s", f.Usage)
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+				fmt.Fprintf(w, " (default %s)", f.DefValue)
+			}
+			if config.IsSetting(f.Name) {
+				fmt.Fprintf(w, " [$%s]", config.EnvName(f.Name))
+			}
+			fmt.Fprintln(w)
+		})
+	}
+	return fs
+}
+
+// parse parses a command's flags and environment. --help is reported as
+// errHelp, which the caller returns as success.
+func parse(std stdio, fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard) // the usage goes to stdout for --help, stderr otherwise
+	pos, err := config.Parse(fs, args, std.getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(std.out)
+		fs.Usage()
+		return nil, errHelp
+	}
+	fs.SetOutput(std.errOut)
+	if err != nil {
+		fs.Usage()
+		return nil, fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+	}
+	return pos, nil
+}
+
+// errHelp ends a command successfully after printing its help.
+var errHelp = errors.New("help shown")
+
+func helpOK(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+// dbFile is the SQLite database inside --data-dir.
+const dbFile = "inkan.db"
+
+// openStore opens the SQLite database in dataDir, creating the directory
+// (mode 0700) and the database on first use.
+func openStore(ctx context.Context, dataDir string) (*sqlite.Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(dataDir, dbFile))
+}

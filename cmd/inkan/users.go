@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/term"
+
+	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/password"
+	"github.com/inkan-dev/inkan/internal/server"
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+const usersUsage = `Usage: inkan users <subcommand> [flags]
+
+Subcommands:
+  add --email E --name N [--password-hash HASH]
+                        add a user; the password is read from stdin (first line),
+                        or prompted for without echo on a terminal; --password-hash
+                        brings over an existing bcrypt or argon2id hash instead
+  list                  list users
+  disable EMAIL         refuse the user's logins and tokens
+  enable EMAIL          undo disable
+  delete EMAIL          delete the user; their tokens stop working
+  passwd EMAIL          set a new password (stdin or prompt, as for add)
+
+Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR].
+`
+
+func users(ctx context.Context, std stdio, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(std.errOut, usersUsage)
+		return fmt.Errorf("%w: users needs a subcommand", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	cfg := config.Default()
+	var email, name, hash string
+	synopsis := "users " + sub + " EMAIL [flags]"
+	switch sub {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(std.out, usersUsage)
+		return nil
+	case "add":
+		synopsis = "users add --email E --name N [--password-hash HASH] [flags]"
+	case "list":
+		synopsis = "users list [flags]"
+	case "disable", "enable", "delete", "passwd":
+	default:
+		fmt.Fprint(std.errOut, usersUsage)
+		return fmt.Errorf("%w: unknown users subcommand %q", errUsage, sub)
+	}
+	fs := newFlags(std, "users "+sub, synopsis)
+	cfg.Register(fs, config.FlagDataDir)
+	if sub == "add" {
+		fs.StringVar(&email, "email", "", "the user's email (required)")
+		fs.StringVar(&name, "name", "", "the user's name (required)")
+		fs.StringVar(&hash, "password-hash", "", "an existing bcrypt ($2a$/$2b$/$2y$) or argon2id hash, instead of a password")
+	}
+	pos, err := parse(std, fs, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	wantArgs := 1
+	if sub == "add" || sub == "list" {
+		wantArgs = 0
+	}
+	if len(pos) != wantArgs {
+		fs.Usage()
+		return fmt.Errorf("%w: users %s takes %d argument(s), got %d", errUsage, sub, wantArgs, len(pos))
+	}
+	st, err := openStore(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hasher := password.New(password.Default, 1)
+
+	switch sub {
+	case "add":
+		return addUser(ctx, std, st, hasher, email, name, hash)
+	case "list":
+		return listUsers(ctx, std.out, st)
+	}
+	target := server.NormalizeEmail(pos[0])
+	u, err := st.GetUserByEmail(ctx, target)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user with email %q", target)
+	} else if err != nil {
+		return err
+	}
+	switch sub {
+	case "delete":
+		if err := st.DeleteUser(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(std.out, "deleted %s\n", u.Email)
+		return nil
+	case "disable", "enable":
+		_, err := st.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+			old.Disabled = sub == "disable"
+			old.UpdatedAt = now()
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(std.out, "%sd %s\n", sub, u.Email)
+		return nil
+	default: // passwd
+		pw, err := readPassword(std)
+		if err != nil {
+			return err
+		}
+		h, err := hasher.Hash(ctx, pw)
+		if err != nil {
+			return err
+		}
+		_, err = st.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+			old.PasswordHash = h
+			old.UpdatedAt = now()
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(std.out, "password changed for %s\n", u.Email)
+		return nil
+	}
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Hasher, email, name, hash string) error {
+	email, name = server.NormalizeEmail(email), strings.TrimSpace(name)
+	var problems []string
+	if p := server.CheckEmail(email); p != nil {
+		problems = append(problems, "--email: "+p.Msg)
+	}
+	if p := server.CheckName(name); p != nil {
+		problems = append(problems, "--name: "+p.Msg)
+	}
+	if hash != "" {
+		if err := password.Check(hash); err != nil {
+			problems = append(problems, "--password-hash: "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
+	}
+	if hash == "" {
+		pw, err := readPassword(std)
+		if err != nil {
+			return err
+		}
+		if hash, err = hasher.Hash(ctx, pw); err != nil {
+			return err
+		}
+	}
+	t := now()
+	u := store.User{ID: uuid.NewString(), Name: name, Email: email, PasswordHash: hash, CreatedAt: t, UpdatedAt: t}
+	if err := st.CreateUser(ctx, u); errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("a user with email %q exists", email)
+	} else if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "created_at": u.CreatedAt})
+	fmt.Fprintf(std.out, "%s\n", out)
+	return nil
+}
+
+func listUsers(ctx context.Context, w io.Writer, st store.Store) error {
+	list, err := st.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tSTATUS\tCREATED")
+	for _, u := range list {
+		status := "enabled"
+		if u.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, status, u.CreatedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// readPassword reads a new password: prompted twice without echo when stdin
+// is a terminal, otherwise the first line of stdin.
+func readPassword(std stdio) (string, error) {
+	var pw string
+	if f, ok := std.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(std.errOut, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(std.errOut)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		fmt.Fprint(std.errOut, "Repeat password: ")
+		again, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(std.errOut)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(b) != string(again) {
+			return "", errors.New("the passwords do not match")
+		}
+		pw = string(b)
+	} else {
+		line, err := bufio.NewReader(io.LimitReader(std.in, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password from stdin: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if p := server.CheckPassword(pw); p != nil {
+		return "", fmt.Errorf("password: %s", p.Msg)
+	}
+	return pw, nil
+}

@@ -1,0 +1,128 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+// handleAuthenticate is POST /user/_authenticate: HTTP Basic with the email
+// as user id → a signed access token. Every failure is the same 401, and an
+// unknown email costs one password verification like a known one.
+func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	email, password, err := parseBasic(r.Header.Get("Authorization"))
+	if err != nil || len(password) > maxPasswordBytes {
+		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed credentials")
+		return errBadCredentials
+	}
+	email = NormalizeEmail(email)
+	u, err := s.opts.Store.GetUserByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	hash := s.dummyHash
+	if known {
+		hash = u.PasswordHash
+	}
+	ok, rehash, err := s.opts.Passwords.Verify(ctx, hash, password)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		// A stored hash we cannot read: the user cannot log in, and the
+		// operator must know.
+		s.opts.Logger.ErrorContext(ctx, "verify password", "sub", u.ID, "err", err)
+		return errBadCredentials
+	}
+	if !known || !ok || u.Disabled {
+		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "bad credentials")
+		return errBadCredentials
+	}
+	if rehash {
+		s.rehash(r, u, password)
+	}
+	tok, err := s.tokens.Issue(u)
+	if err != nil {
+		return err
+	}
+	s.opts.Logger.InfoContext(ctx, "token issued", "sub", u.ID, "kid", tok.KeyID, "jti", tok.Claims.ID)
+	noStore(w)
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok.Raw, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn()})
+	return nil
+}
+
+// rehash upgrades a legacy (bcrypt) or outdated hash to the current argon2id
+// parameters after a successful login, unless the hash changed meanwhile.
+// Failures are logged: the login itself stands.
+func (s *Server) rehash(r *http.Request, u store.User, password string) {
+	ctx := r.Context()
+	nh, err := s.opts.Passwords.Hash(ctx, password)
+	if err == nil {
+		_, err = s.opts.Store.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+			if old.PasswordHash != u.PasswordHash {
+				return old, errHashChanged
+			}
+			old.PasswordHash = nh
+			old.UpdatedAt = s.opts.Now().UTC().Truncate(time.Microsecond)
+			return old, nil
+		})
+	}
+	if err != nil && !errors.Is(err, errHashChanged) {
+		s.opts.Logger.WarnContext(ctx, "rehash password", "sub", u.ID, "err", err)
+		return
+	}
+	s.opts.Logger.InfoContext(ctx, "password rehashed", "sub", u.ID)
+}
+
+var errHashChanged = errors.New("password hash changed meanwhile")
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+type meResponse struct {
+	Subject string `json:"sub"`
+	Name    string `json:"user"`
+	Email   string `json:"email"`
+}
+
+// handleMe is GET /user: a valid Bearer token of a current, enabled user →
+// that user. The token is never echoed back.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	raw, err := parseBearer(r.Header.Get("Authorization"), maxTokenSize)
+	if errors.Is(err, errNoAuthorization) {
+		return errNoToken
+	}
+	if err != nil {
+		s.opts.Logger.InfoContext(ctx, "token refused", "reason", err)
+		return errBadToken
+	}
+	claims, err := s.verifier.Verify(ctx, raw)
+	if err != nil {
+		s.opts.Logger.InfoContext(ctx, "token refused", "reason", err)
+		return errBadToken
+	}
+	u, err := s.opts.Store.GetUser(ctx, claims.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		s.opts.Logger.InfoContext(ctx, "token refused", "reason", "user gone or disabled", "sub", claims.Subject, "jti", claims.ID)
+		return errBadToken
+	}
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: u.Name, Email: u.Email})
+	return nil
+}

@@ -1,0 +1,89 @@
+// Package store defines inkan's persistent model and the narrow interfaces
+// every storage backend implements. It imports only the standard library.
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with context; callers test with errors.Is.
+var (
+	// ErrNotFound means the requested row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness rule was violated (a taken email, a
+	// duplicate key id, a first key when one exists already).
+	ErrConflict = errors.New("conflict")
+)
+
+// User is an account that can log in with a password.
+type User struct {
+	ID           string // random UUID, immutable
+	Name         string
+	Email        string // trimmed and lower-cased, unique
+	PasswordHash string // PHC argon2id or bcrypt; never leaves the server
+	Disabled     bool
+	CreatedAt    time.Time // UTC
+	UpdatedAt    time.Time // UTC
+}
+
+// LogValue keeps the password hash out of logs.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", u.ID), slog.String("email", u.Email), slog.Bool("disabled", u.Disabled))
+}
+
+// SigningKey is a private key inkan signs tokens with.
+type SigningKey struct {
+	ID          string // the kid: the RFC 7638 thumbprint of the public key
+	Algorithm   string // RS256, PS256, ES256, ES384, EdDSA
+	PrivateKey  []byte // PKCS#8 DER
+	CreatedAt   time.Time
+	ActivatedAt time.Time // the key with the latest ActivatedAt signs
+}
+
+// LogValue keeps the private key out of logs.
+func (k SigningKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kid", k.ID), slog.String("alg", k.Algorithm))
+}
+
+// UserStore persists users.
+type UserStore interface {
+	// CreateUser inserts u; a taken ID or email is ErrConflict.
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	// UpdateUser atomically replaces the user with update(old). An error
+	// from update aborts the change and is returned as is.
+	UpdateUser(ctx context.Context, id string, update func(old User) (User, error)) (User, error)
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// KeyStore persists signing keys.
+type KeyStore interface {
+	// CreateKey inserts k; a taken ID is ErrConflict.
+	CreateKey(ctx context.Context, k SigningKey) error
+	// CreateFirstKey inserts k only if the store holds no key at all, and
+	// returns ErrConflict otherwise, atomically across processes.
+	CreateFirstKey(ctx context.Context, k SigningKey) error
+	GetKey(ctx context.Context, id string) (SigningKey, error)
+	// ListKeys returns every key, most recently activated first.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateKey atomically replaces the key with update(old).
+	UpdateKey(ctx context.Context, id string, update func(old SigningKey) (SigningKey, error)) (SigningKey, error)
+	DeleteKey(ctx context.Context, id string) error
+	// KeysVersion changes whenever any key is created, updated or deleted, by
+	// this process or another one sharing the database.
+	KeysVersion(ctx context.Context) (int64, error)
+}
+
+// Store is a complete backend.
+type Store interface {
+	UserStore
+	KeyStore
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}

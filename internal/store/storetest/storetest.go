@@ -1,0 +1,461 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass, unchanged: each backend's tests call Run and RunConcurrent with a
+// function that opens a fresh, empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// Opener returns a fresh, empty, migrated store; it registers its own cleanup.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the conformance suite, each subtest on a fresh store.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"user round trip", testUserRoundTrip},
+		{"user conflicts", testUserConflicts},
+		{"user not found", testUserNotFound},
+		{"list users", testListUsers},
+		{"update user", testUpdateUser},
+		{"delete user", testDeleteUser},
+		{"utc", testUTC},
+		{"key round trip", testKeyRoundTrip},
+		{"first key", testFirstKey},
+		{"update key", testUpdateKey},
+		{"delete key", testDeleteKey},
+		{"keys version", testKeysVersion},
+		{"ping", func(t *testing.T, s store.Store) {
+			if err := s.Ping(context.Background()); err != nil {
+				t.Fatalf("Ping() = %v", err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+// RunConcurrent runs the races every backend must settle with exactly one
+// winner and no lost update.
+func RunConcurrent(t *testing.T, open Opener) {
+	t.Run("update user", func(t *testing.T) { testConcurrentUpdateUser(t, open(t)) })
+	t.Run("create same email", func(t *testing.T) { testConcurrentCreateUser(t, open(t)) })
+	t.Run("first key", func(t *testing.T) { testConcurrentFirstKey(t, open(t)) })
+}
+
+// base is a fixed instant with microsecond precision, the precision every
+// backend keeps.
+var base = time.Date(2026, 11, 25, 10, 30, 0, 123456000, time.UTC)
+
+func newUser(i int) store.User {
+	return store.User{
+		ID:           fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
+		Name:         fmt.Sprintf("User %d", i),
+		Email:        fmt.Sprintf("user%d@example.com", i),
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		CreatedAt:    base.Add(time.Duration(i) * time.Second),
+		UpdatedAt:    base.Add(time.Duration(i) * time.Second),
+	}
+}
+
+func newKey(i int) store.SigningKey {
+	return store.SigningKey{
+		ID:          fmt.Sprintf("kid-%d", i),
+		Algorithm:   "RS256",
+		PrivateKey:  []byte{0x30, 0x82, byte(i), 0x00, 0xff},
+		CreatedAt:   base.Add(time.Duration(i) * time.Minute),
+		ActivatedAt: base.Add(time.Duration(i) * time.Minute),
+	}
+}
+
+func mustCreateUser(tb testing.TB, s store.Store, u store.User) {
+	tb.Helper()
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		tb.Fatalf("CreateUser(%s) = %v", u.Email, err)
+	}
+}
+
+func mustCreateKey(tb testing.TB, s store.Store, k store.SigningKey) {
+	tb.Helper()
+	if err := s.CreateKey(context.Background(), k); err != nil {
+		tb.Fatalf("CreateKey(%s) = %v", k.ID, err)
+	}
+}
+
+func testUserRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	want := newUser(1)
+	want.Name = "Ünïcode ✓ name"
+	want.Disabled = true
+	want.UpdatedAt = want.CreatedAt.Add(time.Hour)
+	mustCreateUser(t, s, want)
+	got, err := s.GetUser(ctx, want.ID)
+	if err != nil {
+		t.Fatalf("GetUser() = %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GetUser() mismatch (-want +got):\n%s", diff)
+	}
+	got, err = s.GetUserByEmail(ctx, want.Email)
+	if err != nil {
+		t.Fatalf("GetUserByEmail() = %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GetUserByEmail() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func testUserConflicts(t *testing.T, s store.Store) {
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	sameEmail := newUser(2)
+	sameEmail.Email = u.Email
+	sameID := newUser(3)
+	sameID.ID = u.ID
+	for _, dup := range []store.User{sameEmail, sameID} {
+		if err := s.CreateUser(context.Background(), dup); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("CreateUser(%s, %s) = %v, want %v", dup.ID, dup.Email, err, store.ErrConflict)
+		}
+	}
+}
+
+func testUserNotFound(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetUser(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUser(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+	if _, err := s.GetUserByEmail(ctx, "missing@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUserByEmail(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+	_, err := s.UpdateUser(ctx, "missing", func(u store.User) (store.User, error) { return u, nil })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateUser(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+	if err := s.DeleteUser(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteUser(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+}
+
+func testListUsers(t *testing.T, s store.Store) {
+	got, err := s.ListUsers(context.Background())
+	if err != nil || len(got) != 0 {
+		t.Fatalf("ListUsers() on empty store = %v, %v; want none", got, err)
+	}
+	var want []store.User
+	for _, i := range []int{3, 1, 2} {
+		mustCreateUser(t, s, newUser(i))
+	}
+	for i := 1; i <= 3; i++ {
+		want = append(want, newUser(i))
+	}
+	got, err = s.ListUsers(context.Background())
+	if err != nil {
+		t.Fatalf("ListUsers() = %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ListUsers() mismatch, want oldest first (-want +got):\n%s", diff)
+	}
+}
+
+func testUpdateUser(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := newUser(1)
+	other := newUser(2)
+	mustCreateUser(t, s, u)
+	mustCreateUser(t, s, other)
+
+	want := u
+	want.Name, want.PasswordHash, want.Disabled = "Renamed", "$2b$04$new", true
+	want.UpdatedAt = base.Add(time.Hour)
+	got, err := s.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+		if diff := cmp.Diff(u, old); diff != "" {
+			t.Errorf("update func got old mismatch (-want +got):\n%s", diff)
+		}
+		n := want
+		n.ID = "ignored: ids are immutable"
+		return n, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateUser() = %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UpdateUser() result mismatch (-want +got):\n%s", diff)
+	}
+	stored, err := s.GetUser(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("GetUser() = %v", err)
+	}
+	if diff := cmp.Diff(want, stored); diff != "" {
+		t.Errorf("GetUser() after update mismatch (-want +got):\n%s", diff)
+	}
+
+	errAbort := errors.New("abort")
+	_, err = s.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+		old.Name = "never stored"
+		return old, errAbort
+	})
+	if !errors.Is(err, errAbort) {
+		t.Errorf("UpdateUser(aborting) = %v, want %v", err, errAbort)
+	}
+	_, err = s.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+		old.Email = other.Email
+		return old, nil
+	})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("UpdateUser(taken email) = %v, want %v", err, store.ErrConflict)
+	}
+	if stored, _ := s.GetUser(ctx, u.ID); stored.Name != want.Name || stored.Email != want.Email {
+		t.Errorf("failed updates changed the user: %+v", stored)
+	}
+}
+
+func testDeleteUser(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	mustCreateUser(t, s, newUser(2))
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUser() = %v", err)
+	}
+	if _, err := s.GetUser(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUser(deleted) = %v, want %v", err, store.ErrNotFound)
+	}
+	if _, err := s.GetUser(ctx, newUser(2).ID); err != nil {
+		t.Errorf("GetUser(other) after delete = %v", err)
+	}
+	// The email is free again.
+	mustCreateUser(t, s, u)
+}
+
+func testUTC(t *testing.T, s store.Store) {
+	tokyo := time.FixedZone("JST", 9*3600)
+	u := newUser(1)
+	u.CreatedAt = base.In(tokyo)
+	u.UpdatedAt = base.Add(time.Microsecond).In(tokyo)
+	mustCreateUser(t, s, u)
+	got, err := s.GetUser(context.Background(), u.ID)
+	if err != nil {
+		t.Fatalf("GetUser() = %v", err)
+	}
+	for _, c := range []struct{ got, want time.Time }{{got.CreatedAt, u.CreatedAt}, {got.UpdatedAt, u.UpdatedAt}} {
+		if !c.got.Equal(c.want) || c.got.Location() != time.UTC {
+			t.Errorf("stored time = %v, want the instant %v in UTC", c.got, c.want)
+		}
+	}
+}
+
+func testKeyRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k1, k2, k3 := newKey(1), newKey(2), newKey(3)
+	for _, k := range []store.SigningKey{k2, k3, k1} {
+		mustCreateKey(t, s, k)
+	}
+	got, err := s.GetKey(ctx, k2.ID)
+	if err != nil {
+		t.Fatalf("GetKey() = %v", err)
+	}
+	if diff := cmp.Diff(k2, got); diff != "" {
+		t.Errorf("GetKey() mismatch (-want +got):\n%s", diff)
+	}
+	list, err := s.ListKeys(ctx)
+	if err != nil {
+		t.Fatalf("ListKeys() = %v", err)
+	}
+	if diff := cmp.Diff([]store.SigningKey{k3, k2, k1}, list); diff != "" {
+		t.Errorf("ListKeys() mismatch, want latest activated first (-want +got):\n%s", diff)
+	}
+	if err := s.CreateKey(ctx, k1); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateKey(duplicate) = %v, want %v", err, store.ErrConflict)
+	}
+	if _, err := s.GetKey(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetKey(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+}
+
+func testFirstKey(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.CreateFirstKey(ctx, newKey(1)); err != nil {
+		t.Fatalf("CreateFirstKey() on empty store = %v", err)
+	}
+	if err := s.CreateFirstKey(ctx, newKey(2)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateFirstKey() with a key present = %v, want %v", err, store.ErrConflict)
+	}
+	list, _ := s.ListKeys(ctx)
+	if len(list) != 1 || list[0].ID != newKey(1).ID {
+		t.Errorf("ListKeys() = %v, want only the first key", list)
+	}
+}
+
+func testUpdateKey(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k := newKey(1)
+	mustCreateKey(t, s, k)
+	want := k
+	want.ActivatedAt = base.Add(24 * time.Hour)
+	got, err := s.UpdateKey(ctx, k.ID, func(old store.SigningKey) (store.SigningKey, error) {
+		old.ActivatedAt = want.ActivatedAt
+		return old, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateKey() = %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UpdateKey() mismatch (-want +got):\n%s", diff)
+	}
+	if stored, _ := s.GetKey(ctx, k.ID); !stored.ActivatedAt.Equal(want.ActivatedAt) {
+		t.Errorf("GetKey() after update ActivatedAt = %v, want %v", stored.ActivatedAt, want.ActivatedAt)
+	}
+	_, err = s.UpdateKey(ctx, "missing", func(old store.SigningKey) (store.SigningKey, error) { return old, nil })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateKey(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+}
+
+func testDeleteKey(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mustCreateKey(t, s, newKey(1))
+	if err := s.DeleteKey(ctx, newKey(1).ID); err != nil {
+		t.Fatalf("DeleteKey() = %v", err)
+	}
+	if err := s.DeleteKey(ctx, newKey(1).ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteKey(deleted) = %v, want %v", err, store.ErrNotFound)
+	}
+}
+
+func testKeysVersion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	version := func() int64 {
+		t.Helper()
+		v, err := s.KeysVersion(ctx)
+		if err != nil {
+			t.Fatalf("KeysVersion() = %v", err)
+		}
+		return v
+	}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"create", func() error { return s.CreateKey(ctx, newKey(1)) }},
+		{"update", func() error {
+			_, err := s.UpdateKey(ctx, newKey(1).ID, func(k store.SigningKey) (store.SigningKey, error) {
+				k.ActivatedAt = k.ActivatedAt.Add(time.Second)
+				return k, nil
+			})
+			return err
+		}},
+		{"delete", func() error { return s.DeleteKey(ctx, newKey(1).ID) }},
+	}
+	prev := version()
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if v := version(); v == prev {
+			t.Errorf("KeysVersion() after %s = %d, unchanged", st.name, v)
+		} else {
+			prev = v
+		}
+	}
+	mustCreateUser(t, s, newUser(1))
+	if v := version(); v != prev {
+		t.Errorf("KeysVersion() changed on a user write: %d → %d", prev, v)
+	}
+}
+
+func testConcurrentUpdateUser(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := newUser(1)
+	u.Name = ""
+	mustCreateUser(t, s, u)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := s.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+				old.Name += "x"
+				return old, nil
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("UpdateUser() = %v", err)
+		}
+	}
+	got, err := s.GetUser(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("GetUser() = %v", err)
+	}
+	if len(got.Name) != n {
+		t.Errorf("after %d concurrent appends the name has %d: updates were lost", n, len(got.Name))
+	}
+}
+
+func testConcurrentCreateUser(t *testing.T, s store.Store) {
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			u := newUser(i + 1)
+			u.Email = "same@example.com"
+			errs <- s.CreateUser(context.Background(), u)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("CreateUser() = %v, want nil or %v", err, store.ErrConflict)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d concurrent creates of one email succeeded, want 1", won)
+	}
+}
+
+func testConcurrentFirstKey(t *testing.T, s store.Store) {
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- s.CreateFirstKey(context.Background(), newKey(i+1)) })
+	}
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("CreateFirstKey() = %v, want nil or %v", err, store.ErrConflict)
+		}
+	}
+	keys, _ := s.ListKeys(context.Background())
+	if won != 1 || len(keys) != 1 {
+		t.Errorf("%d concurrent first keys succeeded, %d stored; want 1 and 1", won, len(keys))
+	}
+}

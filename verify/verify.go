@@ -1,0 +1,258 @@
+// Package verify checks JSON Web Tokens issued by inkan (or any issuer that
+// signs with asymmetric keys published as a JWKS, RFC 7517): the signature
+// with the key the header's kid names, in that key's algorithm only, and the
+// registered claims of RFC 7519 §4.1 against a clock.
+//
+// It imports nothing else from inkan, so resource servers can depend on it
+// alone.
+package verify
+
+import (
+	"context"
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// Errors returned by Verify, always wrapped with detail; test them with errors.Is.
+var (
+	ErrMalformed   = errors.New("verify: malformed token")
+	ErrAlgorithm   = errors.New("verify: algorithm not allowed")
+	ErrUnknownKey  = errors.New("verify: unknown signing key")
+	ErrSignature   = errors.New("verify: invalid signature")
+	ErrExpired     = errors.New("verify: token expired")
+	ErrNotYetValid = errors.New("verify: token not yet valid")
+	ErrIssuer      = errors.New("verify: wrong issuer")
+	ErrAudience    = errors.New("verify: wrong audience")
+)
+
+// DefaultAlgorithms are the asymmetric algorithms accepted when
+// Config.Algorithms is empty. HMAC and "none" are never accepted.
+var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
+
+// DefaultMaxTokenSize is the size above which a token is refused unparsed.
+const DefaultMaxTokenSize = 8192
+
+// Key is one public verification key.
+type Key struct {
+	ID        string           // the kid
+	Algorithm string           // the only algorithm this key verifies
+	Public    crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+}
+
+// KeySet finds public keys by kid.
+type KeySet interface {
+	// Key returns the key with the given kid, or an error wrapping
+	// ErrUnknownKey.
+	Key(ctx context.Context, kid string) (Key, error)
+}
+
+// StaticKeySet is a fixed KeySet.
+type StaticKeySet []Key
+
+// Key implements KeySet.
+func (s StaticKeySet) Key(_ context.Context, kid string) (Key, error) {
+	for _, k := range s {
+		if k.ID == kid {
+			return k, nil
+		}
+	}
+	return Key{}, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+}
+
+// Config configures a Verifier.
+type Config struct {
+	// Issuer is the exact iss every token must carry. Required.
+	Issuer string
+	// KeySet supplies the verification keys. Required.
+	KeySet KeySet
+	// Audience, when set, must be one of the token's aud values. When empty,
+	// aud is not checked.
+	Audience string
+	// Algorithms is the allow-list of signature algorithms; empty means
+	// DefaultAlgorithms. Symmetric algorithms and "none" are refused here.
+	Algorithms []string
+	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means none.
+	Leeway time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxTokenSize bounds the token length in bytes; zero means
+	// DefaultMaxTokenSize.
+	MaxTokenSize int
+}
+
+// Verifier verifies tokens. It is safe for concurrent use.
+type Verifier struct {
+	cfg   Config
+	algs  []jose.SignatureAlgorithm
+	names []string
+}
+
+// New returns a Verifier for cfg.
+func New(_ context.Context, cfg Config) (*Verifier, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("verify: Config.Issuer is required")
+	}
+	if cfg.KeySet == nil {
+		return nil, errors.New("verify: Config.KeySet is required")
+	}
+	if len(cfg.Algorithms) == 0 {
+		cfg.Algorithms = DefaultAlgorithms
+	}
+	v := &Verifier{cfg: cfg}
+	for _, a := range cfg.Algorithms {
+		if !slices.Contains(DefaultAlgorithms, a) {
+			return nil, fmt.Errorf("verify: algorithm %q is not allowed (use %s)", a, strings.Join(DefaultAlgorithms, ", "))
+		}
+		v.algs = append(v.algs, jose.SignatureAlgorithm(a))
+		v.names = append(v.names, a)
+	}
+	if v.cfg.Now == nil {
+		v.cfg.Now = time.Now
+	}
+	if v.cfg.MaxTokenSize <= 0 {
+		v.cfg.MaxTokenSize = DefaultMaxTokenSize
+	}
+	return v, nil
+}
+
+// Claims are the verified claims of a token.
+type Claims struct {
+	Issuer    string
+	Subject   string
+	Audience  []string
+	Expiry    time.Time
+	NotBefore time.Time // zero when absent
+	IssuedAt  time.Time // zero when absent
+	ID        string    // jti
+	Email     string
+	Name      string // inkan's "user" claim
+	KeyID     string // the kid of the key that verified the token
+	Type      string // the typ header, such as "JWT"
+
+	raw []byte
+}
+
+// Decode unmarshals the whole verified payload into v, for claims that
+// Claims has no field for.
+func (c *Claims) Decode(v any) error { return json.Unmarshal(c.raw, v) }
+
+type wireClaims struct {
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  jwt.Audience     `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	ID        string           `json:"jti"`
+	Email     string           `json:"email"`
+	Name      string           `json:"user"`
+}
+
+// Verify checks raw, a JWS in compact serialization, and returns its claims.
+// The key is the one named by the header's kid, and the header's alg must be
+// both allowed and that key's own algorithm.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	if len(raw) > v.cfg.MaxTokenSize {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, v.cfg.MaxTokenSize)
+	}
+	jws, err := jose.ParseSignedCompact(raw, v.algs)
+	if err != nil {
+		if alg, ok := peekAlg(raw); ok && !slices.Contains(v.names, alg) {
+			return nil, fmt.Errorf("%w: %q", ErrAlgorithm, alg)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: want one signature", ErrMalformed)
+	}
+	h := jws.Signatures[0].Protected
+	if h.KeyID == "" {
+		return nil, fmt.Errorf("%w: no kid in header", ErrUnknownKey)
+	}
+	key, err := v.cfg.KeySet.Key(ctx, h.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if key.Algorithm != h.Algorithm {
+		return nil, fmt.Errorf("%w: %q with key %q of %q", ErrAlgorithm, h.Algorithm, key.ID, key.Algorithm)
+	}
+	payload, err := jws.Verify(key.Public)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	var w wireClaims
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+	}
+	c := &Claims{
+		Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience, ID: w.ID,
+		Email: w.Email, Name: w.Name, KeyID: key.ID, raw: payload,
+	}
+	if typ, ok := h.ExtraHeaders[jose.HeaderType].(string); ok {
+		c.Type = typ
+	}
+	if err := v.checkClaims(c, &w); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {
+	now := v.cfg.Now()
+	leeway := v.cfg.Leeway
+	if w.Expiry == nil {
+		return fmt.Errorf("%w: no exp claim", ErrMalformed)
+	}
+	c.Expiry = w.Expiry.Time().UTC()
+	if now.After(c.Expiry.Add(leeway)) {
+		return fmt.Errorf("%w: at %s", ErrExpired, c.Expiry.Format(time.RFC3339))
+	}
+	if w.NotBefore != nil {
+		c.NotBefore = w.NotBefore.Time().UTC()
+		if now.Add(leeway).Before(c.NotBefore) {
+			return fmt.Errorf("%w: nbf %s", ErrNotYetValid, c.NotBefore.Format(time.RFC3339))
+		}
+	}
+	if w.IssuedAt != nil {
+		c.IssuedAt = w.IssuedAt.Time().UTC()
+		if now.Add(leeway).Before(c.IssuedAt) {
+			return fmt.Errorf("%w: issued in the future, at %s", ErrNotYetValid, c.IssuedAt.Format(time.RFC3339))
+		}
+	}
+	if c.Issuer != v.cfg.Issuer {
+		return fmt.Errorf("%w: %q", ErrIssuer, c.Issuer)
+	}
+	if v.cfg.Audience != "" && !slices.Contains(c.Audience, v.cfg.Audience) {
+		return fmt.Errorf("%w: %q not in %q", ErrAudience, v.cfg.Audience, c.Audience)
+	}
+	return nil
+}
+
+// peekAlg reads the alg of a compact JWS header without trusting it, only to
+// classify a parse failure.
+func peekAlg(raw string) (string, bool) {
+	seg, _, ok := strings.Cut(raw, ".")
+	if !ok || len(seg) > 1024 {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return "", false
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(b, &h) != nil || h.Alg == "" {
+		return "", false
+	}
+	return h.Alg, true
+}

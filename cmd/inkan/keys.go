@@ -21,6 +21,7 @@ Subcommands:
                    (mode 0600); without, add it to the store as the active key
   import FILE.pem  make an existing private key (PKCS#1, PKCS#8 or SEC1 PEM)
                    the active signing key
+                   (generate and import print the new key's kid on stdout)
   list             list keys: kid, algorithm, created, active
 
 Keys added to the store sign new tokens within seconds on a running server;
@@ -100,7 +101,8 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(std.out, "generated %s key %s, now the active signing key\n", alg, kid)
+		fmt.Fprintf(std.errOut, "generated %s key; it is now the active signing key\n", alg)
+		fmt.Fprintln(std.out, kid)
 		return nil
 	case "import":
 		priv, err := keys.ParsePrivatePEM(pemBytes)
@@ -111,7 +113,8 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
-		fmt.Fprintf(std.out, "imported key %s, now the active signing key\n", kid)
+		fmt.Fprintln(std.errOut, "imported key; it is now the active signing key")
+		fmt.Fprintln(std.out, kid)
 		return nil
 	default: // list
 		list, err := st.ListKeys(ctx)

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/inkan-dev/inkan/internal/keys"
+)
+
+// propagation is how soon a running server must see a CLI change.
+const propagation = 2 * time.Second
+
+// The CLI works on the data dir of a running server, which sees each change
+// within 2 s without a restart.
+func TestCLI_liveChanges(t *testing.T) {
+	dir := dataDir(t)
+	p := startInkan(t, dir, nil)
+	mustInkan(t, "first password\n", "users", "add", "--data-dir", dir, "--email", "Alice@Example.com", "--name", "Alice")
+	oldToken := p.login(t, "alice@example.com", "first password")
+	oldKID := tokenKID(t, oldToken)
+
+	t.Run("keys generate", func(t *testing.T) {
+		out := mustInkan(t, "", "keys", "generate", "--data-dir", dir)
+		newKID := strings.TrimSpace(out)
+		eventually(t, propagation, "new key signs", func() bool {
+			return tokenKID(t, p.login(t, "alice@example.com", "first password")) == newKID
+		})
+		if kids := jwksKIDs(t, p.base); len(kids) != 2 {
+			t.Errorf("JWKS kids = %v, want the new and the old key", kids)
+		}
+		if code := p.me(t, oldToken); code != 200 {
+			t.Errorf("token of the previous key: GET /user = %d, want 200", code)
+		}
+	})
+
+	t.Run("keys import", func(t *testing.T) {
+		pemBytes, _ := os.ReadFile("testdata/tutorial_private_key.pem")
+		priv, err := keys.ParsePrivatePEM(pemBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantKID, _ := keys.Thumbprint(priv.Public())
+		out := mustInkan(t, "", "keys", "import", "--data-dir", dir, "testdata/tutorial_private_key.pem")
+		if strings.TrimSpace(out) != wantKID {
+			t.Errorf("keys import printed %q, want kid %s", out, wantKID)
+		}
+		eventually(t, propagation, "imported key signs", func() bool {
+			return tokenKID(t, p.login(t, "alice@example.com", "first password")) == wantKID
+		})
+		list := mustInkan(t, "", "keys", "list", "--data-dir", dir)
+		lines := strings.Split(strings.TrimSpace(list), "\n")
+		if len(lines) != 4 || !strings.HasPrefix(lines[1], wantKID) || !strings.HasSuffix(lines[1], "yes") || !strings.Contains(list, oldKID) {
+			t.Errorf("keys list =\n%s\nwant 3 keys, %s active first", list, wantKID)
+		}
+	})
+
+	t.Run("passwd", func(t *testing.T) {
+		mustInkan(t, "second password\n", "users", "passwd", "--data-dir", dir, "alice@example.com")
+		code, _, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("alice@example.com", "first password"))
+		if code != 401 {
+			t.Errorf("old password after passwd: %d, want 401", code)
+		}
+		p.login(t, "alice@example.com", "second password")
+	})
+
+	t.Run("disable enable", func(t *testing.T) {
+		token := p.login(t, "alice@example.com", "second password")
+		mustInkan(t, "", "users", "disable", "--data-dir", dir, "ALICE@example.com")
+		eventually(t, propagation, "disabled user's token refused", func() bool { return p.me(t, token) == 401 })
+		code, _, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("alice@example.com", "second password"))
+		if code != 401 {
+			t.Errorf("disabled user's login = %d, want 401", code)
+		}
+		list := mustInkan(t, "", "users", "list", "--data-dir", dir)
+		if !strings.Contains(list, "disabled") {
+			t.Errorf("users list =\n%s\nwant alice disabled", list)
+		}
+		mustInkan(t, "", "users", "enable", "--data-dir", dir, "alice@example.com")
+		eventually(t, propagation, "enabled user's token accepted", func() bool { return p.me(t, token) == 200 })
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		token := p.login(t, "alice@example.com", "second password")
+		mustInkan(t, "", "users", "delete", "--data-dir", dir, "alice@example.com")
+		eventually(t, propagation, "deleted user's token refused", func() bool { return p.me(t, token) == 401 })
+	})
+}
+
+// A user of the tutorial's database comes over with their bcrypt hash, logs
+// in with the old password, and is rehashed to argon2id.
+func TestCLI_importBcryptUser(t *testing.T) {
+	dir := dataDir(t)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("tutorial secret"), 10)
+	mustInkan(t, "", "users", "add", "--data-dir", dir, "--email", "legacy@example.com", "--name", "Legacy", "--password-hash", string(hash))
+	p := startInkan(t, dir, nil)
+	p.login(t, "legacy@example.com", "tutorial secret")
+	p.login(t, "legacy@example.com", "tutorial secret")
+	if !strings.Contains(p.logText(), "password rehashed") {
+		t.Errorf("no rehash logged:\n%s", p.logText())
+	}
+	if strings.Contains(p.logText(), "tutorial secret") || strings.Contains(p.logText(), "$2a$") {
+		t.Errorf("log holds a password or hash:\n%s", p.logText())
+	}
+}
+
+func TestCLI_errors(t *testing.T) {
+	dir := dataDir(t)
+	mustInkan(t, "12345678\n", "users", "add", "--data-dir", dir, "--email", "a@example.com", "--name", "A")
+	tests := []struct {
+		name      string
+		stdin     string
+		args      []string
+		wantUsage bool   // exit status 2
+		wantText  string // in the error or output
+	}{
+		{"no command", "", nil, true, ""},
+		{"unknown command", "", []string{"frobnicate"}, true, "unknown command"},
+		{"unknown flag", "", []string{"serve", "--nope"}, true, "not defined"},
+		{"serve bad ttl", "", []string{"serve", "--token-ttl", "0s", "--issuer", "ftp://x", "--data-dir", dir}, true, "--token-ttl"},
+		{"users no subcommand", "", []string{"users"}, true, ""},
+		{"users add bad email", "12345678\n", []string{"users", "add", "--data-dir", dir, "--email", "bad", "--name", "B"}, true, "--email"},
+		{"users add short password", "short\n", []string{"users", "add", "--data-dir", dir, "--email", "b@example.com", "--name", "B"}, false, "at least 8"},
+		{"users add duplicate", "12345678\n", []string{"users", "add", "--data-dir", dir, "--email", "A@example.com", "--name", "A"}, false, "exists"},
+		{"users add bad hash", "", []string{"users", "add", "--data-dir", dir, "--email", "c@example.com", "--name", "C", "--password-hash", "$2b$99$nope"}, true, "--password-hash"},
+		{"users disable unknown", "", []string{"users", "disable", "--data-dir", dir, "nobody@example.com"}, false, "no user"},
+		{"users disable no email", "", []string{"users", "disable", "--data-dir", dir}, true, ""},
+		{"keys bad alg", "", []string{"keys", "generate", "--data-dir", dir, "--alg", "HS256"}, true, "--alg"},
+		{"keys bad bits", "", []string{"keys", "generate", "--data-dir", dir, "--bits", "1024"}, false, "1024"},
+		{"keys import missing file", "", []string{"keys", "import", "--data-dir", dir, "nope.pem"}, false, "nope.pem"},
+		{"keys import public key", "", []string{"keys", "import", "--data-dir", dir, "../../internal/keys/testdata/rsa2048_spki.pem"}, false, "private"},
+		{"jwk no file", "", []string{"jwk"}, true, ""},
+		{"jwk not pem", "hello", []string{"jwk", "-"}, false, "PEM"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := inkan(t, tc.stdin, tc.args...)
+			if err == nil {
+				t.Fatalf("inkan %v succeeded, want an error:\n%s", tc.args, out)
+			}
+			if got := errors.Is(err, errUsage); got != tc.wantUsage {
+				t.Errorf("inkan %v: usage error = %v, want %v (err %v)", tc.args, got, tc.wantUsage, err)
+			}
+			if !strings.Contains(err.Error()+out, tc.wantText) {
+				t.Errorf("inkan %v: %v\n%s\nwant it to mention %q", tc.args, err, out, tc.wantText)
+			}
+		})
+	}
+}
+
+func TestCLI_help(t *testing.T) {
+	out := mustInkan(t, "", "help")
+	for _, cmd := range []string{"serve", "users", "keys", "jwk", "help"} {
+		if !strings.Contains(out, "\n  "+cmd) {
+			t.Errorf("inkan help does not list %q:\n%s", cmd, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"serve", "--help"}, {"users", "--help"}, {"users", "add", "--help"}, {"users", "list", "-h"},
+		{"users", "disable", "--help"}, {"keys", "--help"}, {"keys", "generate", "--help"},
+		{"keys", "import", "--help"}, {"keys", "list", "--help"}, {"jwk", "--help"},
+	} {
+		out, err := inkan(t, "", args...)
+		if err != nil || !strings.Contains(out, "Usage: inkan") {
+			t.Errorf("inkan %s = %v\n%s\nwant usage on stdout", strings.Join(args, " "), err, out)
+		}
+	}
+	out = mustInkan(t, "", "serve", "--help")
+	for _, f := range []string{"--addr", "--data-dir", "--issuer", "--token-ttl", "--signup", "INKAN_TOKEN_TTL"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("serve --help lacks %s", f)
+		}
+	}
+}
+
+func TestCLI_keysGenerateOut(t *testing.T) {
+	dir := t.TempDir()
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		path := filepath.Join(dir, alg+".pem")
+		mustInkan(t, "", "keys", "generate", "--alg", alg, "--out", path)
+		info, err := os.Stat(path)
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: mode %v, %v; want 0600", path, info.Mode().Perm(), err)
+		}
+		data, _ := os.ReadFile(path)
+		if !strings.HasPrefix(string(data), "-----BEGIN PRIVATE KEY-----") {
+			t.Errorf("%s is not PKCS#8 PEM:\n%.40s", path, data)
+		}
+		if _, err := keys.ParsePrivatePEM(data); err != nil {
+			t.Errorf("ParsePrivatePEM(%s) = %v", path, err)
+		}
+		if _, err := inkan(t, "", "keys", "generate", "--alg", alg, "--out", path); err == nil {
+			t.Errorf("keys generate --out over an existing file succeeded, want refusal")
+		}
+	}
+	out := mustInkan(t, "", "keys", "generate", "--bits", "3072", "--out", filepath.Join(dir, "rsa3072.pem"))
+	if !strings.Contains(out, "RS256") {
+		t.Errorf("keys generate --bits 3072 printed %q", out)
+	}
+}
+
+func TestCLI_jwk(t *testing.T) {
+	const fixture = "testdata/tutorial_private_key.pem"
+	data, _ := os.ReadFile(fixture)
+	priv, _ := keys.ParsePrivatePEM(data)
+	kid, _ := keys.Thumbprint(priv.Public())
+	for _, tc := range []struct {
+		name    string
+		stdin   string
+		args    []string
+		wantKID string
+		wantAlg string
+	}{
+		{"file", "", []string{"jwk", fixture}, kid, "RS256"},
+		{"stdin", string(data), []string{"jwk", "-"}, kid, "RS256"},
+		{"kid and alg after the file", "", []string{"jwk", fixture, "--kid", "k1", "--alg", "PS256"}, "k1", "PS256"},
+		{"ed25519", "", []string{"jwk", "../../internal/keys/testdata/ed25519_spki.pem"}, "", "EdDSA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := mustInkan(t, tc.stdin, tc.args...)
+			var set struct{ Keys []map[string]any }
+			if err := json.Unmarshal([]byte(out), &set); err != nil || len(set.Keys) != 1 {
+				t.Fatalf("jwk output %q: %v", out, err)
+			}
+			k := set.Keys[0]
+			if (tc.wantKID != "" && k["kid"] != tc.wantKID) || k["alg"] != tc.wantAlg || k["use"] != "sig" {
+				t.Errorf("jwk = %v, want kid %s alg %s use sig", k, tc.wantKID, tc.wantAlg)
+			}
+			if _, ok := k["d"]; ok {
+				t.Errorf("jwk printed the private exponent")
+			}
+		})
+	}
+}

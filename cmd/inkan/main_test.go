@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the inkan binary: with INKAN_TEST_MAIN=1 it
+// runs main, so end-to-end tests start real server processes without a
+// separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("INKAN_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// proc is an inkan process under test.
+type proc struct {
+	cmd  *exec.Cmd
+	base string // http://127.0.0.1:PORT
+	done chan struct{}
+	mu   sync.Mutex
+	log  bytes.Buffer
+}
+
+var servingRE = regexp.MustCompile(`msg="inkan serving" addr=(\S+)`)
+
+// startInkan runs `inkan serve` on a free loopback port and waits, with a
+// deadline, for its "inkan serving" log line.
+func startInkan(t *testing.T, dataDir string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
+	cmd.Env = append(append(os.Environ(), "INKAN_TEST_MAIN=1"), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := servingRE.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("inkan log:\n%s", p.logText())
+		}
+	})
+	select {
+	case a := <-addr:
+		p.base = "http://" + a
+	case <-p.done:
+		cmd.Wait()
+		t.Fatalf("inkan exited before serving:\n%s", p.logText())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("inkan did not serve within 60 s:\n%s", p.logText())
+	}
+	return p
+}
+
+func (p *proc) logText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// stop sends SIGTERM and returns the exit error.
+func (p *proc) stop(t *testing.T) error {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	return p.cmd.Wait()
+}
+
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Kill()
+	<-p.done
+	p.cmd.Wait()
+}
+
+// call sends one request and returns the status and JSON body.
+func call(t *testing.T, method, url, body string, header ...string) (int, map[string]any, http.Header) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return resp.StatusCode, m, resp.Header
+}
+
+func signupBody(name, email, pw string) string {
+	b, _ := json.Marshal(map[string]string{"name": name, "email": email, "password": pw})
+	return string(b)
+}
+
+func (p *proc) register(t *testing.T, name, email, pw string) map[string]any {
+	t.Helper()
+	code, body, _ := call(t, "POST", p.base+"/user", signupBody(name, email, pw))
+	if code != http.StatusCreated {
+		t.Fatalf("POST /user = %d %v, want 201", code, body)
+	}
+	return body
+}
+
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// login returns a token, failing the test on anything but 200.
+func (p *proc) login(t *testing.T, email, pw string) string {
+	t.Helper()
+	code, body, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth(email, pw))
+	if code != http.StatusOK {
+		t.Fatalf("POST /user/_authenticate = %d %v, want 200", code, body)
+	}
+	return body["access_token"].(string)
+}
+
+func (p *proc) me(t *testing.T, token string) int {
+	t.Helper()
+	code, _, _ := call(t, "GET", p.base+"/user", "", "Authorization", "Bearer "+token)
+	return code
+}
+
+// eventually polls cond every 20 ms until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// inkan runs a CLI command in-process, as a second process would, and
+// returns its stdout.
+func inkan(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(stdin), &out, &errOut)
+	if err != nil {
+		return out.String() + errOut.String(), err
+	}
+	return out.String(), nil
+}
+
+func mustInkan(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, err := inkan(t, stdin, args...)
+	if err != nil {
+		t.Fatalf("inkan %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func tokenKID(t *testing.T, token string) string {
+	t.Helper()
+	seg, _, _ := strings.Cut(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Kid string }
+	json.Unmarshal(b, &h)
+	return h.Kid
+}
+
+func jwksKIDs(t *testing.T, base string) []string {
+	t.Helper()
+	code, body, _ := call(t, "GET", base+"/.well-known/jwks.json", "")
+	if code != 200 {
+		t.Fatalf("GET jwks = %d", code)
+	}
+	var kids []string
+	for _, k := range body["keys"].([]any) {
+		kids = append(kids, k.(map[string]any)["kid"].(string))
+	}
+	return kids
+}
+
+func dataDir(t *testing.T) string { return filepath.Join(t.TempDir(), "data") }
+
+func fmtCodes(m map[int]int) string { return fmt.Sprint(m) }

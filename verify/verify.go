@@ -35,8 +35,12 @@ var (
 )
 
 // DefaultAlgorithms are the asymmetric algorithms accepted when
-// Config.Algorithms is empty. HMAC and "none" are never accepted.
+// Config.Algorithms is empty. HMAC and "none" are never accepted, whatever
+// this slice holds: New checks against its own copy.
 var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
+
+// asymmetric is the fixed set Config.Algorithms may choose from.
+var asymmetric = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
 
 // DefaultMaxTokenSize is the size above which a token is refused unparsed.
 const DefaultMaxTokenSize = 8192
@@ -105,12 +109,12 @@ func New(_ context.Context, cfg Config) (*Verifier, error) {
 		return nil, errors.New("verify: Config.KeySet is required")
 	}
 	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = DefaultAlgorithms
+		cfg.Algorithms = slices.Clone(asymmetric)
 	}
 	v := &Verifier{cfg: cfg}
 	for _, a := range cfg.Algorithms {
-		if !slices.Contains(DefaultAlgorithms, a) {
-			return nil, fmt.Errorf("verify: algorithm %q is not allowed (use %s)", a, strings.Join(DefaultAlgorithms, ", "))
+		if !slices.Contains(asymmetric, a) {
+			return nil, fmt.Errorf("verify: algorithm %q is not allowed (use %s)", a, strings.Join(asymmetric, ", "))
 		}
 		v.algs = append(v.algs, jose.SignatureAlgorithm(a))
 		v.names = append(v.names, a)
@@ -213,7 +217,8 @@ func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {
 		return fmt.Errorf("%w: no exp claim", ErrMalformed)
 	}
 	c.Expiry = w.Expiry.Time().UTC()
-	if now.After(c.Expiry.Add(leeway)) {
+	// RFC 7519 §4.1.4: now must be before exp (plus leeway) to accept.
+	if !now.Before(c.Expiry.Add(leeway)) {
 		return fmt.Errorf("%w: at %s", ErrExpired, c.Expiry.Format(time.RFC3339))
 	}
 	if w.NotBefore != nil {

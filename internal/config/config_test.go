@@ -1,0 +1,403 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// testFlags is a command's flag set: every setting, plus --kid, a flag that
+// is not a setting.
+type testFlags struct {
+	fs  *flag.FlagSet
+	cfg *Config
+	kid *string
+}
+
+func newTestFlags() testFlags {
+	cfg := Default()
+	fs := flag.NewFlagSet("inkan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.Register(fs, settings...)
+	return testFlags{fs: fs, cfg: &cfg, kid: fs.String("kid", "", "key ID")}
+}
+
+// env is a getenv over a map.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParse(t *testing.T) {
+	def := Default()
+	with := func(edit func(*Config)) Config {
+		c := Default()
+		edit(&c)
+		return c
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    Config
+		wantPos []string
+		wantKid string
+	}{
+		{name: "defaults", want: def},
+		{name: "flags", args: []string{"--addr", ":9000", "--token-ttl=5m", "-log-level", "debug"}, want: with(func(c *Config) {
+			c.Addr, c.TokenTTL, c.LogLevel = ":9000", 5*time.Minute, "debug"
+		})},
+		{
+			name: "env applies when flag absent",
+			env:  map[string]string{"INKAN_ADDR": ":9000", "INKAN_DATA_DIR": "/var/lib/inkan", "INKAN_ISSUER": "https://id.example.com", "INKAN_TOKEN_TTL": "90s", "INKAN_LOG_LEVEL": "warn", "INKAN_LOG_FORMAT": "json"},
+			want: with(func(c *Config) {
+				c.Addr, c.DataDir, c.Issuer, c.TokenTTL, c.LogLevel, c.LogFormat = ":9000", "/var/lib/inkan", "https://id.example.com", 90*time.Second, "warn", "json"
+			}),
+		},
+		{
+			name: "flag wins over env",
+			args: []string{"--addr", ":1111", "--token-ttl", "2m"},
+			env:  map[string]string{"INKAN_ADDR": ":2222", "INKAN_TOKEN_TTL": "3m", "INKAN_LOG_LEVEL": "error"},
+			want: with(func(c *Config) { c.Addr, c.TokenTTL, c.LogLevel = ":1111", 2*time.Minute, "error" }),
+		},
+		{
+			name: "flag equal to default wins over env",
+			args: []string{"--signup=true", "--addr", def.Addr},
+			env:  map[string]string{"INKAN_SIGNUP": "false", "INKAN_ADDR": ":2222"},
+			want: def,
+		},
+		{name: "empty env ignored", env: map[string]string{"INKAN_ADDR": "", "INKAN_DATA_DIR": ""}, want: def},
+		{name: "env of non-setting flag ignored", env: map[string]string{"INKAN_KID": "from-env"}, want: def, wantKid: ""},
+		{name: "env of unknown name ignored", env: map[string]string{"INKAN_NOPE": "x"}, want: def},
+		{name: "bool env false", env: map[string]string{"INKAN_SIGNUP": "false"}, want: with(func(c *Config) { c.Signup = false })},
+		{name: "bool env true", args: nil, env: map[string]string{"INKAN_SIGNUP": "true"}, want: def},
+		{name: "bool env 0", env: map[string]string{"INKAN_SIGNUP": "0"}, want: with(func(c *Config) { c.Signup = false })},
+		{name: "bool flag false", args: []string{"--signup=false"}, want: with(func(c *Config) { c.Signup = false })},
+		{name: "bool flag bare", args: []string{"--signup"}, env: map[string]string{"INKAN_SIGNUP": "false"}, want: def},
+		{
+			name:    "interspersed positional",
+			args:    []string{"jwk", "key.pem", "--kid", "k"},
+			want:    def,
+			wantPos: []string{"jwk", "key.pem"},
+			wantKid: "k",
+		},
+		{
+			name:    "flags between positional",
+			args:    []string{"a", "--kid=k", "b", "--addr", ":1", "c"},
+			want:    with(func(c *Config) { c.Addr = ":1" }),
+			wantPos: []string{"a", "b", "c"},
+			wantKid: "k",
+		},
+		{
+			name:    "double dash ends flags",
+			args:    []string{"--kid", "k", "--", "--addr", ":1"},
+			want:    def,
+			wantPos: []string{"--addr", ":1"},
+			wantKid: "k",
+		},
+		{
+			name:    "double dash after positional",
+			args:    []string{"key.pem", "--", "-x", "--", "y"},
+			want:    def,
+			wantPos: []string{"key.pem", "-x", "--", "y"},
+		},
+		{name: "double dash last", args: []string{"key.pem", "--"}, want: def, wantPos: []string{"key.pem"}},
+		{name: "single dash is positional", args: []string{"-", "--kid", "k"}, want: def, wantPos: []string{"-"}, wantKid: "k"},
+		{
+			name:    "env applies with positional",
+			args:    []string{"key.pem"},
+			env:     map[string]string{"INKAN_LOG_FORMAT": "json", "INKAN_KID": "no"},
+			want:    with(func(c *Config) { c.LogFormat = "json" }),
+			wantPos: []string{"key.pem"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTestFlags()
+			pos, err := Parse(f.fs, tc.args, env(tc.env))
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v, want nil", tc.args, err)
+			}
+			if diff := cmp.Diff(tc.want, *f.cfg); diff != "" {
+				t.Errorf("Parse(%q) config mismatch (-want +got):\n%s", tc.args, diff)
+			}
+			if diff := cmp.Diff(tc.wantPos, pos); diff != "" {
+				t.Errorf("Parse(%q) positional mismatch (-want +got):\n%s", tc.args, diff)
+			}
+			if *f.kid != tc.wantKid {
+				t.Errorf("Parse(%q) --kid = %q, want %q", tc.args, *f.kid, tc.wantKid)
+			}
+		})
+	}
+}
+
+func TestParse_errors(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantErr  error    // checked with errors.Is when not nil
+		wantText []string // each must appear in the error
+	}{
+		{name: "bad env duration", env: map[string]string{"INKAN_TOKEN_TTL": "forever"}, wantText: []string{"INKAN_TOKEN_TTL", `"forever"`}},
+		{name: "bad env bool", env: map[string]string{"INKAN_SIGNUP": "maybe"}, wantText: []string{"INKAN_SIGNUP", `"maybe"`}},
+		{
+			name:     "every bad env",
+			env:      map[string]string{"INKAN_SIGNUP": "maybe", "INKAN_TOKEN_TTL": "forever"},
+			wantText: []string{"INKAN_SIGNUP", "INKAN_TOKEN_TTL"},
+		},
+		{name: "bad flag value", args: []string{"--token-ttl", "forever"}, wantText: []string{"token-ttl"}},
+		{name: "bad flag bool", args: []string{"--signup=maybe"}, wantText: []string{"signup"}},
+		{name: "unknown flag", args: []string{"--nope"}, wantText: []string{"nope"}},
+		{name: "unknown flag after positional", args: []string{"key.pem", "--nope"}, wantText: []string{"nope"}},
+		{name: "missing value", args: []string{"--addr"}, wantText: []string{"addr"}},
+		{name: "help", args: []string{"-h"}, wantErr: flag.ErrHelp},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTestFlags()
+			_, err := Parse(f.fs, tc.args, env(tc.env))
+			if err == nil {
+				t.Fatalf("Parse(%q) error = nil, want an error naming %q", tc.args, tc.wantText)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("Parse(%q) error = %v, want %v", tc.args, err, tc.wantErr)
+			}
+			for _, s := range tc.wantText {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("Parse(%q) error = %v, want it to name %q", tc.args, err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	tests := []struct {
+		name      string
+		edit      func(*Config)
+		wantFlags []string // the flags the error names; none: valid
+	}{
+		{name: "defaults", edit: func(*Config) {}},
+		{name: "port 0", edit: func(c *Config) { c.Addr = ":0" }},
+		{name: "ipv6", edit: func(c *Config) { c.Addr = "[::1]:8000" }},
+		{name: "issuer", edit: func(c *Config) { c.Issuer = "https://id.example.com/tenant" }},
+		{name: "ttl bounds", edit: func(c *Config) { c.TokenTTL = time.Second }},
+		{name: "ttl upper bound", edit: func(c *Config) { c.TokenTTL = 24 * time.Hour }},
+		{name: "json debug", edit: func(c *Config) { c.LogFormat, c.LogLevel = "json", "debug" }},
+		{name: "addr no port", edit: func(c *Config) { c.Addr = "localhost" }, wantFlags: []string{FlagAddr}},
+		{name: "addr empty port", edit: func(c *Config) { c.Addr = "localhost:" }, wantFlags: []string{FlagAddr}},
+		{name: "addr empty", edit: func(c *Config) { c.Addr = "" }, wantFlags: []string{FlagAddr}},
+		{name: "data dir empty", edit: func(c *Config) { c.DataDir = "" }, wantFlags: []string{FlagDataDir}},
+		{name: "issuer scheme", edit: func(c *Config) { c.Issuer = "ftp://id.example.com" }, wantFlags: []string{FlagIssuer}},
+		{name: "issuer query", edit: func(c *Config) { c.Issuer = "https://id.example.com?x=1" }, wantFlags: []string{FlagIssuer}},
+		{name: "ttl zero", edit: func(c *Config) { c.TokenTTL = 0 }, wantFlags: []string{FlagTokenTTL}},
+		{name: "ttl under a second", edit: func(c *Config) { c.TokenTTL = 999 * time.Millisecond }, wantFlags: []string{FlagTokenTTL}},
+		{name: "ttl over a day", edit: func(c *Config) { c.TokenTTL = 24*time.Hour + time.Second }, wantFlags: []string{FlagTokenTTL}},
+		{name: "ttl negative", edit: func(c *Config) { c.TokenTTL = -time.Minute }, wantFlags: []string{FlagTokenTTL}},
+		{name: "log level", edit: func(c *Config) { c.LogLevel = "verbose" }, wantFlags: []string{FlagLogLevel}},
+		{name: "log level case", edit: func(c *Config) { c.LogLevel = "INFO" }, wantFlags: []string{FlagLogLevel}},
+		{name: "log format", edit: func(c *Config) { c.LogFormat = "xml" }, wantFlags: []string{FlagLogFormat}},
+		{
+			name: "everything wrong",
+			edit: func(c *Config) {
+				*c = Config{Addr: "nope", Issuer: "nope", LogLevel: "loud", LogFormat: "yaml"}
+			},
+			wantFlags: []string{FlagAddr, FlagDataDir, FlagIssuer, FlagTokenTTL, FlagLogLevel, FlagLogFormat},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.edit(&c)
+			err := c.Validate()
+			if len(tc.wantFlags) == 0 {
+				if err != nil {
+					t.Fatalf("Validate(%+v) error = %v, want nil", c, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate(%+v) error = nil, want errors naming %q", c, tc.wantFlags)
+			}
+			for _, name := range settings {
+				named := strings.Contains(err.Error(), "--"+name+":")
+				if want := slices.Contains(tc.wantFlags, name); named != want {
+					t.Errorf("Validate(%+v) error = %v, names --%s: %t, want %t", c, err, name, named, want)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	tests := []struct {
+		flag string
+		want string
+	}{
+		{flag: FlagAddr, want: "INKAN_ADDR"},
+		{flag: FlagDataDir, want: "INKAN_DATA_DIR"},
+		{flag: FlagIssuer, want: "INKAN_ISSUER"},
+		{flag: FlagTokenTTL, want: "INKAN_TOKEN_TTL"},
+		{flag: FlagSignup, want: "INKAN_SIGNUP"},
+		{flag: FlagLogLevel, want: "INKAN_LOG_LEVEL"},
+		{flag: FlagLogFormat, want: "INKAN_LOG_FORMAT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.flag, func(t *testing.T) {
+			if got := EnvName(tc.flag); got != tc.want {
+				t.Errorf("EnvName(%q) = %q, want %q", tc.flag, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIsSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{name: FlagAddr, want: true},
+		{name: FlagTokenTTL, want: true},
+		{name: "kid", want: false},
+		{name: "email", want: false},
+		{name: "", want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsSetting(tc.name); got != tc.want {
+				t.Errorf("IsSetting(%q) = %t, want %t", tc.name, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfig_Register_unknown(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Errorf("Register(%q) did not panic", "nope")
+		}
+	}()
+	c := Default()
+	c.Register(flag.NewFlagSet("x", flag.ContinueOnError), "nope")
+}
+
+func TestConfig_IssuerFor(t *testing.T) {
+	// One real listener, to read the port the kernel picked.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	defer ln.Close()
+	realPort := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+
+	tcp := func(ip net.IP) net.Addr { return &net.TCPAddr{IP: ip, Port: 41234} }
+	tests := []struct {
+		name   string
+		issuer string
+		addr   string
+		bound  net.Addr
+		want   string
+	}{
+		{name: "configured", issuer: "https://id.example.com", addr: ":0", bound: tcp(net.IPv6unspecified), want: "https://id.example.com"},
+		{name: "configured trailing slash", issuer: "https://id.example.com/", addr: ":0", bound: tcp(net.IPv6unspecified), want: "https://id.example.com"},
+		{name: "configured path", issuer: "https://example.com/id/", addr: "localhost:8000", bound: tcp(net.IPv4(127, 0, 0, 1)), want: "https://example.com/id"},
+		{name: "empty host port 0", addr: ":0", bound: tcp(net.IPv6unspecified), want: "http://localhost:41234"},
+		{name: "ipv4 wildcard port 0", addr: "0.0.0.0:0", bound: tcp(net.IPv4zero), want: "http://localhost:41234"},
+		{name: "ipv6 wildcard port 0", addr: "[::]:0", bound: tcp(net.IPv6unspecified), want: "http://localhost:41234"},
+		{name: "loopback port 0", addr: "127.0.0.1:0", bound: ln.Addr(), want: "http://127.0.0.1:" + realPort},
+		{name: "ipv6 loopback", addr: "[::1]:0", bound: tcp(net.IPv6loopback), want: "http://[::1]:41234"},
+		{name: "localhost", addr: "localhost:8000", bound: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000}, want: "http://localhost:8000"},
+		{name: "hostname", addr: "id.internal:0", bound: tcp(net.IPv4(10, 0, 0, 7)), want: "http://id.internal:41234"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Issuer, c.Addr = tc.issuer, tc.addr
+			if got := c.IssuerFor(tc.bound); got != tc.want {
+				t.Errorf("IssuerFor(%v) with --addr %q --issuer %q = %q, want %q", tc.bound, tc.addr, tc.issuer, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckIssuer(t *testing.T) {
+	tests := []struct {
+		issuer  string
+		wantErr bool
+	}{
+		{issuer: "https://id.example.com"},
+		{issuer: "https://id.example.com/"},
+		{issuer: "https://id.example.com/tenant/a"},
+		{issuer: "http://localhost:8000"},
+		{issuer: "http://127.0.0.1:8000"},
+		{issuer: "http://[::1]:8000"},
+		{issuer: "", wantErr: true},
+		{issuer: "id.example.com", wantErr: true},
+		{issuer: "//id.example.com", wantErr: true},
+		{issuer: "ftp://id.example.com", wantErr: true},
+		{issuer: "javascript:alert(1)", wantErr: true},
+		{issuer: "https://", wantErr: true},
+		{issuer: "https:///path", wantErr: true},
+		{issuer: "https://id.example.com?tenant=a", wantErr: true},
+		{issuer: "https://id.example.com?", wantErr: true},
+		{issuer: "https://id.example.com#frag", wantErr: true},
+		{issuer: "https://user@id.example.com", wantErr: true},
+		{issuer: "https://user:pw@id.example.com", wantErr: true},
+		{issuer: "https://id.example.com:port", wantErr: true},
+		{issuer: "https://id example.com", wantErr: true},
+		{issuer: "://x", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.issuer, func(t *testing.T) {
+			err := CheckIssuer(tc.issuer)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("CheckIssuer(%q) error = %v, want error %t", tc.issuer, err, tc.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), strconv.Quote(tc.issuer)) {
+				t.Errorf("CheckIssuer(%q) error = %v, want it to quote the issuer", tc.issuer, err)
+			}
+		})
+	}
+}
+
+// FuzzParse splits args on spaces and env on newlines (NAME=value lines).
+// Properties: no panic, and on success the positional arguments are
+// arguments that were given, in order.
+func FuzzParse(f *testing.F) {
+	f.Add("", "")
+	f.Add("jwk key.pem --kid k", "INKAN_KID=x")
+	f.Add("--addr :9000 --token-ttl=5m -- --signup", "INKAN_TOKEN_TTL=forever")
+	f.Add("--signup=false serve -", "INKAN_SIGNUP=maybe\nINKAN_ADDR=:1")
+	f.Add("--kid -- pos --addr :1", "INKAN_ISSUER=https://id.example.com/")
+	f.Fuzz(func(t *testing.T, args, environ string) {
+		argv := strings.Split(args, " ")
+		m := map[string]string{}
+		for line := range strings.SplitSeq(environ, "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			m[k] = v
+		}
+		tf := newTestFlags()
+		pos, err := Parse(tf.fs, argv, env(m))
+		if err != nil {
+			return
+		}
+		rest := argv
+		for _, p := range pos {
+			i := slices.Index(rest, p)
+			if i < 0 {
+				t.Fatalf("Parse(%q) positional = %q, %q not among the arguments in order", argv, pos, p)
+			}
+			rest = rest[i+1:]
+		}
+		_ = tf.cfg.Validate()
+		_ = tf.cfg.IssuerFor(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000})
+	})
+}

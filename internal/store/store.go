@@ -83,6 +83,7 @@ type KeyStore interface {
 type Store interface {
 	UserStore
 	KeyStore
+	ThrottleStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

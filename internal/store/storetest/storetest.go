@@ -37,6 +37,10 @@ func Run(t *testing.T, open Opener) {
 		{"update key", testUpdateKey},
 		{"delete key", testDeleteKey},
 		{"keys version", testKeysVersion},
+		{"throttle budget", testThrottleBudget},
+		{"throttle all or none", testThrottleAllOrNone},
+		{"throttle reset and expiry", testThrottleResetExpiry},
+		{"throttle janitor", testThrottleJanitor},
 		{"ping", func(t *testing.T, s store.Store) {
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatalf("Ping() = %v", err)
@@ -54,6 +58,7 @@ func RunConcurrent(t *testing.T, open Opener) {
 	t.Run("update user", func(t *testing.T) { testConcurrentUpdateUser(t, open(t)) })
 	t.Run("create same email", func(t *testing.T) { testConcurrentCreateUser(t, open(t)) })
 	t.Run("first key", func(t *testing.T) { testConcurrentFirstKey(t, open(t)) })
+	t.Run("throttle", func(t *testing.T) { testConcurrentThrottle(t, open(t)) })
 }
 
 // base is a fixed instant with microsecond precision, the precision every
@@ -457,5 +462,149 @@ func testConcurrentFirstKey(t *testing.T, s store.Store) {
 	keys, _ := s.ListKeys(context.Background())
 	if won != 1 || len(keys) != 1 {
 		t.Errorf("%d concurrent first keys succeeded, %d stored; want 1 and 1", won, len(keys))
+	}
+}
+
+var policy = store.ThrottlePolicy{Free: 3, Base: time.Second, Max: 4 * time.Second, Window: time.Hour}
+
+func mustTake(tb testing.TB, s store.Store, now time.Time, keys ...store.ThrottleKey) time.Duration {
+	tb.Helper()
+	wait, err := s.Take(context.Background(), now, keys...)
+	if err != nil {
+		tb.Fatalf("Take() = %v", err)
+	}
+	return wait
+}
+
+func testThrottleBudget(t *testing.T, s store.Store) {
+	k := store.ThrottleKey{Key: "acct:a@example.com", Policy: policy}
+	steps := []struct {
+		at       time.Duration // after base
+		wantWait time.Duration
+	}{
+		{0, 0}, {0, 0}, {0, 0}, // three free attempts; the third blocks for 1 s
+		{0, time.Second},
+		{500 * time.Millisecond, 500 * time.Millisecond},
+		{time.Second, 0},               // admitted, blocks 2 s
+		{2 * time.Second, time.Second}, //
+		{3 * time.Second, 0},           // blocks 4 s
+		{7 * time.Second, 0},           // blocks 4 s: the cap
+		{11*time.Second - time.Microsecond, time.Microsecond}, //
+	}
+	for i, st := range steps {
+		if got := mustTake(t, s, base.Add(st.at), k); got != st.wantWait {
+			t.Errorf("step %d: Take(+%v) wait = %v, want %v", i, st.at, got, st.wantWait)
+		}
+	}
+	got, err := s.GetThrottle(context.Background(), k.Key)
+	if err != nil {
+		t.Fatalf("GetThrottle() = %v", err)
+	}
+	if got.Count != 6 || !got.BlockedUntil.Equal(base.Add(11*time.Second)) {
+		t.Errorf("GetThrottle() = %+v, want count 6, blocked until +11s", got)
+	}
+	if _, err := s.GetThrottle(context.Background(), "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetThrottle(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+}
+
+func testThrottleAllOrNone(t *testing.T, s store.Store) {
+	strict := store.ThrottleKey{Key: "pair:a|1.2.3.4", Policy: store.ThrottlePolicy{Free: 1, Base: time.Minute, Max: time.Hour, Window: time.Hour}}
+	loose := store.ThrottleKey{Key: "acct:a", Policy: policy}
+	if w := mustTake(t, s, base, strict, loose); w != 0 {
+		t.Fatalf("first Take() wait = %v, want 0", w)
+	}
+	if w := mustTake(t, s, base, strict, loose); w != time.Minute {
+		t.Errorf("Take() with the strict key blocked: wait = %v, want 1m", w)
+	}
+	got, _ := s.GetThrottle(context.Background(), loose.Key)
+	if got.Count != 1 {
+		t.Errorf("a refused Take() counted on the other key: count = %d, want 1", got.Count)
+	}
+	// Another address is not blocked by the first one's pair counter.
+	other := store.ThrottleKey{Key: "pair:a|5.6.7.8", Policy: strict.Policy}
+	if w := mustTake(t, s, base, other, loose); w != 0 {
+		t.Errorf("Take() from another address = %v, want 0", w)
+	}
+}
+
+func testThrottleResetExpiry(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k := store.ThrottleKey{Key: "acct:b", Policy: policy}
+	for range 3 {
+		mustTake(t, s, base, k)
+	}
+	if err := s.ResetThrottle(ctx, k.Key, "never-existed"); err != nil {
+		t.Fatalf("ResetThrottle() = %v", err)
+	}
+	if w := mustTake(t, s, base, k); w != 0 {
+		t.Errorf("Take() after reset = %v, want 0", w)
+	}
+	for range 2 {
+		mustTake(t, s, base, k)
+	}
+	// Idle for the window: forgotten, counted afresh.
+	if w := mustTake(t, s, base.Add(policy.Window), k); w != 0 {
+		t.Errorf("Take() after the window = %v, want 0", w)
+	}
+	if got, _ := s.GetThrottle(ctx, k.Key); got.Count != 1 {
+		t.Errorf("count after the window = %d, want 1", got.Count)
+	}
+}
+
+func testThrottleJanitor(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := range 25 {
+		mustTake(t, s, base.Add(time.Duration(i)*time.Minute), store.ThrottleKey{Key: fmt.Sprintf("k%d", i), Policy: policy})
+	}
+	// At base+1h+10m, the counters of minutes 0..10 have expired: 11 rows.
+	now := base.Add(policy.Window + 10*time.Minute)
+	total := 0
+	for {
+		n, err := s.DeleteExpiredThrottles(ctx, now, 4)
+		if err != nil {
+			t.Fatalf("DeleteExpiredThrottles() = %v", err)
+		}
+		if n > 4 {
+			t.Fatalf("DeleteExpiredThrottles(limit 4) deleted %d", n)
+		}
+		total += n
+		if n == 0 {
+			break
+		}
+	}
+	if total != 11 {
+		t.Errorf("deleted %d expired counters, want 11", total)
+	}
+	if _, err := s.GetThrottle(ctx, "k11"); err != nil {
+		t.Errorf("GetThrottle(live) = %v", err)
+	}
+}
+
+// Parallel attempts at one instant: exactly the free budget is admitted.
+func testConcurrentThrottle(t *testing.T, s store.Store) {
+	k := store.ThrottleKey{Key: "acct:parallel", Policy: store.ThrottlePolicy{Free: 5, Base: time.Minute, Max: time.Hour, Window: time.Hour}}
+	const n = 40
+	var wg sync.WaitGroup
+	admitted := make(chan bool, n)
+	for range n {
+		wg.Go(func() {
+			w, err := s.Take(context.Background(), base, k)
+			if err != nil {
+				t.Errorf("Take() = %v", err)
+			}
+			admitted <- err == nil && w == 0
+		})
+	}
+	wg.Wait()
+	close(admitted)
+	count := 0
+	for a := range admitted {
+		if a {
+			count++
+		}
+	}
+	if count != 5 {
+		t.Errorf("%d parallel attempts admitted %d, want exactly 5", n, count)
 	}
 }

@@ -57,3 +57,25 @@ func BenchmarkRSAVerifyRaw(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVerify_RS256_cached is a token presented again with
+// Config.CacheSize set, as the inkan server runs.
+func BenchmarkVerify_RS256_cached(b *testing.B) {
+	key := mustFixedRSA(b)
+	raw := mustSign(b, jose.RS256, key, "rsa", claims())
+	v := mustVerifier(b, func(c *Config) {
+		c.KeySet = StaticKeySet{{ID: "rsa", Algorithm: "RS256", Public: &key.PublicKey}}
+		c.CacheSize = 1024
+	})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.Verify(ctx, raw); err != nil {
+				b.Errorf("Verify(%.40q) error = %v, want nil", raw, err)
+				return
+			}
+		}
+	})
+}

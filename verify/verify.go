@@ -10,12 +10,14 @@ package verify
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -91,6 +93,12 @@ type Config struct {
 	// MaxTokenSize bounds the token length in bytes; zero means
 	// DefaultMaxTokenSize.
 	MaxTokenSize int
+	// CacheSize, when positive, keeps up to that many verified tokens, so
+	// that a token presented again skips the signature check. A hit still
+	// checks that the key its kid names is the same key in the KeySet (a
+	// removed or replaced key refuses it) and checks exp, nbf, iat, iss and
+	// aud against the clock again. Zero disables the cache.
+	CacheSize int
 }
 
 // Verifier verifies tokens. It is safe for concurrent use.
@@ -98,6 +106,7 @@ type Verifier struct {
 	cfg   Config
 	algs  []jose.SignatureAlgorithm
 	names []string
+	cache *tokenCache // nil without Config.CacheSize
 }
 
 // New returns a Verifier for cfg.
@@ -124,6 +133,9 @@ func New(_ context.Context, cfg Config) (*Verifier, error) {
 	}
 	if v.cfg.MaxTokenSize <= 0 {
 		v.cfg.MaxTokenSize = DefaultMaxTokenSize
+	}
+	if cfg.CacheSize > 0 {
+		v.cache = &tokenCache{max: cfg.CacheSize, m: map[[sha256.Size]byte]*cached{}}
 	}
 	return v, nil
 }
@@ -168,6 +180,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > v.cfg.MaxTokenSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, v.cfg.MaxTokenSize)
 	}
+	var sum [sha256.Size]byte
+	if v.cache != nil {
+		sum = sha256.Sum256([]byte(raw))
+		if c, ok, err := v.fromCache(ctx, sum); ok {
+			return c, err
+		}
+	}
 	jws, err := jose.ParseSignedCompact(raw, v.algs)
 	if err != nil {
 		if alg, ok := peekAlg(raw); ok && !slices.Contains(v.names, alg) {
@@ -207,7 +226,67 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if err := v.checkClaims(c, &w); err != nil {
 		return nil, err
 	}
+	if v.cache != nil {
+		v.cache.put(sum, &cached{claims: *c, wire: w, key: key}, v.cfg.Now())
+	}
 	return c, nil
+}
+
+// cached is a verified token.
+type cached struct {
+	claims Claims
+	wire   wireClaims
+	key    Key
+}
+
+// tokenCache maps the SHA-256 of a token to its verification.
+type tokenCache struct {
+	mu  sync.RWMutex
+	m   map[[sha256.Size]byte]*cached
+	max int
+}
+
+func (tc *tokenCache) put(sum [sha256.Size]byte, e *cached, now time.Time) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.m) >= tc.max {
+		for k, old := range tc.m { // expired entries first
+			if !now.Before(old.claims.Expiry) {
+				delete(tc.m, k)
+			}
+		}
+		for k := range tc.m { // then arbitrary ones, down to 3/4
+			if len(tc.m) < tc.max*3/4 {
+				break
+			}
+			delete(tc.m, k)
+		}
+	}
+	tc.m[sum] = e
+}
+
+// fromCache answers a token verified before, if its key is still the one
+// the key set holds for its kid; ok is false on a miss.
+func (v *Verifier) fromCache(ctx context.Context, sum [sha256.Size]byte) (c *Claims, ok bool, err error) {
+	v.cache.mu.RLock()
+	e := v.cache.m[sum]
+	v.cache.mu.RUnlock()
+	if e == nil {
+		return nil, false, nil
+	}
+	k, err := v.cfg.KeySet.Key(ctx, e.key.ID)
+	same, _ := k.Public.(interface{ Equal(crypto.PublicKey) bool })
+	if err != nil || k.Algorithm != e.key.Algorithm || same == nil || !same.Equal(e.key.Public) {
+		v.cache.mu.Lock()
+		delete(v.cache.m, sum)
+		v.cache.mu.Unlock()
+		return nil, false, nil
+	}
+	claims := e.claims
+	if err := v.checkClaims(&claims, &e.wire); err != nil {
+		return nil, true, err
+	}
+	return &claims, true, nil
 }
 
 func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {

@@ -43,6 +43,10 @@ type Options struct {
 // Leeway is the clock skew tolerated on exp, nbf and iat.
 const Leeway = 60 * time.Second
 
+// tokenCacheSize bounds the verified tokens kept in memory (about 1 KiB
+// each), so that a client presenting its token again costs no RSA check.
+const tokenCacheSize = 10_000
+
 // Limits on request input.
 const (
 	maxBodyBytes = 64 << 10
@@ -74,6 +78,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Leeway:       Leeway,
 		Now:          opts.Now,
 		MaxTokenSize: maxTokenSize,
+		CacheSize:    tokenCacheSize,
 	})
 	if err != nil {
 		return nil, err

@@ -59,6 +59,9 @@ type UserStore interface {
 	// from update aborts the change and is returned as is.
 	UpdateUser(ctx context.Context, id string, update func(old User) (User, error)) (User, error)
 	DeleteUser(ctx context.Context, id string) error
+	// UsersVersion changes whenever a user is updated or deleted, by this
+	// process or another one sharing the database.
+	UsersVersion(ctx context.Context) (int64, error)
 }
 
 // KeyStore persists signing keys.

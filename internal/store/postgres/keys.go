@@ -121,9 +121,19 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 // KeysVersion returns the counter a trigger bumps on every change to the
 // key table, by any replica.
 func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
+	return s.version(ctx, "keys_version")
+}
+
+// UsersVersion returns the counter a trigger bumps on every update or delete
+// of a user, by any replica.
+func (s *Store) UsersVersion(ctx context.Context) (int64, error) {
+	return s.version(ctx, "users_version")
+}
+
+func (s *Store) version(ctx context.Context, name string) (int64, error) {
 	var v int64
-	if err := s.pool.QueryRow(ctx, "SELECT value FROM meta WHERE name = 'keys_version'").Scan(&v); err != nil {
-		return 0, fmt.Errorf("keys version: %w", err)
+	if err := s.pool.QueryRow(ctx, "SELECT value FROM meta WHERE name = $1", name).Scan(&v); err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
 	}
 	return v, nil
 }

@@ -122,9 +122,19 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 // KeysVersion returns a counter that triggers bump on every change to the
 // key table, whichever process made it.
 func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
+	return s.version(ctx, "keys_version")
+}
+
+// UsersVersion returns a counter that triggers bump on every update or
+// delete of a user, whichever process made it.
+func (s *Store) UsersVersion(ctx context.Context) (int64, error) {
+	return s.version(ctx, "users_version")
+}
+
+func (s *Store) version(ctx context.Context, name string) (int64, error) {
 	var v int64
-	if err := s.read.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = 'keys_version'").Scan(&v); err != nil {
-		return 0, fmt.Errorf("keys version: %w", err)
+	if err := s.read.QueryRowContext(ctx, "SELECT value FROM meta WHERE name = ?", name).Scan(&v); err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
 	}
 	return v, nil
 }

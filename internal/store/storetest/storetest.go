@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"update key", testUpdateKey},
 		{"delete key", testDeleteKey},
 		{"keys version", testKeysVersion},
+		{"users version", testUsersVersion},
 		{"throttle budget", testThrottleBudget},
 		{"throttle all or none", testThrottleAllOrNone},
 		{"throttle reset and expiry", testThrottleResetExpiry},
@@ -606,5 +607,48 @@ func testConcurrentThrottle(t *testing.T, s store.Store) {
 	}
 	if count != 5 {
 		t.Errorf("%d parallel attempts admitted %d, want exactly 5", n, count)
+	}
+}
+
+func testUsersVersion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	version := func() int64 {
+		t.Helper()
+		v, err := s.UsersVersion(ctx)
+		if err != nil {
+			t.Fatalf("UsersVersion() = %v", err)
+		}
+		return v
+	}
+	u := newUser(1)
+	v0 := version()
+	mustCreateUser(t, s, u)
+	if v := version(); v != v0 {
+		t.Errorf("UsersVersion() changed on a create: %d → %d; creates need no invalidation", v0, v)
+	}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"update", func() error {
+			_, err := s.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) { old.Disabled = true; return old, nil })
+			return err
+		}},
+		{"delete", func() error { return s.DeleteUser(ctx, u.ID) }},
+	}
+	prev := v0
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if v := version(); v == prev {
+			t.Errorf("UsersVersion() after %s = %d, unchanged", st.name, v)
+		} else {
+			prev = v
+		}
+	}
+	mustCreateKey(t, s, newKey(1))
+	if v := version(); v != prev {
+		t.Errorf("UsersVersion() changed on a key write: %d → %d", prev, v)
 	}
 }

@@ -1,0 +1,116 @@
+// Package cache keeps users in memory in front of a store.Store, so that
+// checking a Bearer token's user costs no database round trip. It drops what
+// it holds whenever the store's UsersVersion changes (any process's update
+// or delete of a user), which Run polls for, and at once on this process's
+// own updates and deletes.
+package cache
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// MaxUsers bounds the cache; when full it starts over.
+const MaxUsers = 100_000
+
+// Store is a store.Store whose GetUser is cached.
+type Store struct {
+	store.Store
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	users   map[string]store.User
+	gen     uint64 // bumped on every invalidation: a read older than it is not cached
+	version int64  // the UsersVersion the cache reflects
+}
+
+// New wraps st. Call Refresh once and Run to follow other processes.
+func New(st store.Store, logger *slog.Logger) *Store {
+	return &Store{Store: st, logger: logger, users: map[string]store.User{}}
+}
+
+// GetUser returns the cached user, or reads it through. Missing users are
+// not cached.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	s.mu.RLock()
+	u, ok := s.users[id]
+	gen := s.gen
+	s.mu.RUnlock()
+	if ok {
+		return u, nil
+	}
+	u, err := s.Store.GetUser(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	s.mu.Lock()
+	if s.gen == gen { // nothing was invalidated while we read
+		if len(s.users) >= MaxUsers {
+			clear(s.users)
+		}
+		s.users[id] = u
+	}
+	s.mu.Unlock()
+	return u, nil
+}
+
+// UpdateUser updates through and forgets the cached user.
+func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
+	defer s.forget(id)
+	return s.Store.UpdateUser(ctx, id, update)
+}
+
+// DeleteUser deletes through and forgets the cached user.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	defer s.forget(id)
+	return s.Store.DeleteUser(ctx, id)
+}
+
+func (s *Store) forget(id string) {
+	s.mu.Lock()
+	delete(s.users, id)
+	s.gen++
+	s.mu.Unlock()
+}
+
+// Refresh drops every cached user if the store's users changed since the
+// last call.
+func (s *Store) Refresh(ctx context.Context) error {
+	v, err := s.Store.UsersVersion(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v != s.version {
+		clear(s.users)
+		s.gen++
+		s.version = v
+	}
+	return nil
+}
+
+// Run calls Refresh every interval until ctx ends; errors are logged, and the
+// cache is dropped, since it can no longer be shown current.
+func (s *Store) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.logger.ErrorContext(ctx, "refresh user cache", "err", err)
+				s.mu.Lock()
+				clear(s.users)
+				s.gen++
+				s.mu.Unlock()
+			}
+		}
+	}
+}

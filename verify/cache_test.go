@@ -15,7 +15,9 @@ import (
 // mutableKeySet lets a test replace the keys between calls.
 type mutableKeySet struct{ keys StaticKeySet }
 
-func (m *mutableKeySet) Key(ctx context.Context, kid string) (Key, error) { return m.keys.Key(ctx, kid) }
+func (m *mutableKeySet) Key(ctx context.Context, kid string) (Key, error) {
+	return m.keys.Key(ctx, kid)
+}
 
 func TestVerifier_cache(t *testing.T) {
 	key := mustFixedRSA(t)

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,5 +198,38 @@ func TestE2E_envAndFlags(t *testing.T) {
 	_, body, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("a@example.com", "12345678"))
 	if body["expires_in"] != float64(180) {
 		t.Errorf("expires_in = %v, want 180 (the flag, not INKAN_TOKEN_TTL)", body["expires_in"])
+	}
+}
+
+// SIGTERM lets a request in flight finish: its body is still arriving when
+// the server starts shutting down, and it is answered.
+func TestE2E_gracefulShutdown(t *testing.T) {
+	p := startInkan(t, dataDir(t), nil, "--log-level", "debug")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := signupBody("Late", "late@example.com", "12345678")
+	fmt.Fprintf(conn, "POST /user HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	eventually(t, 10*time.Second, "request in flight", func() bool {
+		return strings.Contains(p.logText(), `msg="request started" method=POST path=/user`)
+	})
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	eventually(t, 10*time.Second, "shutdown begins", func() bool { return strings.Contains(p.logText(), "shutting down") })
+	if _, err := http.Get(p.base + "/healthz"); err == nil {
+		t.Error("a new connection was accepted after shutdown began")
+	}
+	fmt.Fprint(conn, body[10:])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request: %v\n%s", err, p.logText())
+	}
+	if resp.StatusCode != 201 {
+		t.Errorf("in-flight registration = %d, want 201", resp.StatusCode)
+	}
+	<-p.done
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM = %v, want clean", err)
 	}
 }

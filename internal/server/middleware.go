@@ -138,6 +138,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
 		sw := &statusWriter{ResponseWriter: w}
+		s.opts.Logger.DebugContext(ctx, "request started", "method", r.Method, "path", r.URL.Path)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {

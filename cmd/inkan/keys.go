@@ -26,7 +26,8 @@ Subcommands:
 
 Keys added to the store sign new tokens within seconds on a running server;
 earlier keys stay in the JWKS so that the tokens they signed keep verifying.
-Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR].
+Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
+and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
 `
 
 func keysCmd(ctx context.Context, std stdio, args []string) error {
@@ -55,7 +56,7 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, sub)
 	}
 	fs := newFlags(std, "keys "+sub, synopsis)
-	cfg.Register(fs, config.FlagDataDir)
+	cfg.Register(fs, config.StoreSettings...)
 	switch sub {
 	case "generate":
 		fs.StringVar(&alg, "alg", keys.RS256, "algorithm: RS256, ES256 or EdDSA")
@@ -90,7 +91,10 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 			return err
 		}
 	}
-	st, err := openStore(ctx, cfg.DataDir)
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

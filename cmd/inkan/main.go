@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/postgres"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
@@ -150,11 +152,15 @@ func helpOK(err error) error {
 // dbFile is the SQLite database inside --data-dir.
 const dbFile = "inkan.db"
 
-// openStore opens the SQLite database in dataDir, creating the directory
-// (mode 0700) and the database on first use.
-func openStore(ctx context.Context, dataDir string) (*sqlite.Store, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+// openStore opens the configured database, applying pending migrations:
+// PostgreSQL when --database is a postgres:// URL, otherwise the SQLite
+// database in --data-dir, creating the directory (mode 0700) on first use.
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.Database != "" {
+		return postgres.Open(ctx, cfg.Database)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, dbFile))
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, dbFile))
 }

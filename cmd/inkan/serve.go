@@ -28,8 +28,7 @@ const shutdownTimeout = 30 * time.Second
 func serve(ctx context.Context, std stdio, args []string) error {
 	cfg := config.Default()
 	fs := newFlags(std, "serve", "serve [flags]")
-	cfg.Register(fs, config.FlagAddr, config.FlagDataDir, config.FlagIssuer, config.FlagTokenTTL,
-		config.FlagSignup, config.FlagLogLevel, config.FlagLogFormat)
+	cfg.Register(fs, config.ServeSettings...)
 	pos, err := parse(std, fs, args)
 	if err != nil {
 		return helpOK(err)
@@ -42,7 +41,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	}
 	logger := newLogger(std.errOut, cfg)
 
-	db, err := openStore(ctx, cfg.DataDir)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,8 @@ Subcommands:
   delete EMAIL          delete the user; their tokens stop working
   passwd EMAIL          set a new password (stdin or prompt, as for add)
 
-Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR].
+Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
+and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
 `
 
 func users(ctx context.Context, std stdio, args []string) error {
@@ -60,7 +61,7 @@ func users(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("%w: unknown users subcommand %q", errUsage, sub)
 	}
 	fs := newFlags(std, "users "+sub, synopsis)
-	cfg.Register(fs, config.FlagDataDir)
+	cfg.Register(fs, config.StoreSettings...)
 	if sub == "add" {
 		fs.StringVar(&email, "email", "", "the user's email (required)")
 		fs.StringVar(&name, "name", "", "the user's name (required)")
@@ -78,7 +79,10 @@ func users(ctx context.Context, std stdio, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: users %s takes %d argument(s), got %d", errUsage, sub, wantArgs, len(pos))
 	}
-	st, err := openStore(ctx, cfg.DataDir)
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

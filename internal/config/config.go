@@ -8,7 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -18,11 +21,26 @@ import (
 type Config struct {
 	Addr      string        // listen address of the HTTP server
 	DataDir   string        // where the SQLite database lives
+	Database  string        // empty: SQLite in DataDir; postgres://…: PostgreSQL
 	Issuer    string        // the iss of every token; empty: http://<bound address>
 	TokenTTL  time.Duration // lifetime of access tokens
 	Signup    bool          // whether POST /user is open
 	LogLevel  string        // debug, info, warn, error
 	LogFormat string        // text or json
+
+	TrustedProxies Prefixes // proxies whose X-Forwarded-For/-Proto count
+	MetricsAddr    string   // a separate listener for /metrics; empty: on Addr
+	TLSCert        string   // PEM certificate chain; with TLSKey, serve HTTPS
+	TLSKey         string   // PEM private key
+
+	HashConcurrency int           // password hashes run at once
+	HashQueueWait   time.Duration // how long a login may wait for a hash slot
+
+	LoginAttempts        int           // free failed logins per (account, address)
+	LoginAccountAttempts int           // free failed logins per account, from anywhere
+	LoginBackoff         time.Duration // the first delay once the free attempts are spent
+	LoginBackoffMax      time.Duration // the longest delay
+	SignupAttempts       int           // free registrations per address an hour
 }
 
 // Default returns the zero-configuration settings.
@@ -34,6 +52,15 @@ func Default() Config {
 		Signup:    true,
 		LogLevel:  "info",
 		LogFormat: "text",
+
+		HashConcurrency: max(1, runtime.NumCPU()-1),
+		HashQueueWait:   5 * time.Second,
+
+		LoginAttempts:        5,
+		LoginAccountAttempts: 20,
+		LoginBackoff:         time.Second,
+		LoginBackoffMax:      15 * time.Minute,
+		SignupAttempts:       20,
 	}
 }
 
@@ -46,9 +73,41 @@ const (
 	FlagSignup    = "signup"
 	FlagLogLevel  = "log-level"
 	FlagLogFormat = "log-format"
+	FlagDatabase  = "database"
+
+	FlagTrustedProxies = "trusted-proxies"
+	FlagMetricsAddr    = "metrics-addr"
+	FlagTLSCert        = "tls-cert"
+	FlagTLSKey         = "tls-key"
+
+	FlagHashConcurrency = "hash-concurrency"
+	FlagHashQueueWait   = "hash-queue-wait"
+
+	FlagLoginAttempts        = "login-attempts"
+	FlagLoginAccountAttempts = "login-account-attempts"
+	FlagLoginBackoff         = "login-backoff"
+	FlagLoginBackoffMax      = "login-backoff-max"
+	FlagSignupAttempts       = "signup-attempts"
 )
 
-var settings = []string{FlagAddr, FlagDataDir, FlagIssuer, FlagTokenTTL, FlagSignup, FlagLogLevel, FlagLogFormat}
+var settings = []string{
+	FlagAddr, FlagDataDir, FlagDatabase, FlagIssuer, FlagTokenTTL, FlagSignup, FlagLogLevel, FlagLogFormat,
+	FlagTrustedProxies, FlagMetricsAddr, FlagTLSCert, FlagTLSKey, FlagHashConcurrency, FlagHashQueueWait,
+	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
+}
+
+// ServeSettings are the settings of inkan serve.
+var ServeSettings = []string{
+	FlagAddr, FlagDataDir, FlagDatabase, FlagIssuer, FlagTokenTTL, FlagSignup, FlagLogLevel, FlagLogFormat,
+	FlagTrustedProxies, FlagMetricsAddr, FlagTLSCert, FlagTLSKey, FlagHashConcurrency, FlagHashQueueWait,
+	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
+}
+
+// StoreSettings are the settings of every command that opens the store.
+var StoreSettings = []string{FlagDataDir, FlagDatabase}
+
+// secret settings may also come from a file named by INKAN_*_FILE.
+var secret = []string{FlagDatabase}
 
 // IsSetting reports whether a flag name is a Config setting, which has an
 // INKAN_* variable. Other flags of a command (--email, --out) have none.
@@ -73,6 +132,30 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.StringVar(&c.LogLevel, name, c.LogLevel, "log level: debug, info, warn or error")
 		case FlagLogFormat:
 			fs.StringVar(&c.LogFormat, name, c.LogFormat, "log format: text or json")
+		case FlagDatabase:
+			fs.StringVar(&c.Database, name, c.Database, "database: empty for SQLite in --data-dir, or postgres://user@host/db for PostgreSQL")
+		case FlagTrustedProxies:
+			fs.Var(&c.TrustedProxies, name, "CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (repeat or comma-separate)")
+		case FlagMetricsAddr:
+			fs.StringVar(&c.MetricsAddr, name, c.MetricsAddr, "serve /metrics on this address instead of the public one")
+		case FlagTLSCert:
+			fs.StringVar(&c.TLSCert, name, c.TLSCert, "TLS certificate chain (PEM); with --tls-key, serve HTTPS")
+		case FlagTLSKey:
+			fs.StringVar(&c.TLSKey, name, c.TLSKey, "TLS private key (PEM)")
+		case FlagHashConcurrency:
+			fs.IntVar(&c.HashConcurrency, name, c.HashConcurrency, "password hashes computed at once (default: cores - 1, at least 1)")
+		case FlagHashQueueWait:
+			fs.DurationVar(&c.HashQueueWait, name, c.HashQueueWait, "longest wait for a free hash slot before answering 503")
+		case FlagLoginAttempts:
+			fs.IntVar(&c.LoginAttempts, name, c.LoginAttempts, "failed logins allowed per account and client address before delays")
+		case FlagLoginAccountAttempts:
+			fs.IntVar(&c.LoginAccountAttempts, name, c.LoginAccountAttempts, "failed logins allowed per account from all addresses before delays")
+		case FlagLoginBackoff:
+			fs.DurationVar(&c.LoginBackoff, name, c.LoginBackoff, "first delay once the free attempts are spent, doubled after each further failure")
+		case FlagLoginBackoffMax:
+			fs.DurationVar(&c.LoginBackoffMax, name, c.LoginBackoffMax, "longest delay between login attempts")
+		case FlagSignupAttempts:
+			fs.IntVar(&c.SignupAttempts, name, c.SignupAttempts, "registrations allowed per client address an hour before delays")
 		default:
 			panic("config: unknown setting " + name)
 		}
@@ -115,6 +198,14 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 		}
 		env := EnvName(f.Name)
 		v := getenv(env)
+		if v == "" && slices.Contains(secret, f.Name) && getenv(env+"_FILE") != "" {
+			b, err := os.ReadFile(getenv(env + "_FILE"))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %v", env, err))
+				return
+			}
+			v, env = strings.TrimSpace(string(b)), env+"_FILE"
+		}
 		if v == "" {
 			return
 		}
@@ -136,6 +227,37 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad(FlagDataDir, "must not be empty")
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		bad(FlagDatabase, "must be empty (SQLite) or a postgres:// URL")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad(FlagTLSCert, "--tls-cert and --tls-key go together")
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad(FlagMetricsAddr, "%q is not host:port", c.MetricsAddr)
+		}
+	}
+	if c.HashConcurrency < 1 || c.HashConcurrency > 256 {
+		bad(FlagHashConcurrency, "%d is outside 1 to 256", c.HashConcurrency)
+	}
+	if c.HashQueueWait < 0 || c.HashQueueWait > time.Minute {
+		bad(FlagHashQueueWait, "%v is outside 0 to 1m", c.HashQueueWait)
+	}
+	for _, a := range []struct {
+		flag string
+		n    int
+	}{{FlagLoginAttempts, c.LoginAttempts}, {FlagLoginAccountAttempts, c.LoginAccountAttempts}, {FlagSignupAttempts, c.SignupAttempts}} {
+		if a.n < 1 || a.n > 100000 {
+			bad(a.flag, "%d is outside 1 to 100000", a.n)
+		}
+	}
+	if c.LoginBackoff < time.Millisecond || c.LoginBackoff > time.Hour {
+		bad(FlagLoginBackoff, "%v is outside 1ms to 1h", c.LoginBackoff)
+	}
+	if c.LoginBackoffMax < c.LoginBackoff || c.LoginBackoffMax > 24*time.Hour {
+		bad(FlagLoginBackoffMax, "%v is outside --login-backoff to 24h", c.LoginBackoffMax)
 	}
 	if c.Issuer != "" {
 		if err := CheckIssuer(c.Issuer); err != nil {
@@ -192,4 +314,52 @@ func (c *Config) IssuerFor(bound net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Prefixes is a list flag of CIDRs ("10.0.0.0/8,127.0.0.1"): repeats add,
+// commas separate, and a bare address means that one address.
+type Prefixes []netip.Prefix
+
+// String implements flag.Value.
+func (p *Prefixes) String() string {
+	var out []string
+	for _, x := range *p {
+		out = append(out, x.String())
+	}
+	return strings.Join(out, ",")
+}
+
+// Set implements flag.Value.
+func (p *Prefixes) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return fmt.Errorf("%q is not an IP address or CIDR", f)
+			}
+			*p = append(*p, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		x, err := netip.ParsePrefix(f)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR", f)
+		}
+		*p = append(*p, x.Masked())
+	}
+	return nil
+}
+
+// Contains reports whether addr is in one of the prefixes.
+func (p Prefixes) Contains(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, x := range p {
+		if x.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,9 @@ import (
 	"flag"
 	"io"
 	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,8 +213,17 @@ func TestConfig_Validate(t *testing.T) {
 			edit: func(c *Config) {
 				*c = Config{Addr: "nope", Issuer: "nope", LogLevel: "loud", LogFormat: "yaml"}
 			},
-			wantFlags: []string{FlagAddr, FlagDataDir, FlagIssuer, FlagTokenTTL, FlagLogLevel, FlagLogFormat},
+			wantFlags: []string{FlagAddr, FlagDataDir, FlagIssuer, FlagTokenTTL, FlagLogLevel, FlagLogFormat,
+				FlagHashConcurrency, FlagLoginAttempts, FlagLoginAccountAttempts, FlagSignupAttempts, FlagLoginBackoff},
 		},
+		{name: "postgres", edit: func(c *Config) { c.Database = "postgres://u@h/db" }},
+		{name: "database not postgres", edit: func(c *Config) { c.Database = "mysql://u@h/db" }, wantFlags: []string{FlagDatabase}},
+		{name: "tls half", edit: func(c *Config) { c.TLSCert = "c.pem" }, wantFlags: []string{FlagTLSCert}},
+		{name: "tls both", edit: func(c *Config) { c.TLSCert, c.TLSKey = "c.pem", "k.pem" }},
+		{name: "metrics addr", edit: func(c *Config) { c.MetricsAddr = "metrics" }, wantFlags: []string{FlagMetricsAddr}},
+		{name: "hash concurrency", edit: func(c *Config) { c.HashConcurrency = 0 }, wantFlags: []string{FlagHashConcurrency}},
+		{name: "hash queue wait", edit: func(c *Config) { c.HashQueueWait = time.Hour }, wantFlags: []string{FlagHashQueueWait}},
+		{name: "backoff max below backoff", edit: func(c *Config) { c.LoginBackoffMax = time.Millisecond }, wantFlags: []string{FlagLoginBackoffMax}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,6 +246,57 @@ func TestConfig_Validate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPrefixes(t *testing.T) {
+	var p Prefixes
+	if err := p.Set("10.0.0.0/8, 127.0.0.1,::1"); err != nil {
+		t.Fatalf("Set() = %v", err)
+	}
+	if err := p.Set("192.168.1.7/16"); err != nil {
+		t.Fatalf("Set() = %v", err)
+	}
+	if got, want := p.String(), "10.0.0.0/8,127.0.0.1/32,::1/128,192.168.0.0/16"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	for addr, want := range map[string]bool{
+		"10.1.2.3": true, "127.0.0.1": true, "127.0.0.2": false, "::1": true,
+		"::ffff:10.0.0.1": true, "192.168.200.1": true, "8.8.8.8": false,
+	} {
+		if got := p.Contains(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Contains(%s) = %v, want %v", addr, got, want)
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "nope", "1.2.3"} {
+		var q Prefixes
+		if err := q.Set(bad); err == nil {
+			t.Errorf("Set(%q) = nil, want an error", bad)
+		}
+	}
+}
+
+func TestParse_secretFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db-url")
+	os.WriteFile(path, []byte("postgres://u:secret@h/db\n"), 0o600)
+	c := Default()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Register(fs, FlagDatabase)
+	env := map[string]string{"INKAN_DATABASE_FILE": path}
+	if _, err := Parse(fs, nil, func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("Parse() = %v", err)
+	}
+	if c.Database != "postgres://u:secret@h/db" {
+		t.Errorf("Database = %q, want the file's trimmed content", c.Database)
+	}
+	env = map[string]string{"INKAN_DATABASE_FILE": filepath.Join(t.TempDir(), "missing")}
+	if _, err := Parse(flag.NewFlagSet("t", flag.ContinueOnError), nil, func(k string) string { return env[k] }); err != nil {
+		t.Errorf("Parse() without the flag registered = %v, want nil", err)
+	}
+	fs = flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Register(fs, FlagDatabase)
+	if _, err := Parse(fs, nil, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "INKAN_DATABASE_FILE") {
+		t.Errorf("Parse() with a missing file = %v, want an error naming INKAN_DATABASE_FILE", err)
 	}
 }
 

@@ -2,25 +2,31 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/janitor"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/server"
+	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/cache"
 )
 
 // keyReloadInterval is how often the server looks for key and user changes
 // made by other processes (the CLI, other replicas); they must show within 2 s.
 const keyReloadInterval = time.Second
+
+// throttleWindow is how long a login or signup counter lives after its
+// first attempt (or until its block ends, if later).
+const throttleWindow = time.Hour
 
 // shutdownTimeout bounds how long in-flight requests may take to finish.
 const shutdownTimeout = 30 * time.Second
@@ -64,15 +70,36 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	issuer := cfg.IssuerFor(ln.Addr())
+	tlsOn := cfg.TLSCert != ""
+	if tlsOn {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	issuer := cfg.IssuerFor(ln.Addr(), tlsOn)
+	metrics := server.NewMetrics(func() time.Duration { return time.Since(keySet.Active().ActivatedAt) })
+	login := store.ThrottlePolicy{Free: cfg.LoginAttempts, Base: cfg.LoginBackoff, Max: cfg.LoginBackoffMax, Window: throttleWindow}
+	account := login
+	account.Free = cfg.LoginAccountAttempts
 	srv, err := server.New(ctx, server.Options{
-		Issuer:    issuer,
-		TokenTTL:  cfg.TokenTTL,
-		Signup:    cfg.Signup,
-		Store:     st,
-		Keys:      keySet,
-		Passwords: password.New(password.Default, max(1, runtime.GOMAXPROCS(0))),
-		Logger:    logger,
+		Issuer:         issuer,
+		TokenTTL:       cfg.TokenTTL,
+		Signup:         cfg.Signup,
+		Store:          st,
+		Keys:           keySet,
+		Passwords:      password.New(password.Default, cfg.HashConcurrency),
+		Logger:         logger,
+		TrustedProxies: cfg.TrustedProxies,
+		HashQueueWait:  cfg.HashQueueWait,
+		LoginPolicy:    login,
+		AccountPolicy:  account,
+		SignupPolicy:   store.ThrottlePolicy{Free: cfg.SignupAttempts, Base: time.Second, Max: time.Hour, Window: throttleWindow},
+		HSTS:           tlsOn,
+		Metrics:        metrics,
+		ServeMetrics:   cfg.MetricsAddr == "",
 	})
 	if err != nil {
 		ln.Close()
@@ -93,6 +120,22 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	defer stopReload()
 	go keySet.Run(reloadCtx, keyReloadInterval)
 	go st.Run(reloadCtx, keyReloadInterval)
+	jan := &janitor.Janitor{Store: st, Logger: logger}
+	go jan.Run(reloadCtx, janitor.DefaultInterval)
+
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go metricsSrv.Serve(mln)
+		logger.InfoContext(ctx, "metrics serving", "addr", mln.Addr().String())
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -106,6 +149,9 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	logger.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(sctx)
+	}
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -60,7 +60,7 @@ func Default() Config {
 		LoginAccountAttempts: 20,
 		LoginBackoff:         time.Second,
 		LoginBackoffMax:      15 * time.Minute,
-		SignupAttempts:       20,
+		SignupAttempts:       200,
 	}
 }
 
@@ -299,9 +299,10 @@ func CheckIssuer(issuer string) error {
 }
 
 // IssuerFor returns the issuer: the configured one without a trailing slash,
-// or http:// + the configured host (localhost for a wildcard or empty host)
-// and the port actually bound (which differs when --addr asks for port 0).
-func (c *Config) IssuerFor(bound net.Addr) string {
+// or http:// (https:// when tls) + the configured host (localhost for a
+// wildcard or empty host) and the port actually bound (which differs when
+// --addr asks for port 0).
+func (c *Config) IssuerFor(bound net.Addr, tls bool) string {
 	if c.Issuer != "" {
 		return strings.TrimRight(c.Issuer, "/")
 	}
@@ -313,7 +314,11 @@ func (c *Config) IssuerFor(bound net.Addr) string {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
 }
 
 // Prefixes is a list flag of CIDRs ("10.0.0.0/8,127.0.0.1"): repeats add,

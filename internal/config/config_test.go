@@ -367,6 +367,7 @@ func TestConfig_IssuerFor(t *testing.T) {
 		issuer string
 		addr   string
 		bound  net.Addr
+		tls    bool
 		want   string
 	}{
 		{name: "configured", issuer: "https://id.example.com", addr: ":0", bound: tcp(net.IPv6unspecified), want: "https://id.example.com"},
@@ -379,12 +380,14 @@ func TestConfig_IssuerFor(t *testing.T) {
 		{name: "ipv6 loopback", addr: "[::1]:0", bound: tcp(net.IPv6loopback), want: "http://[::1]:41234"},
 		{name: "localhost", addr: "localhost:8000", bound: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000}, want: "http://localhost:8000"},
 		{name: "hostname", addr: "id.internal:0", bound: tcp(net.IPv4(10, 0, 0, 7)), want: "http://id.internal:41234"},
+		{name: "tls", addr: "localhost:8443", bound: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}, tls: true, want: "https://localhost:8443"},
+		{name: "tls configured", issuer: "https://id.example.com", addr: ":0", bound: tcp(net.IPv6unspecified), tls: true, want: "https://id.example.com"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
 			c.Issuer, c.Addr = tc.issuer, tc.addr
-			if got := c.IssuerFor(tc.bound); got != tc.want {
+			if got := c.IssuerFor(tc.bound, tc.tls); got != tc.want {
 				t.Errorf("IssuerFor(%v) with --addr %q --issuer %q = %q, want %q", tc.bound, tc.addr, tc.issuer, got, tc.want)
 			}
 		})
@@ -461,6 +464,6 @@ func FuzzParse(f *testing.F) {
 			rest = rest[i+1:]
 		}
 		_ = tf.cfg.Validate()
-		_ = tf.cfg.IssuerFor(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000})
+		_ = tf.cfg.IssuerFor(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000}, false)
 	})
 }

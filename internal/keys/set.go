@@ -25,9 +25,10 @@ const (
 
 // Signer signs with one key.
 type Signer struct {
-	KeyID     string
-	Algorithm string
-	signers   map[string]jose.Signer // by typ header
+	KeyID       string
+	Algorithm   string
+	ActivatedAt time.Time              // when it became the active key
+	signers     map[string]jose.Signer // by typ header
 }
 
 // Sign returns the compact JWS of payload with the header {alg, kid, typ}.
@@ -147,6 +148,7 @@ func build(version int64, rows []store.SigningKey) (*snapshot, error) {
 			if snap.active, err = newSigner(r.ID, r.Algorithm, priv); err != nil {
 				return nil, err
 			}
+			snap.active.ActivatedAt = r.ActivatedAt
 		}
 		snap.public[r.ID] = verify.Key{ID: r.ID, Algorithm: r.Algorithm, Public: pub}
 		jwk, err := PublicJWK(pub, r.ID, r.Algorithm)

@@ -78,6 +78,8 @@ type harnessOption func(*Options)
 
 func withSignup(on bool) harnessOption { return func(o *Options) { o.Signup = on } }
 
+func withOptions(f func(*Options)) harnessOption { return harnessOption(f) }
+
 // newHarness serves the API over a real SQLite store with the fixed key of
 // testdata/rsa2048.pem and a fixed clock.
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
@@ -137,6 +139,10 @@ func (h *harness) do(t *testing.T, method, path string, body string, header ...s
 	}
 	req := httptest.NewRequest(method, path, r)
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "RemoteAddr" {
+			req.RemoteAddr = header[i+1]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	rec := httptest.NewRecorder()

@@ -19,12 +19,23 @@ type tokenResponse struct {
 // unknown email costs one password verification like a known one.
 func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	m := s.opts.Metrics.logins
 	email, password, err := parseBasic(r.Header.Get("Authorization"))
 	if err != nil || len(password) > maxPasswordBytes {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed credentials")
+		m.WithLabelValues(resultFailure).Inc()
 		return errBadCredentials
 	}
 	email = NormalizeEmail(email)
+	// Count the attempt before checking it, so that parallel guesses cannot
+	// slip past the budget; unknown emails are counted like known ones.
+	counters, err := s.throttle(ctx, s.loginKeys(r, email)...)
+	if err != nil {
+		if errors.Is(err, errThrottled) {
+			m.WithLabelValues(resultThrottled).Inc()
+		}
+		return err
+	}
 	u, err := s.opts.Store.GetUserByEmail(ctx, email)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -35,6 +46,10 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 		hash = u.PasswordHash
 	}
 	ok, rehash, err := s.opts.Passwords.Verify(ctx, hash, password)
+	if errors.Is(err, errHashBusy) {
+		m.WithLabelValues(resultBusy).Inc()
+		return errBusy
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -46,7 +61,11 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 	}
 	if !known || !ok || u.Disabled {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "bad credentials")
+		m.WithLabelValues(resultFailure).Inc()
 		return errBadCredentials
+	}
+	if err := s.opts.Store.ResetThrottle(ctx, counters...); err != nil {
+		s.opts.Logger.WarnContext(ctx, "reset login throttle", "sub", u.ID, "err", err)
 	}
 	if rehash {
 		s.rehash(r, u, password)
@@ -55,6 +74,8 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	m.WithLabelValues(resultSuccess).Inc()
+	s.opts.Metrics.tokens.Inc()
 	s.opts.Logger.InfoContext(ctx, "token issued", "sub", u.ID, "kid", tok.KeyID, "jti", tok.Claims.ID)
 	noStore(w)
 	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok.Raw, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn()})

@@ -137,6 +137,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
+		if s.opts.HSTS || s.secure(r) {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		s.opts.Logger.DebugContext(ctx, "request started", "method", r.Method, "path", r.URL.Path)
 		defer func() {
@@ -149,11 +152,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeDetailError(sw, errInternal)
 				}
 			}
+			d := time.Since(start)
+			s.opts.Metrics.observe(r.Pattern, method(r.Method), sw.status, d)
 			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("route", r.Pattern),
 				slog.Int("status", sw.status),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", d))
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -178,4 +183,14 @@ func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h logHandler) WithGroup(name string) slog.Handler {
 	return logHandler{h.Handler.WithGroup(name)}
+}
+
+// method bounds the method label to the standard ones.
+func method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }

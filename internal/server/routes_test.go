@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestJWKS(t *testing.T) {
@@ -116,5 +117,70 @@ func TestRecover(t *testing.T) {
 	rec := httptestDo(handler)
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "boom") {
 		t.Errorf("panic → %d %s, want a bare 500", rec.Code, rec.Body)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	m := NewMetrics(func() time.Duration { return 90 * time.Second })
+	h := newHarness(t, withOptions(func(o *Options) { o.Metrics, o.ServeMetrics = m, true }))
+	h.signup(t, "Alice", "alice@example.com", "correct horse")
+	tok := h.login(t, "alice@example.com", "correct horse")
+	h.do(t, "POST", "/user/_authenticate", "", "Authorization", basic("alice@example.com", "wrong"))
+	h.do(t, "GET", "/user", "", "Authorization", "Bearer "+tok)
+	h.do(t, "GET", "/no/such/path/"+tok, "")
+	rec := h.do(t, "GET", "/metrics", "")
+	if rec.Code != 200 {
+		t.Fatalf("GET /metrics = %d", rec.Code)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		`inkan_http_requests_total{method="GET",route="GET /user",status="200"} 1`,
+		`inkan_http_requests_total{method="POST",route="POST /user",status="201"} 1`,
+		`inkan_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`inkan_http_request_duration_seconds_bucket{route="GET /user",le="+Inf"} 1`,
+		`inkan_logins_total{result="success"} 1`,
+		`inkan_logins_total{result="failure"} 1`,
+		`inkan_signups_total{result="success"} 1`,
+		`inkan_tokens_issued_total 1`,
+		`inkan_signing_key_age_seconds 90`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, tok) || strings.Contains(body, "alice") {
+		t.Error("/metrics holds a token or an email")
+	}
+	t.Run("off the API when it has its own address", func(t *testing.T) {
+		h := newHarness(t, withOptions(func(o *Options) { o.Metrics = NewMetrics(nil) }))
+		if rec := h.do(t, "GET", "/metrics", ""); rec.Code != 404 {
+			t.Errorf("GET /metrics with ServeMetrics off = %d, want 404", rec.Code)
+		}
+	})
+}
+
+func TestHSTS(t *testing.T) {
+	h := newHarness(t, withOptions(withThrottle))
+	tests := []struct {
+		name   string
+		header []string
+		want   bool
+	}{
+		{"plain http", nil, false},
+		{"https from a trusted proxy", []string{"RemoteAddr", "10.0.0.1:1", "X-Forwarded-Proto", "https"}, true},
+		{"https claimed by anyone", []string{"RemoteAddr", "203.0.113.1:1", "X-Forwarded-Proto", "https"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := h.do(t, "GET", "/healthz", "", tc.header...).Header().Get("Strict-Transport-Security") != ""
+			if got != tc.want {
+				t.Errorf("Strict-Transport-Security sent = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	tlsOn := newHarness(t, withOptions(func(o *Options) { o.HSTS = true }))
+	if tlsOn.do(t, "GET", "/healthz", "").Header().Get("Strict-Transport-Security") == "" {
+		t.Error("HSTS option set, but no Strict-Transport-Security")
 	}
 }

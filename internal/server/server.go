@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/store"
@@ -28,7 +29,8 @@ type KeySet interface {
 	JWKS() []byte
 }
 
-// Options configure a Server. Every field but Now is required.
+// Options configure a Server. Store, Keys, Passwords and Logger are
+// required; the zero value of the others turns their feature off.
 type Options struct {
 	Issuer    string
 	TokenTTL  time.Duration
@@ -38,6 +40,24 @@ type Options struct {
 	Passwords PasswordHasher
 	Logger    *slog.Logger
 	Now       func() time.Time // nil means time.Now
+
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; from anyone else they are ignored.
+	TrustedProxies []netip.Prefix
+	// HashQueueWait bounds how long a request waits for a password-hash
+	// slot before it is answered 503; zero waits as long as the request lives.
+	HashQueueWait time.Duration
+	// LoginPolicy budgets failed logins per (account, client address);
+	// AccountPolicy per account from every address, more loosely;
+	// SignupPolicy registrations per client address. A policy with Free 0
+	// is off.
+	LoginPolicy, AccountPolicy, SignupPolicy store.ThrottlePolicy
+	// HSTS sends Strict-Transport-Security: set it when serving HTTPS.
+	HSTS bool
+	// Metrics, when set, counts requests, logins and tokens; ServeMetrics
+	// puts GET /metrics on the API's own listener too.
+	Metrics      *Metrics
+	ServeMetrics bool
 }
 
 // Leeway is the clock skew tolerated on exp, nbf and iat.
@@ -83,6 +103,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.Passwords = &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
 	dummy, err := opts.Passwords.Hash(ctx, rand.Text())
 	if err != nil {
 		return nil, err
@@ -105,8 +129,56 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.opts.Metrics != nil && s.opts.ServeMetrics {
+		mux.Handle("GET /metrics", s.opts.Metrics.Handler())
+	}
 	return s.middleware(jsonFallbacks(mux))
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// errHashBusy means no password-hash slot came free within HashQueueWait.
+var errHashBusy = errors.New("password hashing is saturated")
+
+// errBusy is the tutorial routes' answer to errHashBusy.
+var errBusy = &detailError{
+	status: http.StatusServiceUnavailable,
+	detail: "Server busy, retry shortly",
+	header: [2]string{"Retry-After", "1"},
+}
+
+// queuedHasher bounds the wait for a hash slot: the hasher's pool takes the
+// context, and a deadline that ends the wait (not the request) is errHashBusy.
+type queuedHasher struct {
+	PasswordHasher
+	wait time.Duration
+}
+
+func (q *queuedHasher) queue(ctx context.Context) (context.Context, context.CancelFunc) {
+	if q.wait <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, q.wait)
+}
+
+func (q *queuedHasher) busy(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return errHashBusy
+	}
+	return err
+}
+
+func (q *queuedHasher) Hash(ctx context.Context, password string) (string, error) {
+	qctx, cancel := q.queue(ctx)
+	defer cancel()
+	h, err := q.PasswordHasher.Hash(qctx, password)
+	return h, q.busy(ctx, err)
+}
+
+func (q *queuedHasher) Verify(ctx context.Context, encoded, password string) (bool, bool, error) {
+	qctx, cancel := q.queue(ctx)
+	defer cancel()
+	ok, rehash, err := q.PasswordHasher.Verify(qctx, encoded, password)
+	return ok, rehash, q.busy(ctx, err)
+}

@@ -43,11 +43,25 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	m := s.opts.Metrics.signups
+	// Every attempt counts, valid or not: a 409 answers whether an email is
+	// registered, so probing for them is what this budget slows down.
+	if _, err := s.throttle(r.Context(), s.signupKeys(r)...); err != nil {
+		if errors.Is(err, errThrottled) {
+			m.WithLabelValues(resultThrottled).Inc()
+		}
+		return err
+	}
 	in, problems := ValidateSignup(fields)
 	if len(problems) > 0 {
+		m.WithLabelValues(resultInvalid).Inc()
 		return &detailError{status: http.StatusUnprocessableEntity, detail: problems}
 	}
 	hash, err := s.opts.Passwords.Hash(r.Context(), in.Password)
+	if errors.Is(err, errHashBusy) {
+		m.WithLabelValues(resultBusy).Inc()
+		return errBusy
+	}
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
@@ -57,10 +71,12 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.opts.Store.CreateUser(r.Context(), u); errors.Is(err, store.ErrConflict) {
+		m.WithLabelValues(resultConflict).Inc()
 		return detailf(http.StatusConflict, "Email already registered")
 	} else if err != nil {
 		return err
 	}
+	m.WithLabelValues(resultSuccess).Inc()
 	s.opts.Logger.InfoContext(r.Context(), "user registered", "sub", u.ID)
 	writeJSON(w, http.StatusCreated, userResponse{ID: u.ID, Name: u.Name, Email: u.Email, CreatedAt: u.CreatedAt})
 	return nil

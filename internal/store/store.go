@@ -87,6 +87,10 @@ type Store interface {
 	UserStore
 	KeyStore
 	ThrottleStore
+	// Exclusive runs fn unless another process sharing the database is
+	// running the job of that name; ran reports whether fn ran. Background
+	// jobs (the janitor) use it to run on one replica at a time.
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) (ran bool, err error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -10,7 +10,7 @@ type ThrottlePolicy struct {
 	Free   int           // attempts admitted before any delay
 	Base   time.Duration // the first delay, doubled for each attempt after it
 	Max    time.Duration // the longest delay
-	Window time.Duration // a counter idle this long is forgotten
+	Window time.Duration // a counter is forgotten this long after its first attempt (or once its block ends, if later)
 }
 
 // Delay is how long a key stays blocked after its count-th attempt.
@@ -38,15 +38,19 @@ type ThrottleState struct {
 	ExpiresAt    time.Time
 }
 
-// Next applies one admitted attempt at now to s (expired state counts as
-// fresh) and returns the new state.
+// Next applies one admitted attempt at now to s and returns the new state.
+// The window is fixed: it starts with a counter's first attempt, so steady
+// use (a busy office behind one address) is forgotten each window instead of
+// adding up forever; a block that outlasts the window extends it.
 func (s ThrottleState) Next(now time.Time, p ThrottlePolicy) ThrottleState {
 	if !now.Before(s.ExpiresAt) {
-		s = ThrottleState{}
+		s = ThrottleState{ExpiresAt: now.Add(p.Window)}
 	}
 	s.Count++
-	s.BlockedUntil = now.Add(p.Delay(s.Count))
-	s.ExpiresAt = now.Add(p.Window)
+	s.BlockedUntil = time.Unix(0, 0) // not blocked: parallel callers' clocks may be read out of order
+	if d := p.Delay(s.Count); d > 0 {
+		s.BlockedUntil = now.Add(d)
+	}
 	if s.ExpiresAt.Before(s.BlockedUntil) {
 		s.ExpiresAt = s.BlockedUntil
 	}

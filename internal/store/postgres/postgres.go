@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"time"
 
@@ -110,4 +111,33 @@ func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 // tx runs fn in a transaction.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// Exclusive runs fn while holding a session-level advisory lock named after
+// the job, so that one replica at a time runs it; the others skip.
+func (s *Store) Exclusive(ctx context.Context, name string, fn func(context.Context) error) (bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Release()
+	h := fnv.New64a()
+	h.Write([]byte("inkan job " + name))
+	id := int64(h.Sum64())
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", id).Scan(&ok); err != nil {
+		return false, fmt.Errorf("lock job %s: %w", name, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	defer func() {
+		// A fresh context: the lock must go even when ctx has ended.
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", id); err != nil {
+			conn.Conn().Close(uctx) // closing the session releases the lock
+		}
+	}()
+	return true, fn(ctx)
 }

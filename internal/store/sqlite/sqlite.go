@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -32,6 +33,8 @@ type Store struct {
 	// and reads use their own pool, which WAL lets run beside the writer.
 	write *sql.DB
 	read  *sql.DB
+
+	jobs sync.Map // job name → *sync.Mutex, for Exclusive
 }
 
 var _ store.Store = (*Store)(nil)
@@ -141,3 +144,14 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// Exclusive runs fn unless this process runs the job already. One SQLite
+// file serves one machine, where the database itself serialises writers.
+func (s *Store) Exclusive(ctx context.Context, name string, fn func(context.Context) error) (bool, error) {
+	mu, _ := s.jobs.LoadOrStore(name, new(sync.Mutex))
+	if !mu.(*sync.Mutex).TryLock() {
+		return false, nil
+	}
+	defer mu.(*sync.Mutex).Unlock()
+	return true, fn(ctx)
+}

@@ -60,6 +60,7 @@ func RunConcurrent(t *testing.T, open Opener) {
 	t.Run("create same email", func(t *testing.T) { testConcurrentCreateUser(t, open(t)) })
 	t.Run("first key", func(t *testing.T) { testConcurrentFirstKey(t, open(t)) })
 	t.Run("throttle", func(t *testing.T) { testConcurrentThrottle(t, open(t)) })
+	t.Run("exclusive", func(t *testing.T) { testExclusive(t, open(t)) })
 }
 
 // base is a fixed instant with microsecond precision, the precision every
@@ -507,6 +508,15 @@ func testThrottleBudget(t *testing.T, s store.Store) {
 	if _, err := s.GetThrottle(context.Background(), "missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetThrottle(missing) = %v, want %v", err, store.ErrNotFound)
 	}
+	// Within the free budget, parallel callers whose clocks were read out of
+	// order are not blocked by each other.
+	free := store.ThrottleKey{Key: "acct:free", Policy: policy}
+	if w := mustTake(t, s, base.Add(time.Millisecond), free); w != 0 {
+		t.Fatalf("Take() = %v", w)
+	}
+	if w := mustTake(t, s, base, free); w != 0 {
+		t.Errorf("Take() with an earlier clock within the free budget = %v, want 0", w)
+	}
 }
 
 func testThrottleAllOrNone(t *testing.T, s store.Store) {
@@ -544,12 +554,16 @@ func testThrottleResetExpiry(t *testing.T, s store.Store) {
 	for range 2 {
 		mustTake(t, s, base, k)
 	}
-	// Idle for the window: forgotten, counted afresh.
+	// The window runs from the first attempt, not the last: attempts
+	// spread over it do not keep the counter alive.
+	if w := mustTake(t, s, base.Add(policy.Window/2), k); w != 0 {
+		t.Errorf("Take() within the window = %v, want 0", w)
+	}
 	if w := mustTake(t, s, base.Add(policy.Window), k); w != 0 {
 		t.Errorf("Take() after the window = %v, want 0", w)
 	}
-	if got, _ := s.GetThrottle(ctx, k.Key); got.Count != 1 {
-		t.Errorf("count after the window = %d, want 1", got.Count)
+	if got, _ := s.GetThrottle(ctx, k.Key); got.Count != 1 || !got.ExpiresAt.Equal(base.Add(2*policy.Window)) {
+		t.Errorf("after the window: %+v, want count 1 and a new window", got)
 	}
 }
 
@@ -650,5 +664,29 @@ func testUsersVersion(t *testing.T, s store.Store) {
 	mustCreateKey(t, s, newKey(1))
 	if v := version(); v != prev {
 		t.Errorf("UsersVersion() changed on a key write: %d → %d", prev, v)
+	}
+}
+
+// While a job runs, the same job does not start again; another job does.
+func testExclusive(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	errJob := errors.New("job failed")
+	ran, err := s.Exclusive(ctx, "janitor", func(ctx context.Context) error {
+		inner, err := s.Exclusive(ctx, "janitor", func(context.Context) error { return nil })
+		if err != nil || inner {
+			t.Errorf("Exclusive(janitor) inside itself = %v, %v; want not run", inner, err)
+		}
+		other, err := s.Exclusive(ctx, "other", func(context.Context) error { return nil })
+		if err != nil || !other {
+			t.Errorf("Exclusive(other) inside janitor = %v, %v; want run", other, err)
+		}
+		return errJob
+	})
+	if !ran || !errors.Is(err, errJob) {
+		t.Errorf("Exclusive() = %v, %v; want ran with %v", ran, err, errJob)
+	}
+	ran, err = s.Exclusive(ctx, "janitor", func(context.Context) error { return nil })
+	if !ran || err != nil {
+		t.Errorf("Exclusive() after release = %v, %v; want ran", ran, err)
 	}
 }

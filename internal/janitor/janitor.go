@@ -1,0 +1,72 @@
+// Package janitor deletes expired rows (throttling counters now; codes and
+// refresh tokens when they come) in small batches, on one replica at a time,
+// so that no table grows without bound.
+package janitor
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// Defaults for Janitor.
+const (
+	DefaultInterval  = time.Minute
+	DefaultBatchSize = 500
+	maxBatches       = 1000 // per sweep, so one sweep cannot run forever
+)
+
+// Janitor sweeps expired rows.
+type Janitor struct {
+	Store     store.Store
+	Logger    *slog.Logger
+	Now       func() time.Time // nil means time.Now
+	BatchSize int              // rows per DELETE; 0 means DefaultBatchSize
+}
+
+// Sweep deletes every expired row, a batch at a time, unless another replica
+// is sweeping; it returns how many rows it deleted.
+func (j *Janitor) Sweep(ctx context.Context) (int, error) {
+	now := time.Now
+	if j.Now != nil {
+		now = j.Now
+	}
+	batch := j.BatchSize
+	if batch <= 0 {
+		batch = DefaultBatchSize
+	}
+	total := 0
+	_, err := j.Store.Exclusive(ctx, "janitor", func(ctx context.Context) error {
+		t := now()
+		for range maxBatches {
+			n, err := j.Store.DeleteExpiredThrottles(ctx, t, batch)
+			total += n
+			if err != nil || n < batch {
+				return err
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+// Run sweeps every interval until ctx ends, logging what it did.
+func (j *Janitor) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := j.Sweep(ctx)
+			if err != nil && ctx.Err() == nil {
+				j.Logger.ErrorContext(ctx, "janitor sweep", "err", err)
+			} else if n > 0 {
+				j.Logger.DebugContext(ctx, "janitor swept expired rows", "rows", n)
+			}
+		}
+	}
+}

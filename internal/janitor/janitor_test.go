@@ -1,0 +1,71 @@
+package janitor_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/inkan-dev/inkan/internal/janitor"
+	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/sqlite"
+)
+
+// A simulated week of login traffic, with an injected clock: every ten
+// minutes a burst of attempts from fresh addresses, and a sweep. The table
+// stays at the size of one window's traffic instead of growing all week.
+func TestJanitor_week(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inkan.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	count := func() int {
+		var n int
+		if err := raw.QueryRow("SELECT count(*) FROM throttles").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	policy := store.ThrottlePolicy{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	j := &janitor.Janitor{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }, BatchSize: 7}
+	const perStep = 20
+	step := 10 * time.Minute
+	steadyMax := perStep * int(policy.Window/step+1)
+	peak := 0
+	for i := 0; now.Before(time.Date(2026, 11, 8, 0, 0, 0, 0, time.UTC)); i++ {
+		for k := range perStep {
+			key := store.ThrottleKey{Key: fmt.Sprintf("pair:user%d|10.0.%d.%d", k, i%256, k), Policy: policy}
+			if _, err := st.Take(ctx, now, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := j.Sweep(ctx); err != nil {
+			t.Fatalf("Sweep() = %v", err)
+		}
+		peak = max(peak, count())
+		now = now.Add(step)
+	}
+	if peak > steadyMax {
+		t.Errorf("throttle table peaked at %d rows over a week, want at most %d (one window of traffic)", peak, steadyMax)
+	}
+	if n := count(); n == 0 || n > steadyMax {
+		t.Errorf("throttle table ends the week with %d rows, want 1..%d", n, steadyMax)
+	}
+	t.Logf("a week of %d attempts every %v: peak %d rows", perStep, step, peak)
+}

@@ -1,0 +1,69 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// maxForwardedHops bounds how much of X-Forwarded-For is read.
+const maxForwardedHops = 32
+
+// clientIP is the address a request comes from: the peer, or, when the peer
+// is a trusted proxy, the right-most address of X-Forwarded-For that is not
+// itself a trusted proxy (the left part of the header is the client's to
+// forge). Anything unparsable stops the walk at the last good hop.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	peer := remoteAddr(r)
+	if !s.trusted(peer) {
+		return peer
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	ip := peer
+	var list []string
+	for _, h := range hops {
+		list = append(list, strings.Split(h, ",")...)
+	}
+	for i, n := len(list)-1, 0; i >= 0 && n < maxForwardedHops; i, n = i-1, n+1 {
+		a, err := netip.ParseAddr(strings.TrimSpace(list[i]))
+		if err != nil {
+			break
+		}
+		ip = a.Unmap()
+		if !s.trusted(ip) {
+			break
+		}
+	}
+	return ip
+}
+
+// secure reports whether the client's connection is HTTPS: TLS to us, or
+// X-Forwarded-Proto: https from a trusted proxy.
+func (s *Server) secure(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return s.trusted(remoteAddr(r)) && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}

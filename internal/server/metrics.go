@@ -1,0 +1,83 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the server's Prometheus metrics, on a registry of their own
+// (so that tests can run several servers in one process).
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	logins   *prometheus.CounterVec
+	signups  *prometheus.CounterVec
+	tokens   prometheus.Counter
+}
+
+// Login and signup outcomes, the values of the result label.
+const (
+	resultSuccess   = "success"
+	resultFailure   = "failure"
+	resultThrottled = "throttled"
+	resultBusy      = "busy"
+	resultInvalid   = "invalid"
+	resultConflict  = "conflict"
+)
+
+// NewMetrics makes the metrics. keyAge, when not nil, reports the active
+// signing key's age for inkan_signing_key_age_seconds.
+func NewMetrics(keyAge func() time.Duration) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inkan_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "inkan_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inkan_logins_total",
+			Help: "Password logins by result: success, failure, throttled, busy.",
+		}, []string{"result"}),
+		signups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inkan_signups_total",
+			Help: "Registrations by result: success, invalid, conflict, throttled, busy.",
+		}, []string{"result"}),
+		tokens: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inkan_tokens_issued_total",
+			Help: "Tokens issued.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.signups, m.tokens,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if keyAge != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "inkan_signing_key_age_seconds",
+			Help: "Time since the active signing key became active.",
+		}, func() float64 { return keyAge().Seconds() }))
+	}
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) observe(route, method string, status int, d time.Duration) {
+	if route == "" {
+		route = "unmatched" // bounded cardinality: never the raw path
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}

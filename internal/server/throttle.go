@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// errThrottled marks a *detailError that answers 429.
+var errThrottled = errors.New("throttled")
+
+type throttledError struct{ *detailError }
+
+func (e throttledError) Unwrap() []error { return []error{e.detailError, errThrottled} }
+
+// loginKeys are the counters of a login: per (account, client address),
+// strictly, and per account from anywhere, more loosely, so that one
+// address cannot lock the account's owner out.
+func (s *Server) loginKeys(r *http.Request, email string) []store.ThrottleKey {
+	var keys []store.ThrottleKey
+	if p := s.opts.LoginPolicy; p.Free > 0 {
+		keys = append(keys, store.ThrottleKey{Key: "login:pair:" + email + "|" + s.clientIP(r).String(), Policy: p})
+	}
+	if p := s.opts.AccountPolicy; p.Free > 0 {
+		keys = append(keys, store.ThrottleKey{Key: "login:acct:" + email, Policy: p})
+	}
+	return keys
+}
+
+// signupKeys is the counter of registrations from the client's address.
+func (s *Server) signupKeys(r *http.Request) []store.ThrottleKey {
+	if p := s.opts.SignupPolicy; p.Free > 0 {
+		return []store.ThrottleKey{{Key: "signup:" + s.clientIP(r).String(), Policy: p}}
+	}
+	return nil
+}
+
+// throttle takes one attempt on keys in the shared store and returns their
+// names, or a 429 with Retry-After when any is blocked.
+func (s *Server) throttle(ctx context.Context, keys ...store.ThrottleKey) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	wait, err := s.opts.Store.Take(ctx, s.opts.Now(), keys...)
+	if err != nil {
+		return nil, fmt.Errorf("throttle: %w", err)
+	}
+	if wait > 0 {
+		secs := int64(math.Ceil(wait.Seconds()))
+		s.opts.Logger.InfoContext(ctx, "throttled", "retry_after_s", secs)
+		return nil, throttledError{&detailError{
+			status: http.StatusTooManyRequests,
+			detail: fmt.Sprintf("Too many attempts, retry in %d seconds", secs),
+			header: [2]string{"Retry-After", strconv.FormatInt(secs, 10)},
+		}}
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Key
+	}
+	return names, nil
+}

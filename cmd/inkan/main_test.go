@@ -36,6 +36,7 @@ type proc struct {
 	cmd  *exec.Cmd
 	base string // http://127.0.0.1:PORT
 	done chan struct{}
+	addr chan string
 	mu   sync.Mutex
 	log  bytes.Buffer
 }
@@ -46,6 +47,15 @@ var servingRE = regexp.MustCompile(`msg="inkan serving" addr=(\S+)`)
 // deadline, for its "inkan serving" log line.
 func startInkan(t *testing.T, dataDir string, env []string, args ...string) *proc {
 	t.Helper()
+	p := launchInkan(t, dataDir, env, args...)
+	p.waitServing(t)
+	return p
+}
+
+// launchInkan starts `inkan serve` without waiting for it, so that several
+// replicas can start at once.
+func launchInkan(t *testing.T, dataDir string, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	cmd.Env = append(append(os.Environ(), "INKAN_TEST_MAIN=1"), env...)
 	stderr, err := cmd.StderrPipe()
@@ -55,8 +65,7 @@ func startInkan(t *testing.T, dataDir string, env []string, args ...string) *pro
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	addr := make(chan string, 1)
+	p := &proc{cmd: cmd, done: make(chan struct{}), addr: make(chan string, 1)}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -65,7 +74,7 @@ func startInkan(t *testing.T, dataDir string, env []string, args ...string) *pro
 			p.log.WriteString(line + "\n")
 			p.mu.Unlock()
 			if m := servingRE.FindStringSubmatch(line); m != nil {
-				addr <- m[1]
+				p.addr <- m[1]
 			}
 		}
 		close(p.done)
@@ -79,16 +88,21 @@ func startInkan(t *testing.T, dataDir string, env []string, args ...string) *pro
 			t.Logf("inkan log:\n%s", p.logText())
 		}
 	})
+	return p
+}
+
+// waitServing waits, with a deadline, for the "inkan serving" line.
+func (p *proc) waitServing(t *testing.T) {
+	t.Helper()
 	select {
-	case a := <-addr:
+	case a := <-p.addr:
 		p.base = "http://" + a
 	case <-p.done:
-		cmd.Wait()
+		p.cmd.Wait()
 		t.Fatalf("inkan exited before serving:\n%s", p.logText())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("inkan did not serve within 60 s:\n%s", p.logText())
 	}
-	return p
 }
 
 func (p *proc) logText() string {

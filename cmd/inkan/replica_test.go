@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/store/postgres"
+	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
+)
+
+// replicaIssuer is shared by every replica: tokens name one issuer, whichever
+// replica signed them.
+const replicaIssuer = "http://inkan.test"
+
+// startReplicas starts n inkan processes on one PostgreSQL database at once,
+// on an empty database, so that they race to migrate it and to create the
+// first signing key.
+func startReplicas(t *testing.T, url string, n int, args ...string) []*proc {
+	t.Helper()
+	var ps []*proc
+	for range n {
+		ps = append(ps, launchInkan(t, t.TempDir(), nil, append([]string{"--database", url, "--issuer", replicaIssuer}, args...)...))
+	}
+	for _, p := range ps {
+		p.waitServing(t)
+	}
+	return ps
+}
+
+// Three replicas on one PostgreSQL database act as one server.
+func TestReplicas(t *testing.T) {
+	url := pgtest.Database(t)
+	ps := startReplicas(t, url, 3, "--login-attempts", "4", "--login-account-attempts", "50")
+	a, b, c := ps[0], ps[1], ps[2]
+
+	t.Run("one first key", func(t *testing.T) {
+		for _, p := range ps {
+			if kids := jwksKIDs(t, p.base); len(kids) != 1 || kids[0] != jwksKIDs(t, a.base)[0] {
+				t.Errorf("%s JWKS = %v, want the one key all replicas share", p.base, kids)
+			}
+		}
+	})
+	t.Run("token from A verifies at B and C", func(t *testing.T) {
+		a.register(t, "Alice", "alice@example.com", "correct horse")
+		tok := a.login(t, "alice@example.com", "correct horse")
+		for _, p := range []*proc{b, c} {
+			if code := p.me(t, tok); code != 200 {
+				t.Errorf("%s GET /user with A's token = %d, want 200", p.base, code)
+			}
+		}
+	})
+	t.Run("registered at B logs in at C", func(t *testing.T) {
+		b.register(t, "Bob", "bob@example.com", "bob password")
+		c.login(t, "bob@example.com", "bob password")
+	})
+	t.Run("key from the CLI served by every replica", func(t *testing.T) {
+		kid := strings.TrimSpace(mustInkan(t, "", "keys", "generate", "--database", url))
+		for _, p := range ps {
+			eventually(t, 3*time.Second, p.base+" serves the new key", func() bool {
+				return strings.Contains(strings.Join(jwksKIDs(t, p.base), ","), kid)
+			})
+			eventually(t, 3*time.Second, p.base+" signs with the new key", func() bool {
+				return tokenKID(t, p.login(t, "alice@example.com", "correct horse")) == kid
+			})
+		}
+	})
+	t.Run("disabled on one, refused on all", func(t *testing.T) {
+		tok := a.login(t, "bob@example.com", "bob password")
+		mustInkan(t, "", "users", "disable", "--database", url, "bob@example.com")
+		for _, p := range ps {
+			eventually(t, 3*time.Second, p.base+" refuses the disabled user's token", func() bool { return p.me(t, tok) == 401 })
+		}
+	})
+	t.Run("100 concurrent registrations of one email", func(t *testing.T) {
+		var mu sync.Mutex
+		codes := map[int]int{}
+		var wg sync.WaitGroup
+		for i := range 100 {
+			wg.Go(func() {
+				code, _, _ := call(t, "POST", ps[i%3].base+"/user", signupBody("Same", "same@example.com", "12345678"))
+				mu.Lock()
+				codes[code]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if codes[201] != 1 || codes[409] != 99 {
+			t.Errorf("100 registrations over 3 replicas: %s, want one 201 and 99 409", fmtCodes(codes))
+		}
+	})
+	t.Run("guesses spread over replicas meet one budget", func(t *testing.T) {
+		a.register(t, "Carol", "carol@example.com", "carol password")
+		var codes []int
+		for i := range 6 {
+			code, _, _ := call(t, "POST", ps[i%3].base+"/user/_authenticate", "", "Authorization", basicAuth("carol@example.com", "guess"))
+			codes = append(codes, code)
+		}
+		want := []int{401, 401, 401, 401, 429, 429}
+		if strconv.Quote(fmtInts(codes)) != strconv.Quote(fmtInts(want)) {
+			t.Errorf("6 guesses round-robin over 3 replicas: %v, want %v (the budget of one server)", codes, want)
+		}
+	})
+	t.Run("replica killed mid-burst", func(t *testing.T) {
+		var (
+			mu      sync.Mutex
+			created []string
+			n       atomic.Int64
+			wg      sync.WaitGroup
+		)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		for w := range 6 {
+			p := ps[w%3]
+			wg.Go(func() {
+				for i := 0; ctx.Err() == nil && i < 200; i++ {
+					email := "burst" + strconv.Itoa(w) + "-" + strconv.Itoa(i) + "@example.com"
+					req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/user", strings.NewReader(signupBody("U", email, "12345678")))
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						if p == b {
+							return // B is gone
+						}
+						continue
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == 201 {
+						mu.Lock()
+						created = append(created, email)
+						mu.Unlock()
+						n.Add(1)
+					}
+				}
+			})
+		}
+		eventually(t, 60*time.Second, "30 registrations", func() bool { return n.Load() >= 30 })
+		b.kill(t)
+		eventually(t, 60*time.Second, "more registrations after the kill", func() bool { return n.Load() >= 45 })
+		cancel()
+		wg.Wait()
+		st, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for _, email := range created {
+			if _, err := st.GetUserByEmail(context.Background(), email); err != nil {
+				t.Errorf("%s got a 201 but is not in the database: %v", email, err)
+			}
+		}
+		t.Logf("%d registrations acknowledged across the replicas, all present", len(created))
+	})
+}
+
+func fmtInts(v []int) string {
+	var s []string
+	for _, x := range v {
+		s = append(s, strconv.Itoa(x))
+	}
+	return strings.Join(s, ",")
+}

@@ -72,6 +72,9 @@ func TestCLI_liveChanges(t *testing.T) {
 
 	t.Run("disable enable", func(t *testing.T) {
 		token := p.login(t, "alice@example.com", "second password")
+		if code := p.me(t, token); code != 200 { // the server has the user cached
+			t.Fatalf("GET /user = %d", code)
+		}
 		mustInkan(t, "", "users", "disable", "--data-dir", dir, "ALICE@example.com")
 		eventually(t, propagation, "disabled user's token refused", func() bool { return p.me(t, token) == 401 })
 		code, _, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("alice@example.com", "second password"))
@@ -88,6 +91,9 @@ func TestCLI_liveChanges(t *testing.T) {
 
 	t.Run("delete", func(t *testing.T) {
 		token := p.login(t, "alice@example.com", "second password")
+		if code := p.me(t, token); code != 200 {
+			t.Fatalf("GET /user = %d", code)
+		}
 		mustInkan(t, "", "users", "delete", "--data-dir", dir, "alice@example.com")
 		eventually(t, propagation, "deleted user's token refused", func() bool { return p.me(t, token) == 401 })
 	})

@@ -73,6 +73,11 @@ func TestReplicas(t *testing.T) {
 	})
 	t.Run("disabled on one, refused on all", func(t *testing.T) {
 		tok := a.login(t, "bob@example.com", "bob password")
+		for _, p := range ps { // every replica has the user cached
+			if code := p.me(t, tok); code != 200 {
+				t.Fatalf("%s GET /user = %d", p.base, code)
+			}
+		}
 		mustInkan(t, "", "users", "disable", "--database", url, "bob@example.com")
 		for _, p := range ps {
 			eventually(t, 3*time.Second, p.base+" refuses the disabled user's token", func() bool { return p.me(t, tok) == 401 })

@@ -118,7 +118,7 @@ func TestCLI_importBcryptUser(t *testing.T) {
 
 func TestCLI_errors(t *testing.T) {
 	dir := dataDir(t)
-	mustInkan(t, "12345678\n", "users", "add", "--data-dir", dir, "--email", "a@example.com", "--name", "A")
+	mustInkan(t, "pw-8char\n", "users", "add", "--data-dir", dir, "--email", "a@example.com", "--name", "A")
 	tests := []struct {
 		name      string
 		stdin     string
@@ -131,9 +131,9 @@ func TestCLI_errors(t *testing.T) {
 		{"unknown flag", "", []string{"serve", "--nope"}, true, "not defined"},
 		{"serve bad ttl", "", []string{"serve", "--token-ttl", "0s", "--issuer", "ftp://x", "--data-dir", dir}, true, "--token-ttl"},
 		{"users no subcommand", "", []string{"users"}, true, ""},
-		{"users add bad email", "12345678\n", []string{"users", "add", "--data-dir", dir, "--email", "bad", "--name", "B"}, true, "--email"},
+		{"users add bad email", "pw-8char\n", []string{"users", "add", "--data-dir", dir, "--email", "bad", "--name", "B"}, true, "--email"},
 		{"users add short password", "short\n", []string{"users", "add", "--data-dir", dir, "--email", "b@example.com", "--name", "B"}, false, "at least 8"},
-		{"users add duplicate", "12345678\n", []string{"users", "add", "--data-dir", dir, "--email", "A@example.com", "--name", "A"}, false, "exists"},
+		{"users add duplicate", "pw-8char\n", []string{"users", "add", "--data-dir", dir, "--email", "A@example.com", "--name", "A"}, false, "exists"},
 		{"users add bad hash", "", []string{"users", "add", "--data-dir", dir, "--email", "c@example.com", "--name", "C", "--password-hash", "$2b$99$nope"}, true, "--password-hash"},
 		{"users disable unknown", "", []string{"users", "disable", "--data-dir", dir, "nobody@example.com"}, false, "no user"},
 		{"users disable no email", "", []string{"users", "disable", "--data-dir", dir}, true, ""},

@@ -96,7 +96,7 @@ func TestE2E_parallelRegistrations(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			code, _, _ := call(t, "POST", p.base+"/user", signupBody("Same", "same@example.com", "12345678"))
+			code, _, _ := call(t, "POST", p.base+"/user", signupBody("Same", "same@example.com", "pw-8char"))
 			mu.Lock()
 			codes[code]++
 			mu.Unlock()
@@ -112,8 +112,8 @@ func TestE2E_parallelRegistrations(t *testing.T) {
 func TestE2E_restart(t *testing.T) {
 	dir := dataDir(t)
 	p := startInkan(t, dir, nil)
-	p.register(t, "Alice", "alice@example.com", "12345678")
-	token := p.login(t, "alice@example.com", "12345678")
+	p.register(t, "Alice", "alice@example.com", "pw-8char")
+	token := p.login(t, "alice@example.com", "pw-8char")
 	kids := jwksKIDs(t, p.base)
 	if err := p.stop(t); err != nil {
 		t.Fatalf("stop: %v", err)
@@ -126,7 +126,7 @@ func TestE2E_restart(t *testing.T) {
 	if code := q.me(t, token); code != 200 {
 		t.Errorf("old token after restart: GET /user = %d, want 200", code)
 	}
-	q.login(t, "alice@example.com", "12345678")
+	q.login(t, "alice@example.com", "pw-8char")
 }
 
 // kill -9 during a burst of registrations: every 201 is in the database.
@@ -145,7 +145,7 @@ func TestE2E_kill9(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil && i < 1000; i++ {
 				email := "u" + itoa(w) + "-" + itoa(i) + "@example.com"
-				req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/user", strings.NewReader(signupBody("U", email, "12345678")))
+				req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/user", strings.NewReader(signupBody("U", email, "pw-8char")))
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -190,12 +190,12 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func TestE2E_envAndFlags(t *testing.T) {
 	dir := dataDir(t)
 	p := startInkan(t, "", []string{"INKAN_TOKEN_TTL=2m", "INKAN_SIGNUP=false"}, "--data-dir", dir, "--token-ttl", "3m")
-	code, _, _ := call(t, "POST", p.base+"/user", signupBody("A", "a@example.com", "12345678"))
+	code, _, _ := call(t, "POST", p.base+"/user", signupBody("A", "a@example.com", "pw-8char"))
 	if code != 403 {
 		t.Errorf("POST /user with INKAN_SIGNUP=false = %d, want 403", code)
 	}
-	mustInkan(t, "12345678\n", "users", "add", "--data-dir", dir, "--email", "a@example.com", "--name", "A")
-	_, body, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("a@example.com", "12345678"))
+	mustInkan(t, "pw-8char\n", "users", "add", "--data-dir", dir, "--email", "a@example.com", "--name", "A")
+	_, body, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("a@example.com", "pw-8char"))
 	if body["expires_in"] != float64(180) {
 		t.Errorf("expires_in = %v, want 180 (the flag, not INKAN_TOKEN_TTL)", body["expires_in"])
 	}
@@ -210,7 +210,7 @@ func TestE2E_gracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	body := signupBody("Late", "late@example.com", "12345678")
+	body := signupBody("Late", "late@example.com", "pw-8char")
 	fmt.Fprintf(conn, "POST /user HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
 	eventually(t, 10*time.Second, "request in flight", func() bool {
 		return strings.Contains(p.logText(), `msg="request started" method=POST path=/user`)

@@ -89,7 +89,7 @@ func TestReplicas(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 100 {
 			wg.Go(func() {
-				code, _, _ := call(t, "POST", ps[i%3].base+"/user", signupBody("Same", "same@example.com", "12345678"))
+				code, _, _ := call(t, "POST", ps[i%3].base+"/user", signupBody("Same", "same@example.com", "pw-8char"))
 				mu.Lock()
 				codes[code]++
 				mu.Unlock()
@@ -126,7 +126,7 @@ func TestReplicas(t *testing.T) {
 			wg.Go(func() {
 				for i := 0; ctx.Err() == nil && i < 200; i++ {
 					email := "burst" + strconv.Itoa(w) + "-" + strconv.Itoa(i) + "@example.com"
-					req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/user", strings.NewReader(signupBody("U", email, "12345678")))
+					req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/user", strings.NewReader(signupBody("U", email, "pw-8char")))
 					req.Header.Set("Content-Type", "application/json")
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {

@@ -54,8 +54,8 @@ func BenchmarkMe_rawRSA(b *testing.B) {
 func benchToken(b *testing.B, h *harness) string {
 	b.Helper()
 	t := &testing.T{}
-	h.signup(t, "Bench", "bench@example.com", "12345678")
-	return h.login(t, "bench@example.com", "12345678")
+	h.signup(t, "Bench", "bench@example.com", "pw-8char")
+	return h.login(t, "bench@example.com", "pw-8char")
 }
 
 // BenchmarkAuthenticate is POST /user/_authenticate with the real argon2id
@@ -64,8 +64,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 	h := newHarness(&testing.T{})
 	h.srv.opts.Passwords = password.New(password.Default, runtime.GOMAXPROCS(0))
 	tok := &testing.T{}
-	h.signup(tok, "Bench", "bench@example.com", "12345678")
-	auth := basic("bench@example.com", "12345678")
+	h.signup(tok, "Bench", "bench@example.com", "pw-8char")
+	auth := basic("bench@example.com", "pw-8char")
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -84,11 +84,11 @@ func BenchmarkAuthenticate(b *testing.B) {
 // verification alone, GOMAXPROCS at once.
 func BenchmarkArgon2id(b *testing.B) {
 	hs := password.New(password.Default, runtime.GOMAXPROCS(0))
-	enc, _ := hs.Hash(b.Context(), "12345678")
+	enc, _ := hs.Hash(b.Context(), "pw-8char")
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if ok, _, _ := hs.Verify(b.Context(), enc, "12345678"); !ok {
+			if ok, _, _ := hs.Verify(b.Context(), enc, "pw-8char"); !ok {
 				b.Fatal("no match")
 			}
 		}

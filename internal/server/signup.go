@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -228,13 +229,16 @@ func CheckEmail(email string) *FieldProblem {
 	return nil
 }
 
-// CheckPassword accepts 8 to 1024 bytes (NIST SP 800-63B).
-func CheckPassword(password string) *FieldProblem {
+// CheckPassword accepts 8 to 1024 bytes that are not one of the most
+// common passwords (NIST SP 800-63B).
+func CheckPassword(pw string) *FieldProblem {
 	switch {
-	case len(password) < minPasswordBytes:
+	case len(pw) < minPasswordBytes:
 		return &FieldProblem{"string_too_short", fmt.Sprintf("Password should have at least %d characters", minPasswordBytes)}
-	case len(password) > maxPasswordBytes:
+	case len(pw) > maxPasswordBytes:
 		return &FieldProblem{"string_too_long", fmt.Sprintf("Password should have at most %d bytes", maxPasswordBytes)}
+	case password.IsCommon(pw):
+		return &FieldProblem{"value_error", "Password is too common: it appears in lists of leaked passwords"}
 	}
 	return nil
 }

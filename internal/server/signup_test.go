@@ -20,21 +20,23 @@ func TestSignup(t *testing.T) {
 		wantGolden  string   // compare the body with testdata/<golden>.golden
 		wantLocs    []string // for 422: the fields reported, in order
 	}{
-		{name: "created", contentType: ct, body: `{"name":"  Bob  ","email":"  Bob@Example.COM ","password":"12345678"}`, wantStatus: 201},
-		{name: "extra fields ignored", contentType: "application/json; charset=utf-8", body: `{"name":"Carol","email":"carol@example.com","password":"12345678","admin":true}`, wantStatus: 201},
-		{name: "duplicate email", contentType: ct, body: `{"name":"Bob again","email":"bob@example.com","password":"12345678"}`, wantStatus: 409, wantGolden: "signup_409"},
+		{name: "created", contentType: ct, body: `{"name":"  Bob  ","email":"  Bob@Example.COM ","password":"pw-8char"}`, wantStatus: 201},
+		{name: "extra fields ignored", contentType: "application/json; charset=utf-8", body: `{"name":"Carol","email":"carol@example.com","password":"pw-8char","admin":true}`, wantStatus: 201},
+		{name: "duplicate email", contentType: ct, body: `{"name":"Bob again","email":"bob@example.com","password":"pw-8char"}`, wantStatus: 409, wantGolden: "signup_409"},
 		{name: "all missing", contentType: ct, body: `{}`, wantStatus: 422, wantGolden: "signup_422_missing", wantLocs: []string{"name", "email", "password"}},
 		{name: "wrong types", contentType: ct, body: `{"name":1,"email":null,"password":["x"]}`, wantStatus: 422, wantLocs: []string{"name", "email", "password"}},
-		{name: "empty name", contentType: ct, body: `{"name":"   ","email":"d@example.com","password":"12345678"}`, wantStatus: 422, wantLocs: []string{"name"}},
-		{name: "long name", contentType: ct, body: `{"name":"` + strings.Repeat("é", 65) + `","email":"d@example.com","password":"12345678"}`, wantStatus: 422, wantLocs: []string{"name"}},
-		{name: "64 char name", contentType: ct, body: `{"name":"` + strings.Repeat("é", 64) + `","email":"n64@example.com","password":"12345678"}`, wantStatus: 201},
-		{name: "control in name", contentType: ct, body: `{"name":"a\u0007b","email":"d@example.com","password":"12345678"}`, wantStatus: 422, wantLocs: []string{"name"}},
-		{name: "bad email", contentType: ct, body: `{"name":"D","email":"not-an-email","password":"12345678"}`, wantStatus: 422, wantLocs: []string{"email"}},
-		{name: "display name email", contentType: ct, body: `{"name":"D","email":"D <d@example.com>","password":"12345678"}`, wantStatus: 422, wantLocs: []string{"email"}},
-		{name: "undotted domain", contentType: ct, body: `{"name":"D","email":"d@localhost","password":"12345678"}`, wantStatus: 422, wantLocs: []string{"email"}},
-		{name: "long email", contentType: ct, body: `{"name":"D","email":"` + strings.Repeat("a", 60) + "@" + strings.Repeat("b", 200) + `.com","password":"12345678"}`, wantStatus: 422, wantLocs: []string{"email"}},
+		{name: "empty name", contentType: ct, body: `{"name":"   ","email":"d@example.com","password":"pw-8char"}`, wantStatus: 422, wantLocs: []string{"name"}},
+		{name: "long name", contentType: ct, body: `{"name":"` + strings.Repeat("é", 65) + `","email":"d@example.com","password":"pw-8char"}`, wantStatus: 422, wantLocs: []string{"name"}},
+		{name: "64 char name", contentType: ct, body: `{"name":"` + strings.Repeat("é", 64) + `","email":"n64@example.com","password":"pw-8char"}`, wantStatus: 201},
+		{name: "control in name", contentType: ct, body: `{"name":"a\u0007b","email":"d@example.com","password":"pw-8char"}`, wantStatus: 422, wantLocs: []string{"name"}},
+		{name: "bad email", contentType: ct, body: `{"name":"D","email":"not-an-email","password":"pw-8char"}`, wantStatus: 422, wantLocs: []string{"email"}},
+		{name: "display name email", contentType: ct, body: `{"name":"D","email":"D <d@example.com>","password":"pw-8char"}`, wantStatus: 422, wantLocs: []string{"email"}},
+		{name: "undotted domain", contentType: ct, body: `{"name":"D","email":"d@localhost","password":"pw-8char"}`, wantStatus: 422, wantLocs: []string{"email"}},
+		{name: "long email", contentType: ct, body: `{"name":"D","email":"` + strings.Repeat("a", 60) + "@" + strings.Repeat("b", 200) + `.com","password":"pw-8char"}`, wantStatus: 422, wantLocs: []string{"email"}},
 		{name: "7 byte password", contentType: ct, body: `{"name":"D","email":"d@example.com","password":"1234567"}`, wantStatus: 422, wantLocs: []string{"password"}},
 		{name: "1025 byte password", contentType: ct, body: `{"name":"D","email":"d@example.com","password":"` + strings.Repeat("p", 1025) + `"}`, wantStatus: 422, wantLocs: []string{"password"}},
+		{name: "common password", contentType: ct, body: `{"name":"D","email":"d@example.com","password":"password123"}`, wantStatus: 422, wantLocs: []string{"password"}},
+		{name: "common password any case", contentType: ct, body: `{"name":"D","email":"d@example.com","password":"QwertyUIOP"}`, wantStatus: 422, wantLocs: []string{"password"}},
 		{name: "1024 byte password", contentType: ct, body: `{"name":"E","email":"e@example.com","password":"` + strings.Repeat("p", 1024) + `"}`, wantStatus: 201},
 		{name: "not an object", contentType: ct, body: `["a"]`, wantStatus: 422, wantLocs: []string{""}},
 		{name: "null body", contentType: ct, body: `null`, wantStatus: 422, wantLocs: []string{""}},
@@ -60,7 +62,7 @@ func TestSignup(t *testing.T) {
 			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type = %q, want application/json", ct)
 			}
-			for _, secret := range []string{"12345678", "correct horse", "$argon2id"} {
+			for _, secret := range []string{"pw-8char", "correct horse", "$argon2id"} {
 				if strings.Contains(rec.Body.String(), secret) {
 					t.Errorf("body %s contains %q", rec.Body, secret)
 				}
@@ -104,7 +106,7 @@ func TestSignup(t *testing.T) {
 		})
 	}
 	t.Run("normalised", func(t *testing.T) {
-		rec := h.do(t, "POST", "/user/_authenticate", "", "Authorization", basic("BOB@example.com", "12345678"))
+		rec := h.do(t, "POST", "/user/_authenticate", "", "Authorization", basic("BOB@example.com", "pw-8char"))
 		if rec.Code != 200 {
 			t.Errorf("login as the normalised email = %d, want 200", rec.Code)
 		}
@@ -117,7 +119,7 @@ func TestSignup(t *testing.T) {
 
 func TestSignup_disabled(t *testing.T) {
 	h := newHarness(t, withSignup(false))
-	rec := h.do(t, "POST", "/user", `{"name":"A","email":"a@example.com","password":"12345678"}`, "Content-Type", "application/json")
+	rec := h.do(t, "POST", "/user", `{"name":"A","email":"a@example.com","password":"pw-8char"}`, "Content-Type", "application/json")
 	if rec.Code != http.StatusForbidden {
 		t.Fatalf("POST /user with signup off = %d, want 403", rec.Code)
 	}
@@ -131,7 +133,7 @@ func TestSignup_parallelSameEmail(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			codes <- h.do(t, "POST", "/user", `{"name":"A","email":"same@example.com","password":"12345678"}`, "Content-Type", "application/json").Code
+			codes <- h.do(t, "POST", "/user", `{"name":"A","email":"same@example.com","password":"pw-8char"}`, "Content-Type", "application/json").Code
 		})
 	}
 	wg.Wait()

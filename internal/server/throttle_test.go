@@ -156,7 +156,7 @@ func TestSignup_throttle(t *testing.T) {
 		o.SignupPolicy = store.ThrottlePolicy{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
 	}))
 	for i, want := range []int{201, 409, 422, 429} {
-		body := `{"name":"A","email":"a@example.com","password":"12345678"}`
+		body := `{"name":"A","email":"a@example.com","password":"pw-8char"}`
 		if i == 2 {
 			body = `{}`
 		}
@@ -168,7 +168,7 @@ func TestSignup_throttle(t *testing.T) {
 			t.Errorf("Retry-After = %q, want 60", rec.Header().Get("Retry-After"))
 		}
 	}
-	if rec := h.do(t, "POST", "/user", `{"name":"B","email":"b@example.com","password":"12345678"}`, "Content-Type", "application/json", "RemoteAddr", "203.0.113.2:1"); rec.Code != 201 {
+	if rec := h.do(t, "POST", "/user", `{"name":"B","email":"b@example.com","password":"pw-8char"}`, "Content-Type", "application/json", "RemoteAddr", "203.0.113.2:1"); rec.Code != 201 {
 		t.Errorf("registration from another address = %d, want 201", rec.Code)
 	}
 }
@@ -190,7 +190,7 @@ func TestHashPool_busy(t *testing.T) {
 		t.Errorf("login with the pool saturated = %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	golden(t, "busy_503", rec.Body.Bytes())
-	rec = h.do(t, "POST", "/user", `{"name":"B","email":"b@example.com","password":"12345678"}`, "Content-Type", "application/json")
+	rec = h.do(t, "POST", "/user", `{"name":"B","email":"b@example.com","password":"pw-8char"}`, "Content-Type", "application/json")
 	if rec.Code != 503 {
 		t.Errorf("registration with the pool saturated = %d, want 503", rec.Code)
 	}

@@ -38,9 +38,10 @@ func (u User) LogValue() slog.Value {
 type SigningKey struct {
 	ID          string // the kid: the RFC 7638 thumbprint of the public key
 	Algorithm   string // RS256, PS256, ES256, ES384, EdDSA
-	PrivateKey  []byte // PKCS#8 DER
+	PrivateKey  []byte // sealed PKCS#8 DER (keys.Sealer); plaintext in releases before sealing
 	CreatedAt   time.Time
-	ActivatedAt time.Time // the key with the latest ActivatedAt signs
+	ActivatedAt time.Time // when it signs (or signed); see keys.Lifecycle
+	RevokedAt   time.Time // zero unless revoked
 }
 
 // LogValue keeps the private key out of logs.

@@ -4,30 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const keyColumns = "kid, alg, private_key, created_at, activated_at"
+const keyColumns = "kid, alg, private_key, created_at, activated_at, revoked_at"
 
 func scanKey(row pgx.Row) (store.SigningKey, error) {
 	var k store.SigningKey
-	if err := row.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &k.CreatedAt, &k.ActivatedAt); err != nil {
+	var revoked *time.Time
+	if err := row.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &k.CreatedAt, &k.ActivatedAt, &revoked); err != nil {
 		return store.SigningKey{}, err
 	}
 	k.CreatedAt, k.ActivatedAt = utc(k.CreatedAt), utc(k.ActivatedAt)
+	if revoked != nil {
+		k.RevokedAt = utc(*revoked)
+	}
 	return k, nil
 }
 
 func keyArgs(k store.SigningKey) []any {
-	return []any{k.ID, k.Algorithm, k.PrivateKey, utc(k.CreatedAt), utc(k.ActivatedAt)}
+	var revoked *time.Time
+	if !k.RevokedAt.IsZero() {
+		t := utc(k.RevokedAt)
+		revoked = &t
+	}
+	return []any{k.ID, k.Algorithm, k.PrivateKey, utc(k.CreatedAt), utc(k.ActivatedAt), revoked}
 }
 
 // CreateKey inserts k; a taken kid is store.ErrConflict.
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO signing_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5)", keyArgs(k)...)
+	_, err := s.pool.Exec(ctx, "INSERT INTO signing_keys ("+keyColumns+") VALUES ($1, $2, $3, $4, $5, $6)", keyArgs(k)...)
 	if isUnique(err) {
 		return fmt.Errorf("create key: %w", store.ErrConflict)
 	}
@@ -45,7 +55,7 @@ func (s *Store) CreateFirstKey(ctx context.Context, k store.SigningKey) error {
 			return fmt.Errorf("create first key: %w", err)
 		}
 		tag, err := tx.Exec(ctx,
-			"INSERT INTO signing_keys ("+keyColumns+") SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+			"INSERT INTO signing_keys ("+keyColumns+") SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
 			keyArgs(k)...)
 		if err != nil {
 			return fmt.Errorf("create first key: %w", err)
@@ -103,8 +113,12 @@ func (s *Store) UpdateKey(ctx context.Context, id string, update func(store.Sign
 		}
 		nk.ID = old.ID
 		nk.CreatedAt, nk.ActivatedAt = utc(nk.CreatedAt), utc(nk.ActivatedAt)
-		_, err = tx.Exec(ctx, "UPDATE signing_keys SET alg = $1, private_key = $2, created_at = $3, activated_at = $4 WHERE kid = $5",
-			nk.Algorithm, nk.PrivateKey, nk.CreatedAt, nk.ActivatedAt, id)
+		if !nk.RevokedAt.IsZero() {
+			nk.RevokedAt = utc(nk.RevokedAt)
+		}
+		a := keyArgs(nk)
+		_, err = tx.Exec(ctx, "UPDATE signing_keys SET alg = $1, private_key = $2, created_at = $3, activated_at = $4, revoked_at = $5 WHERE kid = $6",
+			append(a[1:], id)...)
 		return err
 	})
 	if err != nil {

@@ -9,25 +9,33 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const keyColumns = "kid, alg, private_key, created_at, activated_at"
+const keyColumns = "kid, alg, private_key, created_at, activated_at, revoked_at"
 
 func scanKey(row scanner) (store.SigningKey, error) {
 	var k store.SigningKey
 	var created, activated int64
-	if err := row.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &created, &activated); err != nil {
+	var revoked sql.NullInt64
+	if err := row.Scan(&k.ID, &k.Algorithm, &k.PrivateKey, &created, &activated, &revoked); err != nil {
 		return store.SigningKey{}, err
 	}
 	k.CreatedAt, k.ActivatedAt = fromDB(created), fromDB(activated)
+	if revoked.Valid {
+		k.RevokedAt = fromDB(revoked.Int64)
+	}
 	return k, nil
 }
 
 func keyArgs(k store.SigningKey) []any {
-	return []any{k.ID, k.Algorithm, k.PrivateKey, toDB(k.CreatedAt), toDB(k.ActivatedAt)}
+	var revoked sql.NullInt64
+	if !k.RevokedAt.IsZero() {
+		revoked = sql.NullInt64{Int64: toDB(k.RevokedAt), Valid: true}
+	}
+	return []any{k.ID, k.Algorithm, k.PrivateKey, toDB(k.CreatedAt), toDB(k.ActivatedAt), revoked}
 }
 
 // CreateKey inserts k; a taken kid is store.ErrConflict.
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO signing_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?)", keyArgs(k)...)
+	_, err := s.write.ExecContext(ctx, "INSERT INTO signing_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?)", keyArgs(k)...)
 	if isUnique(err) {
 		return fmt.Errorf("create key: %w", store.ErrConflict)
 	}
@@ -41,7 +49,7 @@ func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
 // statement is atomic in SQLite, across processes too.
 func (s *Store) CreateFirstKey(ctx context.Context, k store.SigningKey) error {
 	res, err := s.write.ExecContext(ctx,
-		"INSERT INTO signing_keys ("+keyColumns+") SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+		"INSERT INTO signing_keys ("+keyColumns+") SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
 		keyArgs(k)...)
 	if err != nil {
 		return fmt.Errorf("create first key: %w", err)
@@ -103,9 +111,10 @@ func (s *Store) UpdateKey(ctx context.Context, id string, update func(store.Sign
 			return err
 		}
 		nk.ID = old.ID
+		a := keyArgs(nk)
 		_, err = tx.ExecContext(ctx,
-			"UPDATE signing_keys SET alg = ?, private_key = ?, created_at = ?, activated_at = ? WHERE kid = ?",
-			nk.Algorithm, nk.PrivateKey, toDB(nk.CreatedAt), toDB(nk.ActivatedAt), id)
+			"UPDATE signing_keys SET alg = ?, private_key = ?, created_at = ?, activated_at = ?, revoked_at = ? WHERE kid = ?",
+			append(a[1:], id)...)
 		return err
 	})
 	if err != nil {

@@ -312,8 +312,9 @@ func testUpdateKey(t *testing.T, s store.Store) {
 	mustCreateKey(t, s, k)
 	want := k
 	want.ActivatedAt = base.Add(24 * time.Hour)
+	want.RevokedAt = base.Add(48 * time.Hour)
 	got, err := s.UpdateKey(ctx, k.ID, func(old store.SigningKey) (store.SigningKey, error) {
-		old.ActivatedAt = want.ActivatedAt
+		old.ActivatedAt, old.RevokedAt = want.ActivatedAt, want.RevokedAt
 		return old, nil
 	})
 	if err != nil {
@@ -322,8 +323,8 @@ func testUpdateKey(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("UpdateKey() mismatch (-want +got):\n%s", diff)
 	}
-	if stored, _ := s.GetKey(ctx, k.ID); !stored.ActivatedAt.Equal(want.ActivatedAt) {
-		t.Errorf("GetKey() after update ActivatedAt = %v, want %v", stored.ActivatedAt, want.ActivatedAt)
+	if stored, _ := s.GetKey(ctx, k.ID); !cmp.Equal(stored, want) {
+		t.Errorf("GetKey() after update = %+v, want %+v", stored, want)
 	}
 	_, err = s.UpdateKey(ctx, "missing", func(old store.SigningKey) (store.SigningKey, error) { return old, nil })
 	if !errors.Is(err, store.ErrNotFound) {

@@ -27,9 +27,16 @@ func TestCLI_liveChanges(t *testing.T) {
 	oldKID := tokenKID(t, oldToken)
 
 	t.Run("keys generate", func(t *testing.T) {
-		out := mustInkan(t, "", "keys", "generate", "--data-dir", dir)
+		out := mustInkan(t, "", "keys", "generate", "--data-dir", dir, "--jwks-max-age", "1s")
 		newKID := strings.TrimSpace(out)
-		eventually(t, propagation, "new key signs", func() bool {
+		eventually(t, propagation, "new key published", func() bool {
+			return strings.Contains(strings.Join(jwksKIDs(t, p.base), ","), newKID)
+		})
+		if kid := tokenKID(t, p.login(t, "alice@example.com", "first password")); kid == newKID {
+			t.Errorf("the next key signs before its pre-publication ended")
+		}
+		// It signs after --jwks-max-age and the reload delay (1 s each).
+		eventually(t, propagation+2*time.Second, "new key signs", func() bool {
 			return tokenKID(t, p.login(t, "alice@example.com", "first password")) == newKID
 		})
 		if kids := jwksKIDs(t, p.base); len(kids) != 2 {
@@ -47,7 +54,7 @@ func TestCLI_liveChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantKID, _ := keys.Thumbprint(priv.Public())
-		out := mustInkan(t, "", "keys", "import", "--data-dir", dir, "testdata/tutorial_private_key.pem")
+		out := mustInkan(t, "", "keys", "import", "--data-dir", dir, "--now", "testdata/tutorial_private_key.pem")
 		if strings.TrimSpace(out) != wantKID {
 			t.Errorf("keys import printed %q, want kid %s", out, wantKID)
 		}
@@ -56,8 +63,11 @@ func TestCLI_liveChanges(t *testing.T) {
 		})
 		list := mustInkan(t, "", "keys", "list", "--data-dir", dir)
 		lines := strings.Split(strings.TrimSpace(list), "\n")
-		if len(lines) != 4 || !strings.HasPrefix(lines[1], wantKID) || !strings.HasSuffix(lines[1], "yes") || !strings.Contains(list, oldKID) {
+		if len(lines) != 4 || !strings.HasPrefix(lines[1], wantKID) || !strings.Contains(lines[1], " active ") || !strings.Contains(list, oldKID) {
 			t.Errorf("keys list =\n%s\nwant 3 keys, %s active first", list, wantKID)
+		}
+		if n := strings.Count(list, " retiring "); n != 2 {
+			t.Errorf("keys list =\n%s\nwant the two earlier keys retiring", list)
 		}
 	})
 
@@ -138,6 +148,8 @@ func TestCLI_errors(t *testing.T) {
 		{"users disable unknown", "", []string{"users", "disable", "--data-dir", dir, "nobody@example.com"}, false, "no user"},
 		{"users disable no email", "", []string{"users", "disable", "--data-dir", dir}, true, ""},
 		{"keys bad alg", "", []string{"keys", "generate", "--data-dir", dir, "--alg", "HS256"}, true, "--alg"},
+		{"keys revoke unknown", "", []string{"keys", "revoke", "--data-dir", dir, "nope"}, false, "no key"},
+		{"keys rekey without file", "", []string{"keys", "rekey", "--data-dir", dir}, true, "--new-master-key-file"},
 		{"keys bad bits", "", []string{"keys", "generate", "--data-dir", dir, "--bits", "1024"}, false, "1024"},
 		{"keys import missing file", "", []string{"keys", "import", "--data-dir", dir, "nope.pem"}, false, "nope.pem"},
 		{"keys import public key", "", []string{"keys", "import", "--data-dir", dir, "../../internal/keys/testdata/rsa2048_spki.pem"}, false, "private"},
@@ -170,6 +182,7 @@ func TestCLI_help(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"users", "--help"}, {"users", "add", "--help"}, {"users", "list", "-h"},
 		{"users", "disable", "--help"}, {"keys", "--help"}, {"keys", "generate", "--help"},
+		{"keys", "rotate", "--help"}, {"keys", "revoke", "--help"}, {"keys", "rekey", "--help"},
 		{"keys", "import", "--help"}, {"keys", "list", "--help"}, {"jwk", "--help"},
 	} {
 		out, err := inkan(t, "", args...)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store/postgres"
 	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 )
@@ -22,11 +25,11 @@ const replicaIssuer = "http://inkan.test"
 // startReplicas starts n inkan processes on one PostgreSQL database at once,
 // on an empty database, so that they race to migrate it and to create the
 // first signing key.
-func startReplicas(t *testing.T, url string, n int, args ...string) []*proc {
+func startReplicas(t *testing.T, url, masterKeyFile string, n int, args ...string) []*proc {
 	t.Helper()
 	var ps []*proc
 	for range n {
-		ps = append(ps, launchInkan(t, t.TempDir(), nil, append([]string{"--database", url, "--issuer", replicaIssuer}, args...)...))
+		ps = append(ps, launchInkan(t, t.TempDir(), nil, append([]string{"--database", url, "--issuer", replicaIssuer, "--master-key-file", masterKeyFile}, args...)...))
 	}
 	for _, p := range ps {
 		p.waitServing(t)
@@ -37,7 +40,8 @@ func startReplicas(t *testing.T, url string, n int, args ...string) []*proc {
 // Three replicas on one PostgreSQL database act as one server.
 func TestReplicas(t *testing.T) {
 	url := pgtest.Database(t)
-	ps := startReplicas(t, url, 3, "--login-attempts", "4", "--login-account-attempts", "50")
+	mk := masterKeyFile(t)
+	ps := startReplicas(t, url, mk, 3, "--login-attempts", "4", "--login-account-attempts", "50")
 	a, b, c := ps[0], ps[1], ps[2]
 
 	t.Run("one first key", func(t *testing.T) {
@@ -61,7 +65,7 @@ func TestReplicas(t *testing.T) {
 		c.login(t, "bob@example.com", "bob password")
 	})
 	t.Run("key from the CLI served by every replica", func(t *testing.T) {
-		kid := strings.TrimSpace(mustInkan(t, "", "keys", "generate", "--database", url))
+		kid := strings.TrimSpace(mustInkan(t, "", "keys", "rotate", "--now", "--database", url, "--master-key-file", mk))
 		for _, p := range ps {
 			eventually(t, 3*time.Second, p.base+" serves the new key", func() bool {
 				return strings.Contains(strings.Join(jwksKIDs(t, p.base), ","), kid)
@@ -171,4 +175,15 @@ func fmtInts(v []int) string {
 		s = append(s, strconv.Itoa(x))
 	}
 	return strings.Join(s, ",")
+}
+
+// masterKeyFile writes a fresh master key, as an operator shares one with
+// every replica.
+func masterKeyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(path, []byte(keys.NewMasterKey()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -20,10 +20,6 @@ import (
 	"github.com/inkan-dev/inkan/internal/store/cache"
 )
 
-// keyReloadInterval is how often the server looks for key and user changes
-// made by other processes (the CLI, other replicas); they must show within 2 s.
-const keyReloadInterval = time.Second
-
 // throttleWindow is how long a login or signup counter lives after its
 // first attempt (or until its block ends, if later).
 const throttleWindow = time.Hour
@@ -56,12 +52,16 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	if err := st.Refresh(ctx); err != nil {
 		return err
 	}
-	if kid, err := keys.EnsureKey(ctx, st, time.Now()); err != nil {
+	km, err := openKeys(ctx, std, cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	if kid, err := km.EnsureKey(ctx); err != nil {
 		return fmt.Errorf("create signing key: %w", err)
 	} else if kid != "" {
-		logger.InfoContext(ctx, "created signing key", "kid", kid, "alg", keys.RS256)
+		logger.InfoContext(ctx, "created signing key", "kid", kid, "alg", cfg.SigningAlg)
 	}
-	keySet, err := keys.NewSet(ctx, st, logger)
+	keySet, err := keys.NewSet(ctx, km)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
@@ -99,6 +99,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		SignupPolicy:   store.ThrottlePolicy{Free: cfg.SignupAttempts, Base: time.Second, Max: time.Hour, Window: throttleWindow},
 		HSTS:           tlsOn,
 		Metrics:        metrics,
+		JWKSMaxAge:     cfg.JWKSMaxAge,
 		ServeMetrics:   cfg.MetricsAddr == "",
 	})
 	if err != nil {
@@ -118,8 +119,9 @@ func serve(ctx context.Context, std stdio, args []string) error {
 
 	reloadCtx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
-	go keySet.Run(reloadCtx, keyReloadInterval)
-	go st.Run(reloadCtx, keyReloadInterval)
+	go keySet.Run(reloadCtx, reloadInterval)
+	go st.Run(reloadCtx, reloadInterval)
+	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	jan := &janitor.Janitor{Store: st, Logger: logger}
 	go jan.Run(reloadCtx, janitor.DefaultInterval)
 

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -41,6 +43,11 @@ type Config struct {
 	LoginBackoff         time.Duration // the first delay once the free attempts are spent
 	LoginBackoffMax      time.Duration // the longest delay
 	SignupAttempts       int           // free registrations per address an hour
+
+	MasterKeyFile string        // the key-encryption key of the private keys; see LoadMasterKey
+	JWKSMaxAge    time.Duration // the JWKS cache lifetime; keys are published this long before they sign
+	KeyRotation   time.Duration // how often the signing key rotates; 0 turns rotation off
+	SigningAlg    string        // the algorithm of new keys
 }
 
 // Default returns the zero-configuration settings.
@@ -61,6 +68,10 @@ func Default() Config {
 		LoginBackoff:         time.Second,
 		LoginBackoffMax:      15 * time.Minute,
 		SignupAttempts:       200,
+
+		JWKSMaxAge:  5 * time.Minute,
+		KeyRotation: 720 * time.Hour,
+		SigningAlg:  "RS256",
 	}
 }
 
@@ -88,20 +99,25 @@ const (
 	FlagLoginBackoff         = "login-backoff"
 	FlagLoginBackoffMax      = "login-backoff-max"
 	FlagSignupAttempts       = "signup-attempts"
-)
 
-var settings = []string{
-	FlagAddr, FlagDataDir, FlagDatabase, FlagIssuer, FlagTokenTTL, FlagSignup, FlagLogLevel, FlagLogFormat,
-	FlagTrustedProxies, FlagMetricsAddr, FlagTLSCert, FlagTLSKey, FlagHashConcurrency, FlagHashQueueWait,
-	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
-}
+	FlagMasterKeyFile = "master-key-file"
+	FlagJWKSMaxAge    = "jwks-max-age"
+	FlagKeyRotation   = "key-rotation"
+	FlagSigningAlg    = "signing-alg"
+)
 
 // ServeSettings are the settings of inkan serve.
 var ServeSettings = []string{
 	FlagAddr, FlagDataDir, FlagDatabase, FlagIssuer, FlagTokenTTL, FlagSignup, FlagLogLevel, FlagLogFormat,
 	FlagTrustedProxies, FlagMetricsAddr, FlagTLSCert, FlagTLSKey, FlagHashConcurrency, FlagHashQueueWait,
 	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
+	FlagMasterKeyFile, FlagJWKSMaxAge, FlagKeyRotation, FlagSigningAlg,
 }
+
+var settings = ServeSettings
+
+// KeySettings are the settings of the commands that handle signing keys.
+var KeySettings = []string{FlagDataDir, FlagDatabase, FlagMasterKeyFile, FlagJWKSMaxAge, FlagTokenTTL, FlagSigningAlg}
 
 // StoreSettings are the settings of every command that opens the store.
 var StoreSettings = []string{FlagDataDir, FlagDatabase}
@@ -156,6 +172,14 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.DurationVar(&c.LoginBackoffMax, name, c.LoginBackoffMax, "longest delay between login attempts")
 		case FlagSignupAttempts:
 			fs.IntVar(&c.SignupAttempts, name, c.SignupAttempts, "registrations allowed per client address an hour before delays")
+		case FlagMasterKeyFile:
+			fs.StringVar(&c.MasterKeyFile, name, c.MasterKeyFile, "file holding the master key that seals private keys (32 bytes, base64); INKAN_MASTER_KEY holds it directly; default: <data-dir>/master.key, made on first start")
+		case FlagJWKSMaxAge:
+			fs.DurationVar(&c.JWKSMaxAge, name, c.JWKSMaxAge, "JWKS cache lifetime (Cache-Control max-age); new keys are published this long before they sign")
+		case FlagKeyRotation:
+			fs.DurationVar(&c.KeyRotation, name, c.KeyRotation, "rotate the signing key this often (0 turns rotation off)")
+		case FlagSigningAlg:
+			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: RS256, PS256, ES256 or EdDSA")
 		default:
 			panic("config: unknown setting " + name)
 		}
@@ -258,6 +282,17 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginBackoffMax < c.LoginBackoff || c.LoginBackoffMax > 24*time.Hour {
 		bad(FlagLoginBackoffMax, "%v is outside --login-backoff to 24h", c.LoginBackoffMax)
+	}
+	if c.JWKSMaxAge < time.Second || c.JWKSMaxAge > 24*time.Hour {
+		bad(FlagJWKSMaxAge, "%v is outside 1s to 24h", c.JWKSMaxAge)
+	}
+	if c.KeyRotation != 0 && (c.KeyRotation < time.Second || c.KeyRotation <= c.JWKSMaxAge) {
+		bad(FlagKeyRotation, "%v must be 0 (off), or at least 1s and longer than --jwks-max-age", c.KeyRotation)
+	}
+	switch c.SigningAlg {
+	case "RS256", "PS256", "ES256", "EdDSA":
+	default:
+		bad(FlagSigningAlg, "%q is not RS256, PS256, ES256 or EdDSA", c.SigningAlg)
 	}
 	if c.Issuer != "" {
 		if err := CheckIssuer(c.Issuer); err != nil {
@@ -367,4 +402,56 @@ func (p Prefixes) Contains(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// MasterKeyEnv holds the master key itself (standard base64), for
+// deployments that pass secrets in the environment.
+const MasterKeyEnv = "INKAN_MASTER_KEY"
+
+// masterKeyFile is the master key made on a zero-config first start.
+const masterKeyFile = "master.key"
+
+// LoadMasterKey returns the master key's text and where it came from:
+// INKAN_MASTER_KEY, else --master-key-file (or INKAN_MASTER_KEY_FILE), else
+// <data-dir>/master.key, which is made (mode 0600) with newKey's output when
+// missing; generated then reports that.
+func (c *Config) LoadMasterKey(getenv func(string) string, newKey func() string) (key, source string, generated bool, err error) {
+	if v := getenv(MasterKeyEnv); v != "" {
+		return v, MasterKeyEnv, false, nil
+	}
+	if c.MasterKeyFile != "" {
+		b, err := os.ReadFile(c.MasterKeyFile)
+		if err != nil {
+			return "", "", false, fmt.Errorf("--%s: %w", FlagMasterKeyFile, err)
+		}
+		return string(b), c.MasterKeyFile, false, nil
+	}
+	path := filepath.Join(c.DataDir, masterKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return string(b), path, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", "", false, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return "", "", false, fmt.Errorf("create data dir: %w", err)
+	}
+	key = newKey()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // another process made it first
+		b, err := os.ReadFile(path)
+		return string(b), path, false, err
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		f.Close()
+		return "", "", false, err
+	}
+	if err := f.Close(); err != nil {
+		return "", "", false, err
+	}
+	return key, path, true, nil
 }

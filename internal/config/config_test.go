@@ -214,9 +214,16 @@ func TestConfig_Validate(t *testing.T) {
 				*c = Config{Addr: "nope", Issuer: "nope", LogLevel: "loud", LogFormat: "yaml"}
 			},
 			wantFlags: []string{FlagAddr, FlagDataDir, FlagIssuer, FlagTokenTTL, FlagLogLevel, FlagLogFormat,
-				FlagHashConcurrency, FlagLoginAttempts, FlagLoginAccountAttempts, FlagSignupAttempts, FlagLoginBackoff},
+				FlagHashConcurrency, FlagLoginAttempts, FlagLoginAccountAttempts, FlagSignupAttempts, FlagLoginBackoff,
+				FlagJWKSMaxAge, FlagSigningAlg},
 		},
 		{name: "postgres", edit: func(c *Config) { c.Database = "postgres://u@h/db" }},
+		{name: "fast keys for tests", edit: func(c *Config) { c.JWKSMaxAge, c.KeyRotation = time.Second, 2 * time.Second }},
+		{name: "rotation off", edit: func(c *Config) { c.KeyRotation = 0 }},
+		{name: "rotation within max-age", edit: func(c *Config) { c.KeyRotation = c.JWKSMaxAge }, wantFlags: []string{FlagKeyRotation}},
+		{name: "jwks max-age under a second", edit: func(c *Config) { c.JWKSMaxAge = time.Millisecond }, wantFlags: []string{FlagJWKSMaxAge}},
+		{name: "signing alg", edit: func(c *Config) { c.SigningAlg = "HS256" }, wantFlags: []string{FlagSigningAlg}},
+		{name: "eddsa", edit: func(c *Config) { c.SigningAlg = "EdDSA" }},
 		{name: "database not postgres", edit: func(c *Config) { c.Database = "mysql://u@h/db" }, wantFlags: []string{FlagDatabase}},
 		{name: "tls half", edit: func(c *Config) { c.TLSCert = "c.pem" }, wantFlags: []string{FlagTLSCert}},
 		{name: "tls both", edit: func(c *Config) { c.TLSCert, c.TLSKey = "c.pem", "k.pem" }},
@@ -466,4 +473,32 @@ func FuzzParse(f *testing.F) {
 		_ = tf.cfg.Validate()
 		_ = tf.cfg.IssuerFor(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8000}, false)
 	})
+}
+
+func TestConfig_LoadMasterKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c := Default()
+	c.DataDir = dir
+	none := func(string) string { return "" }
+	made := 0
+	newKey := func() string { made++; return "bWFkZQ==" }
+	key, src, generated, err := c.LoadMasterKey(none, newKey)
+	if err != nil || key != "bWFkZQ==" || !generated || src != filepath.Join(dir, "master.key") {
+		t.Fatalf("first LoadMasterKey() = %q, %q, %v, %v; want a generated key file", key, src, generated, err)
+	}
+	if info, err := os.Stat(src); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("master.key mode = %v, %v; want 0600", info.Mode().Perm(), err)
+	}
+	key, _, generated, err = c.LoadMasterKey(none, newKey)
+	if err != nil || strings.TrimSpace(key) != "bWFkZQ==" || generated || made != 1 {
+		t.Errorf("second LoadMasterKey() = %q, %v, %v (made %d); want the same key read back", key, generated, err, made)
+	}
+	env := map[string]string{MasterKeyEnv: "ZW52"}
+	if key, src, _, _ := c.LoadMasterKey(func(k string) string { return env[k] }, newKey); key != "ZW52" || src != MasterKeyEnv {
+		t.Errorf("LoadMasterKey() with %s = %q from %q", MasterKeyEnv, key, src)
+	}
+	c.MasterKeyFile = filepath.Join(t.TempDir(), "missing")
+	if _, _, _, err := c.LoadMasterKey(none, newKey); err == nil || !strings.Contains(err.Error(), "--master-key-file") {
+		t.Errorf("LoadMasterKey() with a missing --master-key-file = %v, want an error naming it", err)
+	}
 }

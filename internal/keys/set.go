@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,91 +70,96 @@ func newSigner(kid, alg string, priv crypto.Signer) (*Signer, error) {
 // ErrNoKey means the store holds no signing key.
 var ErrNoKey = errors.New("no signing key")
 
-// snapshot is one consistent view of the key table.
+// snapshot is one consistent view of the keys at one instant.
 type snapshot struct {
-	version int64
-	active  *Signer
-	public  map[string]verify.Key
-	jwks    []byte // pre-rendered JWKS document
+	version    int64
+	nextChange time.Time // when a key changes state: rebuild then
+	active     *Signer
+	public     map[string]verify.Key
+	jwks       []byte // pre-rendered JWKS document
 }
 
-// Set is the server's view of the signing keys: the active signer, the public
-// keys that verify, and the JWKS, reloaded when the store's keys change (by
-// this process or another). It implements verify.KeySet.
+// Set is the server's view of the signing keys: the active signer, the
+// published keys that verify, and the JWKS. It rebuilds them when the
+// store's keys change (by this process or another) and when a key reaches a
+// transition of its lifecycle. It implements verify.KeySet.
 type Set struct {
-	store  store.KeyStore
-	logger *slog.Logger
-	mu     sync.Mutex // serialises reloads
-	state  atomic.Pointer[snapshot]
+	m     *Manager
+	mu    sync.Mutex // serialises reloads
+	state atomic.Pointer[snapshot]
 }
 
 var _ verify.KeySet = (*Set)(nil)
 
-// NewSet loads the keys of st. The store must hold at least one key (see
-// EnsureKey).
-func NewSet(ctx context.Context, st store.KeyStore, logger *slog.Logger) (*Set, error) {
-	s := &Set{store: st, logger: logger}
+// NewSet loads the keys of m's store, which must hold at least one (see
+// Manager.EnsureKey). A key that does not open with m's master key fails it.
+func NewSet(ctx context.Context, m *Manager) (*Set, error) {
+	s := &Set{m: m}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Reload re-reads the keys if the store's key version changed since the last
-// load.
+// Reload rebuilds the view if the store's keys changed or a transition came.
 func (s *Set) Reload(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, err := s.store.KeysVersion(ctx)
+	v, err := s.m.Store.KeysVersion(ctx)
 	if err != nil {
 		return err
 	}
-	if cur := s.state.Load(); cur != nil && cur.version == v {
+	now := s.m.now()
+	cur := s.state.Load()
+	if cur != nil && cur.version == v && (cur.nextChange.IsZero() || now.Before(cur.nextChange)) {
 		return nil
 	}
-	rows, err := s.store.ListKeys(ctx)
+	rows, err := s.m.Store.ListKeys(ctx)
 	if err != nil {
 		return err
 	}
-	snap, err := build(v, rows)
+	snap, err := s.build(v, rows, now)
 	if err != nil {
 		return err
 	}
-	prev := s.state.Swap(snap)
-	if prev != nil && prev.active.KeyID != snap.active.KeyID {
-		s.logger.InfoContext(ctx, "active signing key changed", "kid", snap.active.KeyID, "alg", snap.active.Algorithm)
+	s.state.Store(snap)
+	if cur != nil && cur.active.KeyID != snap.active.KeyID {
+		s.m.Logger.InfoContext(ctx, "active signing key changed", "kid", snap.active.KeyID, "alg", snap.active.Algorithm)
 	}
 	return nil
 }
 
-func build(version int64, rows []store.SigningKey) (*snapshot, error) {
-	if len(rows) == 0 {
-		return nil, ErrNoKey
-	}
+func (s *Set) build(version int64, rows []store.SigningKey, now time.Time) (*snapshot, error) {
+	statuses := Lifecycle(rows, now, s.m.Schedule)
 	snap := &snapshot{version: version, public: map[string]verify.Key{}}
-	doc := jose.JSONWebKeySet{}
-	// rows come most recently activated first: the first one signs.
-	for _, r := range rows {
-		priv, err := ParsePKCS8(r.PrivateKey)
+	doc := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, st := range statuses {
+		if t := st.NextTransition(now); !t.IsZero() && (snap.nextChange.IsZero() || t.Before(snap.nextChange)) {
+			snap.nextChange = t
+		}
+		if !st.State.Published() {
+			continue
+		}
+		priv, err := s.m.Open(st.SigningKey)
 		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", r.ID, err)
+			return nil, err
 		}
 		pub := priv.Public()
-		if err := CheckAlgorithm(pub, r.Algorithm); err != nil {
-			return nil, fmt.Errorf("key %s: %w", r.ID, err)
-		}
-		if snap.active == nil {
-			if snap.active, err = newSigner(r.ID, r.Algorithm, priv); err != nil {
+		if st.State == StateActive {
+			if snap.active, err = newSigner(st.ID, st.Algorithm, priv); err != nil {
 				return nil, err
 			}
-			snap.active.ActivatedAt = r.ActivatedAt
+			snap.active.ActivatedAt = st.ActivatedAt
 		}
-		snap.public[r.ID] = verify.Key{ID: r.ID, Algorithm: r.Algorithm, Public: pub}
-		jwk, err := PublicJWK(pub, r.ID, r.Algorithm)
+		snap.public[st.ID] = verify.Key{ID: st.ID, Algorithm: st.Algorithm, Public: pub}
+		jwk, err := PublicJWK(pub, st.ID, st.Algorithm)
 		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", r.ID, err)
+			return nil, fmt.Errorf("key %s: %w", st.ID, err)
 		}
 		doc.Keys = append(doc.Keys, jwk)
+	}
+	if snap.active == nil {
+		return nil, ErrNoKey
 	}
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(doc); err != nil {
@@ -165,8 +169,8 @@ func build(version int64, rows []store.SigningKey) (*snapshot, error) {
 	return snap, nil
 }
 
-// Run reloads the keys every interval until ctx ends. Errors are logged and
-// the last good keys kept.
+// Run reloads every interval until ctx ends. Errors are logged and the last
+// good keys kept.
 func (s *Set) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -176,7 +180,7 @@ func (s *Set) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			if err := s.Reload(ctx); err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "reload signing keys", "err", err)
+				s.m.Logger.ErrorContext(ctx, "reload signing keys", "err", err)
 			}
 		}
 	}
@@ -194,90 +198,4 @@ func (s *Set) Key(_ context.Context, kid string) (verify.Key, error) {
 		return k, nil
 	}
 	return verify.Key{}, fmt.Errorf("%w: kid %q", verify.ErrUnknownKey, kid)
-}
-
-// EnsureKey makes an RS256 2048-bit key the active one if the store holds no
-// key, and returns its kid, or "" if a key existed. It is safe to race: one
-// process wins.
-func EnsureKey(ctx context.Context, st store.KeyStore, now time.Time) (string, error) {
-	keys, err := st.ListKeys(ctx)
-	if err != nil {
-		return "", err
-	}
-	if len(keys) > 0 {
-		return "", nil
-	}
-	row, err := newRow(RS256, 0, now)
-	if err != nil {
-		return "", err
-	}
-	if err := st.CreateFirstKey(ctx, row); errors.Is(err, store.ErrConflict) {
-		return "", nil
-	} else if err != nil {
-		return "", err
-	}
-	return row.ID, nil
-}
-
-func newRow(alg string, bits int, now time.Time) (store.SigningKey, error) {
-	priv, err := Generate(alg, bits)
-	if err != nil {
-		return store.SigningKey{}, err
-	}
-	return rowFor(priv, alg, now)
-}
-
-func rowFor(priv crypto.Signer, alg string, now time.Time) (store.SigningKey, error) {
-	if alg == "" {
-		var err error
-		if alg, err = DefaultAlgorithm(priv.Public()); err != nil {
-			return store.SigningKey{}, err
-		}
-	}
-	if err := CheckAlgorithm(priv.Public(), alg); err != nil {
-		return store.SigningKey{}, err
-	}
-	kid, err := Thumbprint(priv.Public())
-	if err != nil {
-		return store.SigningKey{}, err
-	}
-	der, err := MarshalPKCS8(priv)
-	if err != nil {
-		return store.SigningKey{}, err
-	}
-	now = now.UTC().Truncate(time.Microsecond)
-	return store.SigningKey{ID: kid, Algorithm: alg, PrivateKey: der, CreatedAt: now, ActivatedAt: now}, nil
-}
-
-// Add stores priv as the active signing key (alg "" means its default
-// algorithm) and returns its kid. A key already in the store is made active
-// again. Earlier keys stay published, so their tokens keep verifying.
-func Add(ctx context.Context, st store.KeyStore, priv crypto.Signer, alg string, now time.Time) (string, error) {
-	row, err := rowFor(priv, alg, now)
-	if err != nil {
-		return "", err
-	}
-	err = st.CreateKey(ctx, row)
-	if errors.Is(err, store.ErrConflict) {
-		_, err = st.UpdateKey(ctx, row.ID, func(old store.SigningKey) (store.SigningKey, error) {
-			old.Algorithm = row.Algorithm
-			old.ActivatedAt = row.ActivatedAt
-			return old, nil
-		})
-	}
-	if err != nil {
-		return "", err
-	}
-	return row.ID, nil
-}
-
-// Generate-and-add for the CLI.
-
-// AddGenerated makes a new key of alg and bits and stores it as active.
-func AddGenerated(ctx context.Context, st store.KeyStore, alg string, bits int, now time.Time) (string, error) {
-	priv, err := Generate(alg, bits)
-	if err != nil {
-		return "", err
-	}
-	return Add(ctx, st, priv, alg, now)
 }

@@ -91,12 +91,18 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	priv := mustReadKey(t, "testdata/rsa2048.pem")
-	kid, err := keys.Add(ctx, st, priv, keys.RS256, t0.Add(-time.Hour))
-	if err != nil {
-		t.Fatalf("keys.Add() = %v", err)
-	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	set, err := keys.NewSet(ctx, st, logger)
+	sealer, err := keys.NewSealer(make([]byte, keys.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	km := &keys.Manager{Store: st, Sealer: sealer, Schedule: keys.Schedule{MaxAge: time.Minute, TokenTTL: time.Hour, Leeway: Leeway},
+		Logger: logger, Now: func() time.Time { return t0.Add(-time.Hour) }}
+	kid, err := km.Add(ctx, priv, keys.RS256, true)
+	if err != nil {
+		t.Fatalf("Manager.Add() = %v", err)
+	}
+	set, err := keys.NewSet(ctx, km)
 	if err != nil {
 		t.Fatalf("keys.NewSet() = %v", err)
 	}

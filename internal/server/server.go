@@ -58,6 +58,8 @@ type Options struct {
 	// puts GET /metrics on the API's own listener too.
 	Metrics      *Metrics
 	ServeMetrics bool
+	// JWKSMaxAge is the JWKS's Cache-Control max-age; zero means 5 minutes.
+	JWKSMaxAge time.Duration
 }
 
 // Leeway is the clock skew tolerated on exp, nbf and iat.
@@ -91,6 +93,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.JWKSMaxAge <= 0 {
+		opts.JWKSMaxAge = 5 * time.Minute
 	}
 	v, err := verify.New(ctx, verify.Config{
 		Issuer:       opts.Issuer,

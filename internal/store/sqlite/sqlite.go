@@ -155,3 +155,16 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func(context.Cont
 	defer mu.(*sync.Mutex).Unlock()
 	return true, fn(ctx)
 }
+
+// Compact rewrites the database file (VACUUM) and empties the WAL, so that
+// no overwritten data, such as a private key stored before sealing, remains
+// in either.
+func (s *Store) Compact(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	if _, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}

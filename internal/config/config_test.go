@@ -218,7 +218,7 @@ func TestConfig_Validate(t *testing.T) {
 				FlagJWKSMaxAge, FlagSigningAlg},
 		},
 		{name: "postgres", edit: func(c *Config) { c.Database = "postgres://u@h/db" }},
-		{name: "fast keys for tests", edit: func(c *Config) { c.JWKSMaxAge, c.KeyRotation = time.Second, 2 * time.Second }},
+		{name: "fast keys for tests", edit: func(c *Config) { c.JWKSMaxAge, c.KeyRotation = time.Second, 2*time.Second }},
 		{name: "rotation off", edit: func(c *Config) { c.KeyRotation = 0 }},
 		{name: "rotation within max-age", edit: func(c *Config) { c.KeyRotation = c.JWKSMaxAge }, wantFlags: []string{FlagKeyRotation}},
 		{name: "jwks max-age under a second", edit: func(c *Config) { c.JWKSMaxAge = time.Millisecond }, wantFlags: []string{FlagJWKSMaxAge}},

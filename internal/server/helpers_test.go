@@ -84,13 +84,18 @@ func withOptions(f func(*Options)) harnessOption { return harnessOption(f) }
 // testdata/rsa2048.pem and a fixed clock.
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
+	return newHarnessKey(t, mustReadKey(t, "testdata/rsa2048.pem"), keys.RS256, opts...)
+}
+
+// newHarnessKey is newHarness signing with priv under alg.
+func newHarnessKey(t *testing.T, priv crypto.Signer, alg string, opts ...harnessOption) *harness {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "inkan.db"))
 	if err != nil {
 		t.Fatalf("sqlite.Open() = %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	priv := mustReadKey(t, "testdata/rsa2048.pem")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sealer, err := keys.NewSealer(make([]byte, keys.MasterKeySize))
 	if err != nil {
@@ -98,7 +103,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	km := &keys.Manager{Store: st, Sealer: sealer, Schedule: keys.Schedule{MaxAge: time.Minute, TokenTTL: time.Hour, Leeway: Leeway},
 		Logger: logger, Now: func() time.Time { return t0.Add(-time.Hour) }}
-	kid, err := km.Add(ctx, priv, keys.RS256, true)
+	kid, err := km.Add(ctx, priv, alg, true)
 	if err != nil {
 		t.Fatalf("Manager.Add() = %v", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -49,6 +50,33 @@ func TestReplicas(t *testing.T) {
 			if kids := jwksKIDs(t, p.base); len(kids) != 1 || kids[0] != jwksKIDs(t, a.base)[0] {
 				t.Errorf("%s JWKS = %v, want the one key all replicas share", p.base, kids)
 			}
+		}
+	})
+	t.Run("keys sealed in the database", func(t *testing.T) {
+		st, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		rows, err := st.ListKeys(context.Background())
+		if err != nil || len(rows) == 0 {
+			t.Fatalf("ListKeys() = %d rows, %v", len(rows), err)
+		}
+		for _, r := range rows {
+			if !keys.IsSealed(r.PrivateKey) || bytes.Contains(r.PrivateKey, []byte("PRIVATE KEY")) {
+				t.Errorf("key %s is stored unsealed in PostgreSQL", r.ID)
+			}
+			if _, err := keys.ParsePKCS8(r.PrivateKey); err == nil {
+				t.Errorf("key %s parses as plaintext PKCS#8", r.ID)
+			}
+		}
+	})
+	t.Run("a replica with another master key refuses to start", func(t *testing.T) {
+		p := launchInkan(t, t.TempDir(), nil, "--database", url, "--issuer", replicaIssuer, "--master-key-file", masterKeyFile(t))
+		<-p.done
+		err := p.cmd.Wait()
+		if err == nil || !strings.Contains(p.logText(), "master key cannot open the stored signing keys") {
+			t.Errorf("replica with a wrong master key: exit %v, output:\n%s", err, p.logText())
 		}
 	})
 	t.Run("token from A verifies at B and C", func(t *testing.T) {

@@ -79,3 +79,30 @@ func BenchmarkVerify_RS256_cached(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVerify_RS256_remote is BenchmarkVerify_RS256 with the key from a
+// RemoteKeySet that holds it, as a resource server runs after New without a
+// KeySet.
+func BenchmarkVerify_RS256_remote(b *testing.B) {
+	key := mustFixedRSA(b)
+	raw := mustSign(b, jose.RS256, key, "rsa", claims())
+	is := newJWKSServer(b, jwk("rsa", "RS256", &key.PublicKey))
+	r, _ := mustRemote(b, is.url(), nil, nil)
+	v := mustVerifier(b, func(c *Config) { c.KeySet = r })
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, raw); err != nil { // the one fetch
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.Verify(ctx, raw); err != nil {
+				b.Errorf("Verify(%.40q) error = %v, want nil", raw, err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	is.wantFetches(b, 1)
+}

@@ -3,6 +3,10 @@
 // with the key the header's kid names, in that key's algorithm only, and the
 // registered claims of RFC 7519 §4.1 against a clock.
 //
+// A resource server builds one Verifier with New, usually giving only the
+// issuer: the keys then come from the issuer's JWKS, fetched and cached by a
+// RemoteKeySet. Verifier.Middleware guards HTTP handlers with it (RFC 6750).
+//
 // It imports nothing else from inkan, so resource servers can depend on it
 // alone.
 package verify
@@ -15,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -78,8 +83,24 @@ func (s StaticKeySet) Key(_ context.Context, kid string) (Key, error) {
 type Config struct {
 	// Issuer is the exact iss every token must carry. Required.
 	Issuer string
-	// KeySet supplies the verification keys. Required.
+	// KeySet supplies the verification keys. When nil, New builds a
+	// RemoteKeySet for JWKSURL with HTTPClient, RefreshInterval and
+	// MinRefreshInterval; those four fields serve only that case.
 	KeySet KeySet
+	// JWKSURL is where the issuer publishes its JWKS. Empty means Issuer,
+	// less one trailing slash, followed by "/.well-known/jwks.json", where
+	// inkan serves it. Setting it together with KeySet is an error.
+	JWKSURL string
+	// HTTPClient fetches the JWKS; nil means a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// RefreshInterval is how long the fetched JWKS counts as fresh when the
+	// response has no Cache-Control max-age; zero means
+	// DefaultRefreshInterval (5 minutes). See RemoteKeySetOptions.
+	RefreshInterval time.Duration
+	// MinRefreshInterval is the least time between two JWKS fetches caused
+	// by tokens, such as tokens naming an unknown kid; zero means
+	// DefaultMinRefreshInterval (1 minute). See RemoteKeySetOptions.
+	MinRefreshInterval time.Duration
 	// Audience, when set, must be one of the token's aud values. When empty,
 	// aud is not checked.
 	Audience string
@@ -88,7 +109,8 @@ type Config struct {
 	Algorithms []string
 	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means none.
 	Leeway time.Duration
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. A RemoteKeySet built by New
+	// uses it too.
 	Now func() time.Time
 	// MaxTokenSize bounds the token length in bytes; zero means
 	// DefaultMaxTokenSize.
@@ -110,12 +132,19 @@ type Verifier struct {
 }
 
 // New returns a Verifier for cfg.
-func New(_ context.Context, cfg Config) (*Verifier, error) {
+//
+// When cfg.KeySet is nil, New builds a RemoteKeySet for cfg.JWKSURL (by
+// default the issuer's /.well-known/jwks.json) with NewRemoteKeySet. New
+// then does no I/O and succeeds while the issuer is down: the JWKS is
+// fetched on the first Verify. ctx bounds the key set's background refresh;
+// cancel it only when the Verifier is no longer needed, as the Verifier then
+// fetches no more keys.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("verify: Config.Issuer is required")
 	}
-	if cfg.KeySet == nil {
-		return nil, errors.New("verify: Config.KeySet is required")
+	if cfg.KeySet != nil && cfg.JWKSURL != "" {
+		return nil, errors.New("verify: set Config.KeySet or Config.JWKSURL, not both")
 	}
 	if len(cfg.Algorithms) == 0 {
 		cfg.Algorithms = slices.Clone(asymmetric)
@@ -136,6 +165,22 @@ func New(_ context.Context, cfg Config) (*Verifier, error) {
 	}
 	if cfg.CacheSize > 0 {
 		v.cache = &tokenCache{max: cfg.CacheSize, m: map[[sha256.Size]byte]*cached{}}
+	}
+	if v.cfg.KeySet == nil { // last, so that no goroutine starts for a refused cfg
+		jwksURL := cfg.JWKSURL
+		if jwksURL == "" {
+			jwksURL = strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/jwks.json"
+		}
+		ks, err := NewRemoteKeySet(ctx, jwksURL, &RemoteKeySetOptions{
+			HTTPClient:         cfg.HTTPClient,
+			RefreshInterval:    cfg.RefreshInterval,
+			MinRefreshInterval: cfg.MinRefreshInterval,
+			Now:                v.cfg.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		v.cfg.KeySet = ks
 	}
 	return v, nil
 }

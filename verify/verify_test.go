@@ -402,7 +402,12 @@ func TestNew(t *testing.T) {
 		{name: "all defaults listed", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: DefaultAlgorithms}},
 		{name: "one algorithm", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"EdDSA"}}},
 		{name: "no issuer", cfg: Config{KeySet: keys}, wantErr: true},
-		{name: "no key set", cfg: Config{Issuer: testIssuer}, wantErr: true},
+		{name: "no key set", cfg: Config{Issuer: testIssuer}}, // a RemoteKeySet for the issuer
+		{name: "jwks url", cfg: Config{Issuer: testIssuer, JWKSURL: "https://keys.example.com/jwks"}},
+		{name: "key set and jwks url", cfg: Config{Issuer: testIssuer, KeySet: keys, JWKSURL: "https://keys.example.com/jwks"}, wantErr: true},
+		{name: "relative jwks url", cfg: Config{Issuer: testIssuer, JWKSURL: "/jwks"}, wantErr: true},
+		{name: "issuer not a url", cfg: Config{Issuer: "inkan"}, wantErr: true},
+		{name: "negative refresh", cfg: Config{Issuer: testIssuer, MinRefreshInterval: -time.Second}, wantErr: true},
 		{name: "hs256", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"RS256", "HS256"}}, wantErr: true},
 		{name: "hs384", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"HS384"}}, wantErr: true},
 		{name: "hs512", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"HS512"}}, wantErr: true},
@@ -413,7 +418,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := New(context.Background(), tc.cfg)
+			v, err := New(t.Context(), tc.cfg) // no I/O, and the refresh loop ends with the test
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("New(%+v) error = %v, want error %t", tc.cfg, err, tc.wantErr)
 			}

@@ -21,21 +21,13 @@ const reloadInterval = time.Second
 // a SQLite file so that none remains on disk), and fails, saying so, when
 // the master key cannot open the stored keys.
 func openKeys(ctx context.Context, std stdio, cfg config.Config, st store.Store, logger *slog.Logger) (*keys.Manager, error) {
-	text, source, generated, err := cfg.LoadMasterKey(std.getenv, keys.NewMasterKey)
+	sealer, source, generated, err := loadSealer(std, cfg)
 	if err != nil {
 		return nil, err
-	}
-	master, err := keys.ParseMasterKey(text)
-	if err != nil {
-		return nil, fmt.Errorf("master key from %s: %w", source, err)
 	}
 	if generated {
 		logger.WarnContext(ctx, "generated a master key for the signing keys; production should supply its own through "+
 			config.MasterKeyEnv+" or --master-key-file, and every replica must share it", "file", source)
-	}
-	sealer, err := keys.NewSealer(master)
-	if err != nil {
-		return nil, err
 	}
 	m := &keys.Manager{
 		Store:  st,
@@ -65,6 +57,21 @@ func openKeys(ctx context.Context, std stdio, cfg config.Config, st store.Store,
 		logger.InfoContext(ctx, "sealed signing keys stored in plaintext by an earlier release", "keys", n)
 	}
 	return m, nil
+}
+
+// loadSealer returns the Sealer of the configured master key and where the
+// key came from (see config.LoadMasterKey, which may make one).
+func loadSealer(std stdio, cfg config.Config) (s *keys.Sealer, source string, generated bool, err error) {
+	text, source, generated, err := cfg.LoadMasterKey(std.getenv, keys.NewMasterKey)
+	if err != nil {
+		return nil, "", false, err
+	}
+	master, err := keys.ParseMasterKey(text)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("master key from %s: %w", source, err)
+	}
+	s, err = keys.NewSealer(master)
+	return s, source, generated, err
 }
 
 // cliLogger logs the CLI's few messages (a generated master key, sealing)

@@ -239,17 +239,7 @@ func writeKeyFile(w io.Writer, path, alg string, bits int) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("%s exists: refusing to overwrite a key file", path)
-	} else if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeNewFile(path, data); err != nil {
 		return err
 	}
 	kid, _ := keys.Thumbprint(priv.Public())
@@ -263,7 +253,7 @@ const maxPEMBytes = 1 << 20
 // readInput reads a file, or stdin for "-", up to maxPEMBytes.
 func readInput(stdin io.Reader, path string) ([]byte, error) {
 	r := stdin
-	if path != "-" {
+	if path != "-" || stdin == nil {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err

@@ -29,6 +29,10 @@ Commands:
   users      add, list, disable, enable, delete users; change a password
   keys       generate, import and list signing keys
   jwk        convert a PEM key to a JWKS (the job of pem-jwk)
+  token      decode a token, or verify it against a JWKS
+  migrate    apply pending database migrations and exit
+  export     write every user and signing key as JSON Lines (a move or backup)
+  import     add the users and keys of an export to the store
   help       show this help
 
 Every flag has an INKAN_* environment variable (--token-ttl ↔ INKAN_TOKEN_TTL);
@@ -83,6 +87,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return keysCmd(ctx, std, rest)
 	case "jwk":
 		return jwk(std, rest)
+	case "token":
+		return tokenCmd(ctx, std, rest)
+	case "migrate":
+		return migrateCmd(ctx, std, rest)
+	case "export":
+		return exportCmd(ctx, std, rest)
+	case "import":
+		return importCmd(ctx, std, rest)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

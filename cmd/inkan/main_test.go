@@ -249,3 +249,13 @@ func jwksKIDs(t *testing.T, base string) []string {
 func dataDir(t *testing.T) string { return filepath.Join(t.TempDir(), "data") }
 
 func fmtCodes(m map[int]int) string { return fmt.Sprint(m) }
+
+// httpGet returns a URL's body.
+func httpGet(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/inkan-dev/inkan/verify"
+)
+
+const tokenUsage = `Usage: inkan token <subcommand> [flags] TOKEN
+
+Subcommands:
+  decode TOKEN     print the header and claims, with times made readable; the
+                   signature is NOT checked
+  verify --jwks URL|FILE [--issuer I] [--audience A] TOKEN
+                   check the token against a JWKS (an issuer's URL or a file):
+                   exit 0 when valid, 1 with the reason otherwise
+
+TOKEN "-" reads the token from stdin.
+`
+
+func tokenCmd(ctx context.Context, std stdio, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(std.errOut, tokenUsage)
+		return fmt.Errorf("%w: token needs a subcommand", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	var jwks, issuer, audience string
+	var synopsis string
+	switch sub {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(std.out, tokenUsage)
+		return nil
+	case "decode":
+		synopsis = "token decode TOKEN"
+	case "verify":
+		synopsis = "token verify --jwks URL|FILE [--issuer I] [--audience A] TOKEN"
+	default:
+		fmt.Fprint(std.errOut, tokenUsage)
+		return fmt.Errorf("%w: unknown token subcommand %q", errUsage, sub)
+	}
+	fs := newFlags(std, "token "+sub, synopsis)
+	if sub == "verify" {
+		fs.StringVar(&jwks, "jwks", "", "the JWKS: an http(s) URL, or a file (- for stdin is not allowed here)")
+		fs.StringVar(&issuer, "issuer", "", "the iss the token must carry (default: not checked)")
+		fs.StringVar(&audience, "audience", "", "an aud the token must carry (default: not checked)")
+	}
+	pos, err := parse(std, fs, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: token %s takes one token", errUsage, sub)
+	}
+	raw := pos[0]
+	if raw == "-" {
+		b, err := io.ReadAll(io.LimitReader(std.in, 64<<10))
+		if err != nil {
+			return err
+		}
+		raw = string(b)
+	}
+	raw = strings.TrimSpace(raw)
+	header, claims, err := decodeJWT(raw)
+	if err != nil {
+		return err
+	}
+	if sub == "decode" {
+		return printDecoded(std.out, header, claims, time.Now())
+	}
+	if jwks == "" {
+		return fmt.Errorf("%w: token verify needs --jwks", errUsage)
+	}
+	cfg := verify.Config{Issuer: issuer, Audience: audience, Leeway: time.Minute}
+	if cfg.Issuer == "" { // not checked: accept the token's own
+		cfg.Issuer, _ = claims["iss"].(string)
+		if cfg.Issuer == "" {
+			cfg.Issuer = "(none)"
+		}
+	}
+	if strings.HasPrefix(jwks, "https://") || strings.HasPrefix(jwks, "http://") {
+		cfg.JWKSURL = jwks
+	} else {
+		data, err := readInput(nil, jwks)
+		if err != nil {
+			return err
+		}
+		if cfg.KeySet, err = staticKeySet(data); err != nil {
+			return fmt.Errorf("%s: %w", jwks, err)
+		}
+	}
+	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := verify.New(vctx, cfg)
+	if err != nil {
+		return err
+	}
+	c, err := v.Verify(vctx, raw)
+	if err != nil {
+		return fmt.Errorf("invalid: %w", err)
+	}
+	fmt.Fprintf(std.out, "valid: kid %s, sub %q, expires %s\n", c.KeyID, c.Subject, c.Expiry.Format(time.RFC3339))
+	if issuer == "" {
+		fmt.Fprintln(std.out, "note: the issuer was not checked (no --issuer)")
+	}
+	return nil
+}
+
+// decodeJWT decodes a compact JWS's header and claims without checking it.
+func decodeJWT(raw string) (header, claims map[string]any, err error) {
+	if len(raw) > verify.DefaultMaxTokenSize {
+		return nil, nil, fmt.Errorf("token longer than %d bytes", verify.DefaultMaxTokenSize)
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, nil, errors.New("not a JWT: want three dot-separated parts")
+	}
+	out := [2]map[string]any{}
+	for i, name := range []string{"header", "claims"} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s is not base64url: %v", name, err)
+		}
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if err := d.Decode(&out[i]); err != nil || out[i] == nil {
+			return nil, nil, fmt.Errorf("%s is not a JSON object", name)
+		}
+	}
+	return out[0], out[1], nil
+}
+
+func printDecoded(w io.Writer, header, claims map[string]any, now time.Time) error {
+	for _, part := range []struct {
+		name string
+		v    map[string]any
+	}{{"header", header}, {"claims", claims}} {
+		b, _ := json.MarshalIndent(part.v, "", "  ")
+		fmt.Fprintf(w, "%s:\n%s\n", part.name, b)
+	}
+	fmt.Fprintln(w, "times:")
+	for _, k := range []string{"iat", "nbf", "auth_time", "exp"} {
+		n, ok := claims[k].(json.Number)
+		if !ok {
+			continue
+		}
+		sec, err := n.Float64()
+		if err != nil {
+			continue
+		}
+		t := time.Unix(int64(sec), 0).UTC()
+		rel := t.Sub(now).Round(time.Second)
+		when := "in " + rel.String()
+		if rel < 0 {
+			when = (-rel).String() + " ago"
+		}
+		fmt.Fprintf(w, "  %-9s %s (%s)\n", k, t.Format(time.RFC3339), when)
+	}
+	fmt.Fprintln(w, "note: decoded only; the signature and claims were not checked (use inkan token verify)")
+	return nil
+}
+
+// staticKeySet reads a JWKS document into the public signing keys it holds.
+func staticKeySet(data []byte) (verify.StaticKeySet, error) {
+	var doc jose.JSONWebKeySet
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("not a JWKS: %v", err)
+	}
+	var set verify.StaticKeySet
+	for _, k := range doc.Keys {
+		if k.KeyID == "" || k.Algorithm == "" || (k.Use != "" && k.Use != "sig") {
+			continue
+		}
+		pub := k.Public()
+		if !pub.Valid() {
+			continue
+		}
+		set = append(set, verify.Key{ID: k.KeyID, Algorithm: k.Algorithm, Public: pub.Key})
+	}
+	if len(set) == 0 {
+		return nil, errors.New("the JWKS holds no usable signing key (each needs kid and alg)")
+	}
+	return set, nil
+}

@@ -3,7 +3,11 @@
 // machine: runtime.NumCPU() hashes in parallel, each taking the median time,
 // so at most NumCPU ÷ median logins per second. It prints one line of JSON:
 //
-//	{"name":"hashtime","runs":…,"median_ms":…,"min_ms":…,"cores":…,"gomaxprocs":…,"ceiling_rps":…,"parallel_rps":…}
+//	{"name":"hashtime","runs":…,"median_ms":…,"min_ms":…,"cores":…,"gomaxprocs":…,"ceiling_rps":…,"parallel_rps":…,"pool":…,"pool_ceiling_rps":…}
+//
+// pool is the server's --hash-concurrency (-pool), the hashes it computes at
+// once; pool_ceiling_rps = pool ÷ median is the most logins (or
+// registrations) a second that one inkan process can serve with that pool.
 //
 // parallel_rps is what NumCPU goroutines verifying at once really reach: on a
 // small VM two argon2id hashes contend for caches and memory bandwidth, so it
@@ -34,15 +38,21 @@ type result struct {
 	GOMAXPROCS  int     `json:"gomaxprocs"`
 	CeilingRPS  float64 `json:"ceiling_rps"`
 	ParallelRPS float64 `json:"parallel_rps"`
+	Pool        int     `json:"pool"`
+	PoolCeiling float64 `json:"pool_ceiling_rps"`
 }
 
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("hashtime: ")
 	n := flag.Int("n", 21, "number of serial Verify calls to time (1-1000)")
+	pool := flag.Int("pool", max(1, runtime.NumCPU()-1), "hash slots of the server (inkan serve --hash-concurrency, 1-256)")
 	flag.Parse()
 	if *n < 1 || *n > 1000 {
 		log.Fatalf("-n %d out of range [1, 1000]", *n)
+	}
+	if *pool < 1 || *pool > 256 {
+		log.Fatalf("-pool %d out of range [1, 256]", *pool)
 	}
 
 	ctx := context.Background()
@@ -77,6 +87,8 @@ func main() {
 		GOMAXPROCS:  runtime.GOMAXPROCS(0),
 		CeilingRPS:  round(float64(cores)/median.Seconds(), 1),
 		ParallelRPS: round(parallel, 1),
+		Pool:        *pool,
+		PoolCeiling: round(float64(*pool)/median.Seconds(), 1),
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -3,13 +3,25 @@
 // response, and sends the next, over keep-alive connections, first for
 // -warmup (not measured) and then for -d. It prints one line of JSON:
 //
-//	{"name":…,"requests":…,"errors":…,"rps":…,"p50_ms":…,"p99_ms":…,"peak_rss_mib":…}
+//	{"name":…,"requests":…,"errors":…,"rps":…,"p50_ms":…,"p99_ms":…,"peak_rss_mib":…,"error_statuses":{…}}
 //
 // requests counts the responses completed in the measured window, errors
 // those whose status was not -expect or that failed in transport; rps is
 // requests over the window's wall time; p50_ms and p99_ms are latencies of
-// the successful requests; peak_rss_mib is the largest VmRSS of -pid sampled
-// every 50 ms during the window (null without -pid).
+// the successful requests; peak_rss_mib is the largest total VmRSS of the
+// -pid processes sampled every 50 ms during the window (null without -pid);
+// error_statuses counts the errors by status ("transport" for no response),
+// and is left out when there were none.
+//
+// -url may be repeated: requests then go to the URLs in turn (round robin
+// over all workers), to spread the load over replicas of one server. -body
+// is sent with every request, each "{{n}}" in it replaced by a counter that
+// is unique to the request within the run (warm-up included, from 1), so
+// that every registration gets a fresh email:
+//
+//	loadgen -method POST -url http://127.0.0.1:8000/user -expect 201 \
+//		-header 'Content-Type: application/json' \
+//		-body '{"name":"B","email":"b{{n}}@bench.test","password":"bench password 1"}'
 //
 // It only talks to loopback addresses, and it stops by itself: the run is
 // bounded by -warmup+-d and the number of measured requests by -n.
@@ -42,13 +54,31 @@ const (
 	maxConcurrency = 1024
 	maxDuration    = 10 * time.Minute
 	requestTimeout = 30 * time.Second
+	maxBody        = 1 << 20
 	rssInterval    = 50 * time.Millisecond
 )
 
-type headerFlags []string
+// listFlag is a repeatable string flag.
+type listFlag []string
 
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
-func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// pidFlags is a repeatable process ID flag.
+type pidFlags []int
+
+func (p *pidFlags) String() string { return fmt.Sprint(*p) }
+func (p *pidFlags) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("want a process ID, got %q", v)
+	}
+	*p = append(*p, n)
+	return nil
+}
+
+// countVar is the placeholder of -body replaced by the request counter.
+const countVar = "{{n}}"
 
 type result struct {
 	Name       string   `json:"name"`
@@ -58,27 +88,38 @@ type result struct {
 	P50ms      float64  `json:"p50_ms"`
 	P99ms      float64  `json:"p99_ms"`
 	PeakRSSMiB *float64 `json:"peak_rss_mib"`
+	// ErrorStatuses counts errors by HTTP status, or "transport".
+	ErrorStatuses map[string]int64 `json:"error_statuses,omitempty"`
 }
 
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("loadgen: ")
-	var headers headerFlags
+	var (
+		headers, urls listFlag
+		pids          pidFlags
+	)
 	name := flag.String("name", "", "scenario name in the output (default: method and URL path)")
-	rawURL := flag.String("url", "", "target URL, on a loopback host (required)")
+	flag.Var(&urls, "url", "target URL, on a loopback host (required; repeat to spread requests over several, in turn)")
 	method := flag.String("method", http.MethodGet, "HTTP method")
 	flag.Var(&headers, "header", `request header "Key: Value" (repeatable)`)
+	body := flag.String("body", "", `request body; each "`+countVar+`" becomes a counter unique to the request`)
 	basic := flag.String("basic", "", "HTTP Basic credentials user:pass")
 	conc := flag.Int("c", 32, "concurrency: number of closed-loop workers")
 	dur := flag.Duration("d", 10*time.Second, "measured duration")
 	warmup := flag.Duration("warmup", time.Second, "unmeasured warm-up before -d")
-	pid := flag.Int("pid", 0, "process whose peak VmRSS to report (0: none)")
+	flag.Var(&pids, "pid", "process whose VmRSS to add to peak_rss_mib (repeatable; none: null)")
 	expect := flag.Int("expect", http.StatusOK, "expected status; others count as errors")
 	maxReq := flag.Int64("n", 10_000_000, "stop after this many measured requests")
 	flag.Parse()
 
-	if err := checkLoopback(*rawURL); err != nil {
-		log.Fatal(err)
+	if len(urls) == 0 {
+		log.Fatal("-url is required")
+	}
+	for _, u := range urls {
+		if err := checkLoopback(u); err != nil {
+			log.Fatal(err)
+		}
 	}
 	switch {
 	case *conc < 1 || *conc > maxConcurrency:
@@ -89,6 +130,8 @@ func main() {
 		log.Fatalf("-warmup %s out of range [0, %s]", *warmup, maxDuration)
 	case *maxReq < 1:
 		log.Fatalf("-n %d must be positive", *maxReq)
+	case len(*body) > maxBody:
+		log.Fatalf("-body is %d bytes, at most %d", len(*body), maxBody)
 	}
 	hdr := http.Header{}
 	for _, h := range headers {
@@ -108,18 +151,18 @@ func main() {
 		hdr.Set("Authorization", r.Header.Get("Authorization"))
 	}
 	if *name == "" {
-		u, _ := url.Parse(*rawURL)
+		u, _ := url.Parse(urls[0])
 		*name = *method + " " + u.Path
 	}
-	if *pid != 0 {
-		if _, err := readRSS(*pid); err != nil {
+	for _, pid := range pids {
+		if _, err := readRSS(pid); err != nil {
 			log.Fatal(err)
 		}
 	}
 
 	res := run(config{
-		url: *rawURL, method: *method, header: hdr, conc: *conc,
-		dur: *dur, warmup: *warmup, pid: *pid, expect: *expect, maxReq: *maxReq,
+		urls: urls, method: *method, header: hdr, body: strings.Split(*body, countVar),
+		conc: *conc, dur: *dur, warmup: *warmup, pids: pids, expect: *expect, maxReq: *maxReq,
 	})
 	res.Name = *name
 	out, err := json.Marshal(res)
@@ -147,20 +190,50 @@ func checkLoopback(raw string) error {
 }
 
 type config struct {
-	url, method string
+	urls        []string
+	method      string
 	header      http.Header
+	body        []string // -body split at countVar; [""] for no body
 	conc        int
 	dur, warmup time.Duration
-	pid         int
+	pids        []int
 	expect      int
 	maxReq      int64
+}
+
+// request is what the workers share: the next URL and body counter, and
+// the errors by status.
+type request struct {
+	cfg  config
+	seq  atomic.Uint64 // requests begun, warm-up included
+	mu   sync.Mutex
+	errs map[string]int64
+}
+
+// next returns the URL and body of a new request.
+func (r *request) next() (string, io.Reader) {
+	n := r.seq.Add(1)
+	u := r.cfg.urls[(n-1)%uint64(len(r.cfg.urls))]
+	if len(r.cfg.body) == 1 {
+		if r.cfg.body[0] == "" {
+			return u, nil
+		}
+		return u, strings.NewReader(r.cfg.body[0])
+	}
+	return u, strings.NewReader(strings.Join(r.cfg.body, strconv.FormatUint(n, 10)))
+}
+
+func (r *request) fail(status string) {
+	r.mu.Lock()
+	r.errs[status]++
+	r.mu.Unlock()
 }
 
 func run(cfg config) result {
 	tr := &http.Transport{
 		Proxy:               nil, // loopback only: never through a proxy
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.conc,
+		MaxIdleConns:        cfg.conc * len(cfg.urls),
 		MaxIdleConnsPerHost: cfg.conc,
 		MaxConnsPerHost:     cfg.conc,
 		IdleConnTimeout:     90 * time.Second,
@@ -179,6 +252,7 @@ func run(cfg config) result {
 		measured, errs atomic.Int64
 		wg             sync.WaitGroup
 		lats           = make([][]time.Duration, cfg.conc)
+		rq             = &request{cfg: cfg, errs: map[string]int64{}}
 	)
 	for i := range cfg.conc {
 		wg.Go(func() {
@@ -192,12 +266,13 @@ func run(cfg config) result {
 					measured.Add(-1)
 					return
 				}
-				ok := do(ctx, client, cfg)
+				status := do(ctx, client, rq)
 				if !counted {
 					continue
 				}
-				if !ok {
+				if status != "" {
 					errs.Add(1)
+					rq.fail(status)
 					continue
 				}
 				lats[i] = append(lats[i], time.Since(t0))
@@ -207,16 +282,20 @@ func run(cfg config) result {
 
 	var peak float64
 	rssDone := make(chan struct{})
-	if cfg.pid != 0 {
+	if len(cfg.pids) > 0 {
 		go func() {
 			defer close(rssDone)
 			time.Sleep(time.Until(measureFrom))
 			t := time.NewTicker(rssInterval)
 			defer t.Stop()
 			for {
-				if kib, err := readRSS(cfg.pid); err == nil {
-					peak = max(peak, float64(kib)/1024)
+				var kib int64
+				for _, pid := range cfg.pids {
+					if n, err := readRSS(pid); err == nil {
+						kib += n
+					}
 				}
+				peak = max(peak, float64(kib)/1024)
 				if !time.Now().Before(stopAt) {
 					return
 				}
@@ -240,28 +319,39 @@ func run(cfg config) result {
 		P50ms:    round(ms(percentile(all, 0.50)), 3),
 		P99ms:    round(ms(percentile(all, 0.99)), 3),
 	}
-	if cfg.pid != 0 {
+	if len(cfg.pids) > 0 {
 		p := round(peak, 1)
 		res.PeakRSSMiB = &p
+	}
+	if len(rq.errs) > 0 {
+		res.ErrorStatuses = rq.errs
 	}
 	return res
 }
 
-// do sends one request and reports whether it got the expected status. It
-// reads the body to the end so that the connection is reused.
-func do(ctx context.Context, client *http.Client, cfg config) bool {
-	req, err := http.NewRequestWithContext(ctx, cfg.method, cfg.url, nil)
+// do sends one request and returns "" if it got the expected status, else
+// the status it got, or "transport" when no whole response came. It reads
+// the body to the end so that the connection is reused.
+func do(ctx context.Context, client *http.Client, rq *request) string {
+	u, body := rq.next()
+	req, err := http.NewRequestWithContext(ctx, rq.cfg.method, u, body)
 	if err != nil {
-		return false
+		return "transport"
 	}
-	req.Header = cfg.header.Clone()
+	req.Header = rq.cfg.header.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
-		return false
+		return "transport"
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return err == nil && resp.StatusCode == cfg.expect
+	switch {
+	case err != nil:
+		return "transport"
+	case resp.StatusCode != rq.cfg.expect:
+		return strconv.Itoa(resp.StatusCode)
+	}
+	return ""
 }
 
 // percentile returns the nearest-rank q-quantile of sorted, or 0 if empty.

@@ -27,7 +27,7 @@ Usage:
 Commands:
   serve      run the HTTP server (zero-config: creates its data dir, database and key)
   users      add, list, disable, enable, delete users; change a password
-  keys       generate, import and list signing keys
+  keys       generate, import, rotate, revoke, rekey and list signing keys
   jwk        convert a PEM key to a JWKS (the job of pem-jwk)
   token      decode a token, or verify it against a JWKS
   migrate    apply pending database migrations and exit

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -54,19 +55,11 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 
 // Run sweeps every interval until ctx ends, logging what it did.
 func (j *Janitor) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := j.Sweep(ctx)
-			if err != nil && ctx.Err() == nil {
-				j.Logger.ErrorContext(ctx, "janitor sweep", "err", err)
-			} else if n > 0 {
-				j.Logger.DebugContext(ctx, "janitor swept expired rows", "rows", n)
-			}
+	periodic.Run(ctx, interval, j.Logger, "janitor sweep", func(ctx context.Context) error {
+		n, err := j.Sweep(ctx)
+		if n > 0 {
+			j.Logger.DebugContext(ctx, "janitor swept expired rows", "rows", n)
 		}
-	}
+		return err
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -222,18 +223,10 @@ func (m *Manager) RunRotation(ctx context.Context, every, interval time.Duration
 	if every <= 0 {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := m.AutoRotate(ctx, every); err != nil && ctx.Err() == nil {
-				m.Logger.ErrorContext(ctx, "key rotation", "err", err)
-			}
-		}
-	}
+	periodic.Run(ctx, interval, m.Logger, "key rotation", func(ctx context.Context) error {
+		_, err := m.AutoRotate(ctx, every)
+		return err
+	})
 }
 
 // Revoke marks a compromised key revoked: it leaves the JWKS at once and its

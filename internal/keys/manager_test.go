@@ -177,6 +177,7 @@ func TestLifecycle_rotateNow(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	first, _ := f.m.EnsureKey(ctx)
+	f.clock.Set(t0.Add(time.Minute))
 	second, err := f.m.Rotate(ctx, true)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/verify"
 )
@@ -172,18 +173,7 @@ func (s *Set) build(version int64, rows []store.SigningKey, now time.Time) (*sna
 // Run reloads every interval until ctx ends. Errors are logged and the last
 // good keys kept.
 func (s *Set) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Reload(ctx); err != nil && ctx.Err() == nil {
-				s.m.Logger.ErrorContext(ctx, "reload signing keys", "err", err)
-			}
-		}
-	}
+	periodic.Run(ctx, interval, s.m.Logger, "reload signing keys", s.Reload)
 }
 
 // Active returns the signer of the active key.

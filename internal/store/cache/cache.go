@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -97,20 +98,14 @@ func (s *Store) Refresh(ctx context.Context) error {
 // Run calls Refresh every interval until ctx ends; errors are logged, and the
 // cache is dropped, since it can no longer be shown current.
 func (s *Store) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "refresh user cache", "err", err)
-				s.mu.Lock()
-				clear(s.users)
-				s.gen++
-				s.mu.Unlock()
-			}
+	periodic.Run(ctx, interval, s.logger, "refresh user cache", func(ctx context.Context) error {
+		err := s.Refresh(ctx)
+		if err != nil {
+			s.mu.Lock()
+			clear(s.users)
+			s.gen++
+			s.mu.Unlock()
 		}
-	}
+		return err
+	})
 }

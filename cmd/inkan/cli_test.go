@@ -35,7 +35,7 @@ func TestCLI_liveChanges(t *testing.T) {
 		if kid := tokenKID(t, p.login(t, "alice@example.com", "first password")); kid == newKID {
 			t.Errorf("the next key signs before its pre-publication ended")
 		}
-		// It signs after --jwks-max-age and the reload delay (1 s each).
+		// It signs after --jwks-max-age (1 s) and the reload delay.
 		eventually(t, propagation+2*time.Second, "new key signs", func() bool {
 			return tokenKID(t, p.login(t, "alice@example.com", "first password")) == newKID
 		})

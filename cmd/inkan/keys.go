@@ -34,7 +34,7 @@ Subcommands:
 
 A key's life: next (published in the JWKS, not yet signing) → active (signs;
 one at a time) → retiring (published, verifies) → retired (gone from the
-JWKS). A next key signs --jwks-max-age (plus a second) after it was added, so
+JWKS). A next key signs --jwks-max-age (plus 0.25 s) after it was added, so
 that every cache of the JWKS holds it first; --now skips that wait and breaks
 caches: tokens it signs fail at verifiers whose cached JWKS lacks it until they
 refetch. The first key of an empty store is active at once. A key leaves the

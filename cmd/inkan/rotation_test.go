@@ -61,7 +61,7 @@ func rotationUnderLoad(t *testing.T, args ...string) {
 	t.Logf("%d fresh tokens verified across %d keys (%v), %d refused", verified, len(kids), kids, refused)
 
 	// The first key retires its successor's activation + token TTL + 60 s
-	// leeway + max-age + the reload second after; then its tokens name an
+	// leeway + max-age + the reload delay after; then its tokens name an
 	// unknown key.
 	eventually(t, 120*time.Second, "first key retired", func() bool {
 		for _, k := range jwksKIDs(t, p.base) {

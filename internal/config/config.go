@@ -286,8 +286,8 @@ func (c *Config) Validate() error {
 	if c.JWKSMaxAge < time.Second || c.JWKSMaxAge > 24*time.Hour {
 		bad(FlagJWKSMaxAge, "%v is outside 1s to 24h", c.JWKSMaxAge)
 	}
-	if c.KeyRotation != 0 && (c.KeyRotation < time.Second || c.KeyRotation <= c.JWKSMaxAge) {
-		bad(FlagKeyRotation, "%v must be 0 (off), or at least 1s and longer than --jwks-max-age", c.KeyRotation)
+	if c.KeyRotation != 0 && (c.KeyRotation < time.Second || c.KeyRotation > 100*365*24*time.Hour) {
+		bad(FlagKeyRotation, "%v must be 0 (off) or at least 1s", c.KeyRotation)
 	}
 	switch c.SigningAlg {
 	case "RS256", "PS256", "ES256", "EdDSA":

@@ -1,0 +1,39 @@
+package oauth2
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+)
+
+// ValidVerifier reports whether a PKCE code_verifier has RFC 7636 §4.1's
+// form: 43 to 128 characters of [A-Za-z0-9-._~].
+func ValidVerifier(v string) bool { return unreserved(v, 43, 128) }
+
+// ValidChallenge reports whether an S256 code_challenge has the form of a
+// base64url SHA-256 digest (43 characters).
+func ValidChallenge(c string) bool { return len(c) == 43 && unreserved(c, 43, 43) }
+
+func unreserved(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// VerifyS256 reports whether verifier hashes to challenge (RFC 7636 §4.6),
+// in constant time.
+func VerifyS256(verifier, challenge string) bool {
+	if !ValidVerifier(verifier) {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}

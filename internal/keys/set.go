@@ -20,7 +20,8 @@ import (
 
 // Token types a Signer can put in the typ header.
 const (
-	TypeJWT = "JWT"
+	TypeJWT         = "JWT"
+	TypeAccessToken = "at+jwt" // RFC 9068 §2.1
 )
 
 // Signer signs with one key.
@@ -56,7 +57,7 @@ func NewSigner(kid, alg string, priv crypto.Signer) (*Signer, error) {
 
 func newSigner(kid, alg string, priv crypto.Signer) (*Signer, error) {
 	s := &Signer{KeyID: kid, Algorithm: alg, signers: map[string]jose.Signer{}}
-	for _, typ := range []string{TypeJWT} {
+	for _, typ := range []string{TypeJWT, TypeAccessToken} {
 		js, err := jose.NewSigner(
 			jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg}},
 			(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))

@@ -3,9 +3,11 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/verify"
 )
 
 type tokenResponse struct {
@@ -135,6 +137,10 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 		s.opts.Logger.InfoContext(ctx, "token refused", "reason", err)
 		return errBadToken
 	}
+	if !isAccessToken(claims) {
+		s.opts.Logger.InfoContext(ctx, "token refused", "reason", "not an access token", "jti", claims.ID)
+		return errBadToken
+	}
 	u, err := s.opts.Store.GetUser(ctx, claims.Subject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		s.opts.Logger.InfoContext(ctx, "token refused", "reason", "user gone or disabled", "sub", claims.Subject, "jti", claims.ID)
@@ -146,4 +152,17 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: u.Name, Email: u.Email})
 	return nil
+}
+
+// isAccessToken tells access tokens from ID tokens: an RFC 9068 token (typ
+// at+jwt), or the tutorial's token (typ JWT with no aud). An ID token is
+// typ JWT and always has an aud, the client it was issued to.
+func isAccessToken(c *verify.Claims) bool {
+	switch strings.ToLower(c.Type) {
+	case "at+jwt", "application/at+jwt":
+		return true
+	case "jwt", "":
+		return len(c.Audience) == 0
+	}
+	return false
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
 )
 
@@ -308,6 +309,22 @@ func TestMe(t *testing.T) {
 		})
 	}
 
+	t.Run("access token accepted, ID token refused", func(t *testing.T) {
+		access, err := h.srv.tokens.IssueAccess(token.AccessClaims{Subject: alice["id"].(string), Audience: []string{"api"}, ClientID: "c1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := h.do(t, "GET", "/user", "", "Authorization", "Bearer "+access.Raw); rec.Code != 200 {
+			t.Errorf("GET /user with an RFC 9068 access token = %d, want 200", rec.Code)
+		}
+		id, err := h.srv.tokens.IssueID(token.IDClaims{Subject: alice["id"].(string), Audience: "c1"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := h.do(t, "GET", "/user", "", "Authorization", "Bearer "+id); rec.Code != 401 {
+			t.Errorf("GET /user with an ID token = %d, want 401", rec.Code)
+		}
+	})
 	t.Run("no header", func(t *testing.T) {
 		rec := h.do(t, "GET", "/user", "")
 		if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != "Bearer" {

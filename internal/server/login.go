@@ -21,27 +21,47 @@ type tokenResponse struct {
 // unknown email costs one password verification like a known one.
 func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	m := s.opts.Metrics.logins
 	email, password, err := parseBasic(r.Header.Get("Authorization"))
 	if err != nil || len(password) > maxPasswordBytes {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed credentials")
-		m.WithLabelValues(resultFailure).Inc()
+		s.opts.Metrics.logins.WithLabelValues(resultFailure).Inc()
 		return errBadCredentials
 	}
-	email = NormalizeEmail(email)
-	// Count the attempt before checking it, so that parallel guesses cannot
-	// slip past the budget; unknown emails are counted like known ones.
+	u, err := s.checkPassword(r, NormalizeEmail(email), password)
+	if err != nil {
+		return err
+	}
+	tok, err := s.tokens.Issue(u)
+	if err != nil {
+		return err
+	}
+	s.opts.Metrics.tokens.Inc()
+	s.opts.Logger.InfoContext(ctx, "token issued", "sub", u.ID, "kid", tok.KeyID, "jti", tok.Claims.ID)
+	noStore(w)
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok.Raw, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn()})
+	return nil
+}
+
+// checkPassword is every password login (the tutorial's route, the OAuth
+// password grant, the login page): it counts the attempt in the shared
+// throttle before checking it, so that parallel guesses cannot slip past
+// the budget, costs one hash whether or not the email is known, and resets
+// the counters on success. It returns errBadCredentials for any failure,
+// a throttledError, or errBusy.
+func (s *Server) checkPassword(r *http.Request, email, password string) (store.User, error) {
+	ctx := r.Context()
+	m := s.opts.Metrics.logins
 	counters, err := s.throttle(ctx, s.loginKeys(r, email)...)
 	if err != nil {
 		if errors.Is(err, errThrottled) {
 			m.WithLabelValues(resultThrottled).Inc()
 		}
-		return err
+		return store.User{}, err
 	}
 	u, err := s.opts.Store.GetUserByEmail(ctx, email)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return store.User{}, err
 	}
 	hash := s.dummyHash
 	if known {
@@ -50,21 +70,21 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 	ok, rehash, err := s.opts.Passwords.Verify(ctx, hash, password)
 	if errors.Is(err, errHashBusy) {
 		m.WithLabelValues(resultBusy).Inc()
-		return errBusy
+		return store.User{}, errBusy
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return store.User{}, err
 		}
 		// A stored hash we cannot read: the user cannot log in, and the
 		// operator must know.
 		s.opts.Logger.ErrorContext(ctx, "verify password", "sub", u.ID, "err", err)
-		return errBadCredentials
+		return store.User{}, errBadCredentials
 	}
 	if !known || !ok || u.Disabled {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "bad credentials")
 		m.WithLabelValues(resultFailure).Inc()
-		return errBadCredentials
+		return store.User{}, errBadCredentials
 	}
 	if err := s.opts.Store.ResetThrottle(ctx, counters...); err != nil {
 		s.opts.Logger.WarnContext(ctx, "reset login throttle", "sub", u.ID, "err", err)
@@ -72,16 +92,8 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 	if rehash {
 		s.rehash(r, u, password)
 	}
-	tok, err := s.tokens.Issue(u)
-	if err != nil {
-		return err
-	}
 	m.WithLabelValues(resultSuccess).Inc()
-	s.opts.Metrics.tokens.Inc()
-	s.opts.Logger.InfoContext(ctx, "token issued", "sub", u.ID, "kid", tok.KeyID, "jti", tok.Claims.ID)
-	noStore(w)
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok.Raw, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn()})
-	return nil
+	return u, nil
 }
 
 // rehash upgrades a legacy (bcrypt) or outdated hash to the current argon2id

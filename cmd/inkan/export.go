@@ -44,8 +44,10 @@ type userRecord struct {
 	Email        string `json:"email"`
 	PasswordHash string `json:"password_hash"`
 	Disabled     bool   `json:"disabled"`
-	CreatedAt    string `json:"created_at"`
-	UpdatedAt    string `json:"updated_at"`
+	// EmailVerified is optional on import (earlier exports lack it).
+	EmailVerified bool   `json:"email_verified,omitempty"`
+	CreatedAt     string `json:"created_at"`
+	UpdatedAt     string `json:"updated_at"`
 }
 
 // keyRecord is a "key" line. PrivateKey is the PKCS#8 DER in standard
@@ -64,7 +66,7 @@ type keyRecord struct {
 // recordFields lists each kind's fields and whether they are required.
 var recordFields = map[string]map[string]bool{
 	kindUser: {"kind": true, "id": true, "name": true, "email": true, "password_hash": true,
-		"disabled": true, "created_at": true, "updated_at": true},
+		"disabled": true, "email_verified": false, "created_at": true, "updated_at": true},
 	kindKey: {"kind": true, "kid": true, "alg": true, "private_key": true,
 		"created_at": true, "activated_at": true, "revoked_at": false},
 }
@@ -248,7 +250,7 @@ func exportStore(ctx context.Context, std stdio, cfg config.Config, st store.Sto
 	for _, u := range users {
 		err := enc.Encode(userRecord{
 			Kind: kindUser, ID: u.ID, Name: u.Name, Email: u.Email, PasswordHash: u.PasswordHash,
-			Disabled: u.Disabled, CreatedAt: formatTime(u.CreatedAt), UpdatedAt: formatTime(u.UpdatedAt),
+			Disabled: u.Disabled, EmailVerified: u.EmailVerified, CreatedAt: formatTime(u.CreatedAt), UpdatedAt: formatTime(u.UpdatedAt),
 		})
 		if err != nil {
 			return nil, 0, 0, err
@@ -560,7 +562,7 @@ func parseUserRecord(line []byte) (store.User, error) {
 	if id, err := uuid.Parse(rec.ID); err != nil || id.String() != rec.ID {
 		return store.User{}, fmt.Errorf("id %q is not a UUID in canonical form", rec.ID)
 	}
-	u := store.User{ID: rec.ID, Name: rec.Name, Email: server.NormalizeEmail(rec.Email), PasswordHash: rec.PasswordHash, Disabled: rec.Disabled}
+	u := store.User{ID: rec.ID, Name: rec.Name, Email: server.NormalizeEmail(rec.Email), PasswordHash: rec.PasswordHash, Disabled: rec.Disabled, EmailVerified: rec.EmailVerified}
 	if p := server.CheckName(u.Name); p != nil {
 		return store.User{}, fmt.Errorf("%s: name: %s", u.ID, p.Msg)
 	}
@@ -683,6 +685,9 @@ func sameUser(ctx context.Context, st store.Store, u store.User) error {
 	}
 	if old.Disabled != u.Disabled {
 		diff = append(diff, "disabled")
+	}
+	if old.EmailVerified != u.EmailVerified {
+		diff = append(diff, "email_verified")
 	}
 	if !old.CreatedAt.Equal(u.CreatedAt) {
 		diff = append(diff, "created_at")

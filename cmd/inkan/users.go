@@ -24,7 +24,7 @@ import (
 const usersUsage = `Usage: inkan users <subcommand> [flags]
 
 Subcommands:
-  add --email E --name N [--password-hash HASH]
+  add --email E --name N [--password-hash HASH] [--email-verified]
                         add a user; the password is read from stdin (first line),
                         or prompted for without echo on a terminal; --password-hash
                         brings over an existing bcrypt or argon2id hash instead
@@ -46,6 +46,7 @@ func users(ctx context.Context, std stdio, args []string) error {
 	sub, args := args[0], args[1:]
 	cfg := config.Default()
 	var email, name, hash string
+	var verified bool
 	synopsis := "users " + sub + " EMAIL [flags]"
 	switch sub {
 	case "help", "-h", "-help", "--help":
@@ -66,6 +67,7 @@ func users(ctx context.Context, std stdio, args []string) error {
 		fs.StringVar(&email, "email", "", "the user's email (required)")
 		fs.StringVar(&name, "name", "", "the user's name (required)")
 		fs.StringVar(&hash, "password-hash", "", "an existing bcrypt ($2a$/$2b$/$2y$) or argon2id hash, instead of a password")
+		fs.BoolVar(&verified, "email-verified", false, "mark the email as verified (OpenID Connect email_verified)")
 	}
 	pos, err := parse(std, fs, args)
 	if err != nil {
@@ -91,7 +93,7 @@ func users(ctx context.Context, std stdio, args []string) error {
 
 	switch sub {
 	case "add":
-		return addUser(ctx, std, st, hasher, email, name, hash)
+		return addUser(ctx, std, st, hasher, email, name, hash, verified)
 	case "list":
 		return listUsers(ctx, std.out, st)
 	}
@@ -144,7 +146,7 @@ func users(ctx context.Context, std stdio, args []string) error {
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Hasher, email, name, hash string) error {
+func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Hasher, email, name, hash string, verified bool) error {
 	email, name = server.NormalizeEmail(email), strings.TrimSpace(name)
 	var problems []string
 	if p := server.CheckEmail(email); p != nil {
@@ -171,7 +173,7 @@ func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Ha
 		}
 	}
 	t := now()
-	u := store.User{ID: uuid.NewString(), Name: name, Email: email, PasswordHash: hash, CreatedAt: t, UpdatedAt: t}
+	u := store.User{ID: uuid.NewString(), Name: name, Email: email, PasswordHash: hash, EmailVerified: verified, CreatedAt: t, UpdatedAt: t}
 	if err := st.CreateUser(ctx, u); errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("a user with email %q exists", email)
 	} else if err != nil {

@@ -20,13 +20,14 @@ var (
 
 // User is an account that can log in with a password.
 type User struct {
-	ID           string // random UUID, immutable
-	Name         string
-	Email        string // trimmed and lower-cased, unique
-	PasswordHash string // PHC argon2id or bcrypt; never leaves the server
-	Disabled     bool
-	CreatedAt    time.Time // UTC
-	UpdatedAt    time.Time // UTC
+	ID            string // random UUID, immutable
+	Name          string
+	Email         string // trimmed and lower-cased, unique
+	PasswordHash  string // PHC argon2id or bcrypt; never leaves the server
+	Disabled      bool
+	EmailVerified bool      // set by the CLI or an import; false for self-registration
+	CreatedAt     time.Time // UTC
+	UpdatedAt     time.Time // UTC
 }
 
 // LogValue keeps the password hash out of logs.

@@ -10,11 +10,11 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at"
+const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at, email_verified"
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.EmailVerified); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt, u.UpdatedAt = utc(u.CreatedAt), utc(u.UpdatedAt)
@@ -27,8 +27,8 @@ type querier interface {
 
 // CreateUser inserts u; a taken id or email is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO users ("+userColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, utc(u.CreatedAt), utc(u.UpdatedAt))
+	_, err := s.pool.Exec(ctx, "INSERT INTO users ("+userColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, utc(u.CreatedAt), utc(u.UpdatedAt), u.EmailVerified)
 	if isUnique(err) {
 		return fmt.Errorf("create user: %w", store.ErrConflict)
 	}
@@ -91,8 +91,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		nu.ID = old.ID
 		nu.CreatedAt, nu.UpdatedAt = utc(nu.CreatedAt), utc(nu.UpdatedAt)
 		_, err = tx.Exec(ctx,
-			"UPDATE users SET name = $1, email = $2, password_hash = $3, disabled = $4, created_at = $5, updated_at = $6 WHERE id = $7",
-			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, nu.CreatedAt, nu.UpdatedAt, id)
+			"UPDATE users SET name = $1, email = $2, password_hash = $3, disabled = $4, created_at = $5, updated_at = $6, email_verified = $7 WHERE id = $8",
+			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, nu.CreatedAt, nu.UpdatedAt, nu.EmailVerified, id)
 		if isUnique(err) {
 			return fmt.Errorf("update user: %w", store.ErrConflict)
 		}

@@ -9,12 +9,12 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at"
+const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at, email_verified"
 
 func scanUser(row scanner) (store.User, error) {
 	var u store.User
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &created, &updated, &u.EmailVerified); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromDB(created), fromDB(updated)
@@ -24,8 +24,8 @@ func scanUser(row scanner) (store.User, error) {
 // CreateUser inserts u; a taken id or email is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	_, err := s.write.ExecContext(ctx,
-		"INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt))
+		"INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), u.EmailVerified)
 	if isUnique(err) {
 		return fmt.Errorf("create user: %w", store.ErrConflict)
 	}
@@ -91,8 +91,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		}
 		nu.ID = old.ID
 		_, err = tx.ExecContext(ctx,
-			"UPDATE users SET name = ?, email = ?, password_hash = ?, disabled = ?, created_at = ?, updated_at = ? WHERE id = ?",
-			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, toDB(nu.CreatedAt), toDB(nu.UpdatedAt), id)
+			"UPDATE users SET name = ?, email = ?, password_hash = ?, disabled = ?, created_at = ?, updated_at = ?, email_verified = ? WHERE id = ?",
+			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, toDB(nu.CreatedAt), toDB(nu.UpdatedAt), nu.EmailVerified, id)
 		if isUnique(err) {
 			return fmt.Errorf("update user: %w", store.ErrConflict)
 		}

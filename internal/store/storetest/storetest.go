@@ -107,6 +107,7 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	want := newUser(1)
 	want.Name = "Ünïcode ✓ name"
 	want.Disabled = true
+	want.EmailVerified = true
 	want.UpdatedAt = want.CreatedAt.Add(time.Hour)
 	mustCreateUser(t, s, want)
 	got, err := s.GetUser(ctx, want.ID)

@@ -48,6 +48,11 @@ type Config struct {
 	JWKSMaxAge    time.Duration // the JWKS cache lifetime; keys are published this long before they sign
 	KeyRotation   time.Duration // how often the signing key rotates; 0 turns rotation off
 	SigningAlg    string        // the algorithm of new keys
+
+	SessionTTL         time.Duration // login session lifetime
+	RefreshTokenTTL    time.Duration // refresh token lifetime
+	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor
+	AllowedOrigins     Strings       // browser origins given CORS on the token, userinfo and revocation endpoints
 }
 
 // Default returns the zero-configuration settings.
@@ -72,6 +77,10 @@ func Default() Config {
 		JWKSMaxAge:  5 * time.Minute,
 		KeyRotation: 720 * time.Hour,
 		SigningAlg:  "RS256",
+
+		SessionTTL:         24 * time.Hour,
+		RefreshTokenTTL:    720 * time.Hour,
+		RefreshReuseWindow: 10 * time.Second,
 	}
 }
 
@@ -104,6 +113,11 @@ const (
 	FlagJWKSMaxAge    = "jwks-max-age"
 	FlagKeyRotation   = "key-rotation"
 	FlagSigningAlg    = "signing-alg"
+
+	FlagSessionTTL         = "session-ttl"
+	FlagRefreshTokenTTL    = "refresh-token-ttl"
+	FlagRefreshReuseWindow = "refresh-reuse-window"
+	FlagAllowedOrigin      = "allowed-origin"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -112,6 +126,7 @@ var ServeSettings = []string{
 	FlagTrustedProxies, FlagMetricsAddr, FlagTLSCert, FlagTLSKey, FlagHashConcurrency, FlagHashQueueWait,
 	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
 	FlagMasterKeyFile, FlagJWKSMaxAge, FlagKeyRotation, FlagSigningAlg,
+	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
 }
 
 var settings = ServeSettings
@@ -178,6 +193,14 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.DurationVar(&c.JWKSMaxAge, name, c.JWKSMaxAge, "JWKS cache lifetime (Cache-Control max-age); new keys are published this long before they sign")
 		case FlagKeyRotation:
 			fs.DurationVar(&c.KeyRotation, name, c.KeyRotation, "rotate the signing key this often (0 turns rotation off)")
+		case FlagSessionTTL:
+			fs.DurationVar(&c.SessionTTL, name, c.SessionTTL, "lifetime of a browser login session")
+		case FlagRefreshTokenTTL:
+			fs.DurationVar(&c.RefreshTokenTTL, name, c.RefreshTokenTTL, "lifetime of a refresh token")
+		case FlagRefreshReuseWindow:
+			fs.DurationVar(&c.RefreshReuseWindow, name, c.RefreshReuseWindow, "a used refresh token presented again within this gets the same successor; later, its family is revoked")
+		case FlagAllowedOrigin:
+			fs.Var(&c.AllowedOrigins, name, "browser origin given CORS on the token, userinfo and revocation endpoints (repeat or comma-separate)")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: RS256, PS256, ES256 or EdDSA")
 		default:
@@ -288,6 +311,20 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotation != 0 && (c.KeyRotation < time.Second || c.KeyRotation > 100*365*24*time.Hour) {
 		bad(FlagKeyRotation, "%v must be 0 (off) or at least 1s", c.KeyRotation)
+	}
+	if c.SessionTTL < time.Minute || c.SessionTTL > 90*24*time.Hour {
+		bad(FlagSessionTTL, "%v is outside 1m to 90 days", c.SessionTTL)
+	}
+	if c.RefreshTokenTTL < time.Minute || c.RefreshTokenTTL > 365*24*time.Hour {
+		bad(FlagRefreshTokenTTL, "%v is outside 1m to 365 days", c.RefreshTokenTTL)
+	}
+	if c.RefreshReuseWindow < 0 || c.RefreshReuseWindow > 5*time.Minute {
+		bad(FlagRefreshReuseWindow, "%v is outside 0 to 5m", c.RefreshReuseWindow)
+	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			bad(FlagAllowedOrigin, "%q is not an origin such as https://app.example.com", o)
+		}
 	}
 	switch c.SigningAlg {
 	case "RS256", "PS256", "ES256", "EdDSA":
@@ -454,4 +491,20 @@ func (c *Config) LoadMasterKey(getenv func(string) string, newKey func() string)
 		return "", "", false, err
 	}
 	return key, path, true, nil
+}
+
+// Strings is a list flag: repeats add, commas separate.
+type Strings []string
+
+// String implements flag.Value.
+func (s *Strings) String() string { return strings.Join(*s, ",") }
+
+// Set implements flag.Value.
+func (s *Strings) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*s = append(*s, f)
+		}
+	}
+	return nil
 }

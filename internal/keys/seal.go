@@ -1,9 +1,12 @@
 package keys
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -25,7 +28,8 @@ const sealVersion = 0x01
 // binding each to its kid and algorithm as associated data, so that a sealed
 // key cannot be moved to another row or algorithm unnoticed.
 type Sealer struct {
-	aead cipher.AEAD
+	aead   cipher.AEAD
+	master []byte
 }
 
 // NewSealer returns a Sealer for a 32-byte master key.
@@ -41,7 +45,18 @@ func NewSealer(master []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead}, nil
+	return &Sealer{aead: aead, master: bytes.Clone(master)}, nil
+}
+
+// Derive returns a 32-byte key for another purpose, derived from the master
+// key with HKDF-SHA256 under label, so that replicas sharing the master key
+// share it too.
+func (s *Sealer) Derive(label string) []byte {
+	k, err := hkdf.Key(sha256.New, s.master, nil, "inkan "+label, 32)
+	if err != nil {
+		panic(err) // only for lengths HKDF-SHA256 cannot produce
+	}
+	return k
 }
 
 // ParseMasterKey decodes a master key in standard base64, ignoring

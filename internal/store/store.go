@@ -89,6 +89,8 @@ type Store interface {
 	UserStore
 	KeyStore
 	ThrottleStore
+	ClientStore
+	GrantStore
 	// Exclusive runs fn unless another process sharing the database is
 	// running the job of that name; ran reports whether fn ran. Background
 	// jobs (the janitor) use it to run on one replica at a time.

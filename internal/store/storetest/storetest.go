@@ -48,7 +48,7 @@ func Run(t *testing.T, open Opener) {
 			}
 		}},
 	}
-	for _, tc := range tests {
+	for _, tc := range append(tests, oauthTests...) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
 }
@@ -61,6 +61,7 @@ func RunConcurrent(t *testing.T, open Opener) {
 	t.Run("first key", func(t *testing.T) { testConcurrentFirstKey(t, open(t)) })
 	t.Run("throttle", func(t *testing.T) { testConcurrentThrottle(t, open(t)) })
 	t.Run("exclusive", func(t *testing.T) { testExclusive(t, open(t)) })
+	runConcurrentOAuth(t, open)
 }
 
 // base is a fixed instant with microsecond precision, the precision every

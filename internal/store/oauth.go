@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Client is an OAuth 2.0 client (RFC 6749 §2). Stores may return an empty
+// list or SecretHash as nil.
+type Client struct {
+	ID                     string
+	Name                   string
+	SecretHash             []byte // SHA-256 of the secret (256 random bits); empty for a public client
+	Public                 bool   // cannot hold a secret; must use PKCE
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Grants                 []string // authorization_code, refresh_token, client_credentials, password
+	Scopes                 []string
+	Audience               []string // aud of its access tokens; empty: the client id
+	Trusted                bool     // skips the consent page
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+}
+
+// LogValue keeps the secret hash out of logs.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", c.ID), slog.String("name", c.Name))
+}
+
+// AuthCode is an authorization code (RFC 6749 §4.1.2), stored by the
+// SHA-256 of the code; single use.
+type AuthCode struct {
+	Hash          string // hex SHA-256 of the code
+	ClientID      string
+	UserID        string
+	RedirectURI   string
+	Scope         string // space-separated
+	Nonce         string
+	CodeChallenge string // PKCE S256 challenge; empty when the client sent none
+	SessionID     string
+	Family        string // the grant: refresh tokens and access tokens issued from this code carry it
+	AuthTime      time.Time
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	RedeemedAt    time.Time // zero until the code is exchanged
+}
+
+// RefreshToken is an opaque refresh token, stored by its SHA-256. Tokens of
+// one grant share a Family; rotation chains them.
+type RefreshToken struct {
+	Hash      string // hex SHA-256 of the token
+	Family    string
+	ClientID  string
+	UserID    string
+	Scope     string
+	SessionID string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // first rotation; zero while unused
+}
+
+// Session is a browser login session, stored by the SHA-256 of its cookie.
+type Session struct {
+	Hash      string
+	UserID    string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Consent is a user's grant of scopes to a client, remembered.
+type Consent struct {
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	CreatedAt time.Time
+}
+
+// Revocation makes tokens invalid before they expire: access tokens by jti,
+// or every token of a grant by family. It lives until ExpiresAt, after which
+// the tokens it names have expired anyway.
+type Revocation struct {
+	Kind      string // "jti" or "family"
+	Value     string
+	ExpiresAt time.Time
+}
+
+// ClientStore persists OAuth clients.
+type ClientStore interface {
+	// CreateClient inserts c; a taken id is ErrConflict.
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	// ListClients returns every client, oldest first.
+	ListClients(ctx context.Context) ([]Client, error)
+	// UpdateClient atomically replaces the client with update(old); the id
+	// is immutable. An error from update aborts the change and is returned
+	// as is.
+	UpdateClient(ctx context.Context, id string, update func(old Client) (Client, error)) (Client, error)
+	// DeleteClient removes the client and its codes, refresh tokens and
+	// consents; a missing one is ErrNotFound.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// GrantStore persists what the authorization server issues. Codes, refresh
+// tokens, sessions and consents belong to a user (and a client), and go when
+// it is deleted; creating one for a missing user or client is ErrNotFound.
+type GrantStore interface {
+	// CreateAuthCode inserts a code; a taken hash is ErrConflict.
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// RedeemAuthCode marks the code redeemed at now, atomically, and
+	// returns it. A code redeemed before is returned with ErrConflict (a
+	// replay: the caller revokes its family); a missing one is ErrNotFound.
+	// Expiry is the caller's to check.
+	RedeemAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+
+	// CreateRefreshToken inserts t; a taken hash is ErrConflict.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// UseRefreshToken sets UsedAt to now if it is zero, atomically, and
+	// returns the token as it was before (so UsedAt zero means this call
+	// was the first use).
+	UseRefreshToken(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
+	// DeleteUserGrants removes every refresh token, session and
+	// authorization code of a user (password changed, user disabled or
+	// deleted), so that a code issued before cannot mint new tokens. The
+	// user's consents stay.
+	DeleteUserGrants(ctx context.Context, userID string) error
+
+	// CreateSession inserts s; a taken hash is ErrConflict.
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, hash string) (Session, error)
+	// DeleteSession removes a session; a missing one is ErrNotFound.
+	DeleteSession(ctx context.Context, hash string) error
+
+	// GetConsent returns the consent of (userID, clientID), or ErrNotFound.
+	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)
+	// PutConsent inserts or replaces the consent of (UserID, ClientID).
+	PutConsent(ctx context.Context, c Consent) error
+
+	// Revoke records a revocation; recording one twice is not an error,
+	// and the later ExpiresAt of the two is kept.
+	Revoke(ctx context.Context, r Revocation) error
+	// ListRevocations returns the revocations not expired at now (ExpiresAt
+	// after now), in no particular order.
+	ListRevocations(ctx context.Context, now time.Time) ([]Revocation, error)
+	// RevocationsVersion changes whenever a revocation is recorded or its
+	// expiry extended, by this process or another one sharing the database.
+	RevocationsVersion(ctx context.Context) (int64, error)
+
+	// DeleteExpiredGrants deletes at most limit codes, refresh tokens,
+	// sessions and revocations each (so up to 4×limit rows) whose ExpiresAt
+	// is not after now, and returns how many it deleted. Redeemed codes and
+	// used refresh tokens stay until they expire, for replay detection.
+	DeleteExpiredGrants(ctx context.Context, now time.Time, limit int) (int, error)
+}

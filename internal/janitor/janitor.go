@@ -1,6 +1,6 @@
-// Package janitor deletes expired rows (throttling counters now; codes and
-// refresh tokens when they come) in small batches, on one replica at a time,
-// so that no table grows without bound.
+// Package janitor deletes expired rows (throttling counters, authorization
+// codes, refresh tokens, sessions, revocations) in small batches, on one
+// replica at a time, so that no table grows without bound.
 package janitor
 
 import (
@@ -41,11 +41,18 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 	total := 0
 	_, err := j.Store.Exclusive(ctx, "janitor", func(ctx context.Context) error {
 		t := now()
-		for range maxBatches {
-			n, err := j.Store.DeleteExpiredThrottles(ctx, t, batch)
-			total += n
-			if err != nil || n < batch {
-				return err
+		for _, sweep := range []func(context.Context, time.Time, int) (int, error){
+			j.Store.DeleteExpiredThrottles, j.Store.DeleteExpiredGrants,
+		} {
+			for range maxBatches {
+				n, err := sweep(ctx, t, batch)
+				total += n
+				if err != nil {
+					return err
+				}
+				if n < batch {
+					break
+				}
 			}
 		}
 		return nil

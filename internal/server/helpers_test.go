@@ -117,7 +117,7 @@ func newHarnessKey(t *testing.T, priv crypto.Signer, alg string, opts ...harness
 	}
 	o := Options{
 		Issuer: testIssuer, TokenTTL: time.Hour, Signup: true, Store: st, Keys: set,
-		Passwords: h.hasher, Logger: logger, Now: h.clock.Now,
+		Passwords: h.hasher, Logger: logger, Now: h.clock.Now, TokenSecret: sealer.Derive("test"),
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -144,22 +145,10 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 		s.opts.Logger.InfoContext(ctx, "token refused", "reason", err)
 		return errBadToken
 	}
-	claims, err := s.verifier.Verify(ctx, raw)
-	if err != nil {
-		s.opts.Logger.InfoContext(ctx, "token refused", "reason", err)
+	_, _, u, err := s.checkAccessToken(ctx, raw)
+	if err != nil || u == nil {
+		s.opts.Logger.InfoContext(ctx, "token refused", "reason", fmt.Sprint(err))
 		return errBadToken
-	}
-	if !isAccessToken(claims) {
-		s.opts.Logger.InfoContext(ctx, "token refused", "reason", "not an access token", "jti", claims.ID)
-		return errBadToken
-	}
-	u, err := s.opts.Store.GetUser(ctx, claims.Subject)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		s.opts.Logger.InfoContext(ctx, "token refused", "reason", "user gone or disabled", "sub", claims.Subject, "jti", claims.ID)
-		return errBadToken
-	}
-	if err != nil {
-		return err
 	}
 	noStore(w)
 	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: u.Name, Email: u.Email})

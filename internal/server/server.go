@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
@@ -60,6 +61,14 @@ type Options struct {
 	ServeMetrics bool
 	// JWKSMaxAge is the JWKS's Cache-Control max-age; zero means 5 minutes.
 	JWKSMaxAge time.Duration
+
+	// OAuth 2.0 / OpenID Connect. TokenSecret keys the HMACs of refresh-token
+	// successors and consent CSRF tokens (32 bytes; replicas share it).
+	TokenSecret        []byte
+	SessionTTL         time.Duration // login session lifetime; zero means 24h
+	RefreshTokenTTL    time.Duration // zero means 720h
+	RefreshReuseWindow time.Duration // zero means 10s
+	AllowedOrigins     []string      // browser origins given CORS on token, userinfo, revocation
 }
 
 // Leeway is the clock skew tolerated on exp, nbf and iat.
@@ -82,6 +91,8 @@ type Server struct {
 	verifier  *verify.Verifier
 	dummyHash string // verified against when the email is unknown
 	handler   http.Handler
+
+	revocations revocationSet
 }
 
 // New builds the server. It hashes one random password to get a dummy hash
@@ -96,6 +107,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.JWKSMaxAge <= 0 {
 		opts.JWKSMaxAge = 5 * time.Minute
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 24 * time.Hour
+	}
+	if opts.RefreshTokenTTL <= 0 {
+		opts.RefreshTokenTTL = 720 * time.Hour
+	}
+	if opts.RefreshReuseWindow <= 0 {
+		opts.RefreshReuseWindow = 10 * time.Second
+	}
+	if len(opts.TokenSecret) < 32 {
+		return nil, errors.New("server: TokenSecret must have 32 bytes")
 	}
 	v, err := verify.New(ctx, verify.Config{
 		Issuer:       opts.Issuer,
@@ -134,6 +157,24 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleDiscovery)
+	mux.HandleFunc("GET /oauth2/authorize", s.handleAuthorize)
+	mux.HandleFunc("POST /oauth2/authorize", s.handleAuthorize)
+	mux.HandleFunc("POST /oauth2/login", s.handleLogin)
+	mux.HandleFunc("POST /oauth2/consent", s.handleConsent)
+	mux.HandleFunc("GET /oauth2/logout", s.handleLogout)
+	mux.HandleFunc("POST /oauth2/logout", s.handleLogout)
+	mux.HandleFunc("GET /oauth2/static/style.css", s.handleStyle)
+	for _, p := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/userinfo"} {
+		mux.Handle("OPTIONS "+p, s.cors(http.NotFoundHandler()))
+	}
+	mux.Handle("POST /oauth2/token", s.cors(s.oauthHandler(s.handleToken)))
+	mux.Handle("POST /oauth2/revoke", s.cors(s.oauthHandler(s.handleRevoke)))
+	mux.Handle("POST /oauth2/introspect", s.cors(s.oauthHandler(s.handleIntrospect)))
+	mux.Handle("GET /userinfo", s.cors(http.HandlerFunc(s.handleUserinfo)))
+	mux.Handle("POST /userinfo", s.cors(http.HandlerFunc(s.handleUserinfo)))
 	if s.opts.Metrics != nil && s.opts.ServeMetrics {
 		mux.Handle("GET /metrics", s.opts.Metrics.Handler())
 	}
@@ -186,4 +227,10 @@ func (q *queuedHasher) Verify(ctx context.Context, encoded, password string) (bo
 	defer cancel()
 	ok, rehash, err := q.PasswordHasher.Verify(qctx, encoded, password)
 	return ok, rehash, q.busy(ctx, err)
+}
+
+// Run refreshes, every interval until ctx ends, what the server keeps in
+// memory of other processes' writes: the revoked tokens.
+func (s *Server) Run(ctx context.Context, interval time.Duration) {
+	periodic.Run(ctx, interval, s.opts.Logger, "refresh revocations", s.refreshRevocations)
 }

@@ -1,0 +1,470 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// Cookies of the browser flow.
+const (
+	sessionCookie = "inkan_session"
+	csrfCookie    = "inkan_csrf"
+	codeTTL       = 60 * time.Second
+)
+
+// authRequest is a validated authorization request (RFC 6749 §4.1.1,
+// OpenID Connect Core §3.1.2.1).
+type authRequest struct {
+	client      store.Client
+	redirectURI string
+	scope       []string
+	state       string
+	nonce       string
+	challenge   string
+	prompt      string // "", "none", "login" or "consent"
+	params      url.Values
+}
+
+// authError is a problem of an authorization request: sent back to the
+// redirect URI when that is valid, shown on an error page otherwise.
+type authError struct {
+	page bool // the client or redirect URI is itself invalid
+	err  *oauth2.Error
+}
+
+func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authRequest, *authError) {
+	for k, v := range q {
+		if len(v) > 1 {
+			if k == "client_id" || k == "redirect_uri" {
+				return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "%s given more than once", k)}
+			}
+		}
+	}
+	c, err := s.opts.Store.GetClient(ctx, q.Get("client_id"))
+	if err != nil || q.Get("client_id") == "" {
+		return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "unknown client")}
+	}
+	redirect, ok := oauth2.MatchRedirectURI(c.RedirectURIs, q.Get("redirect_uri"))
+	if !ok {
+		return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "the redirect_uri is not registered for this client")}
+	}
+	ar := &authRequest{client: c, redirectURI: redirect, state: q.Get("state"), nonce: q.Get("nonce"), params: q}
+	fail := func(code, desc string) (*authRequest, *authError) {
+		return ar, &authError{err: oauth2.Errorf(code, "%s", desc)}
+	}
+	for k, v := range q {
+		if len(v) > 1 {
+			return fail(oauth2.InvalidRequest, k+" given more than once")
+		}
+	}
+	if q.Get("response_type") != "code" {
+		return fail(oauth2.UnsupportedResponseType, "only response_type=code is supported")
+	}
+	if !oauth2.Allows(c, oauth2.GrantAuthorizationCode) {
+		return fail(oauth2.UnauthorizedClient, "the client may not use the authorization code flow")
+	}
+	if q.Has("request") || q.Has("request_uri") {
+		return fail(oauth2.InvalidRequest, "request objects are not supported")
+	}
+	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
+		return fail(oauth2.InvalidRequest, "only response_mode=query is supported")
+	}
+	requested, err := oauth2.ParseScope(q.Get("scope"))
+	if err != nil {
+		return fail(oauth2.InvalidScope, "malformed scope")
+	}
+	if ar.scope, err = oauth2.GrantScope(c, requested); err != nil {
+		return fail(oauth2.InvalidScope, oauth2.AsError(err).Description)
+	}
+	switch m := q.Get("code_challenge_method"); {
+	case m != "" && m != "S256":
+		return fail(oauth2.InvalidRequest, "code_challenge_method must be S256")
+	case q.Get("code_challenge") != "" && !oauth2.ValidChallenge(q.Get("code_challenge")):
+		return fail(oauth2.InvalidRequest, "malformed code_challenge")
+	case m == "S256" && q.Get("code_challenge") == "":
+		return fail(oauth2.InvalidRequest, "code_challenge is required with code_challenge_method")
+	case q.Get("code_challenge") != "" && m == "":
+		return fail(oauth2.InvalidRequest, "code_challenge_method=S256 is required (plain is not supported)")
+	}
+	ar.challenge = q.Get("code_challenge")
+	if c.Public && ar.challenge == "" {
+		return fail(oauth2.InvalidRequest, "PKCE (S256) is required for public clients")
+	}
+	if len(ar.nonce) > 512 || len(ar.state) > 2048 {
+		return fail(oauth2.InvalidRequest, "state or nonce too long")
+	}
+	switch p := q.Get("prompt"); p {
+	case "", "none", "login", "consent":
+		ar.prompt = p
+	default:
+		return fail(oauth2.InvalidRequest, "prompt must be none, login or consent")
+	}
+	return ar, nil
+}
+
+// redirectError sends an error back to the client (RFC 6749 §4.1.2.1), with
+// the issuer (RFC 9207) so that a client talking to several servers can
+// tell which one answered.
+func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, ar *authRequest, e *oauth2.Error) {
+	v := url.Values{"error": {e.Code}, "iss": {s.opts.Issuer}}
+	if e.Description != "" {
+		v.Set("error_description", e.Description)
+	}
+	if ar.state != "" {
+		v.Set("state", ar.state)
+	}
+	s.redirectTo(w, r, ar.redirectURI, v)
+}
+
+func (s *Server) redirectTo(w http.ResponseWriter, r *http.Request, target string, v url.Values) {
+	u, _ := url.Parse(target)
+	q := u.Query()
+	for k, vs := range v {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	pageHeaders(w)
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// handleAuthorize is GET (and POST) /oauth2/authorize.
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			s.errorPage(w, r, http.StatusBadRequest, "The request could not be read.")
+			return
+		}
+		q = r.PostForm
+	}
+	ar, aerr := s.parseAuthRequest(ctx, q)
+	if aerr != nil {
+		if aerr.page {
+			s.errorPage(w, r, http.StatusBadRequest, "This sign-in request is invalid: "+aerr.err.Description+".")
+			return
+		}
+		s.redirectError(w, r, ar, aerr.err)
+		return
+	}
+	sess, user, ok := s.currentSession(r)
+	if !ok || ar.prompt == "login" {
+		if ar.prompt == "none" {
+			s.redirectError(w, r, ar, oauth2.Errorf(oauth2.LoginRequired, "the user is not signed in"))
+			return
+		}
+		params := clone(ar.params)
+		params.Del("prompt") // asked for once: the login page is the answer
+		if ar.prompt == "consent" {
+			params.Set("prompt", "consent")
+		}
+		s.loginPage(w, r, ar, params, "", "", http.StatusOK)
+		return
+	}
+	if s.needsConsent(ctx, ar, user) {
+		if ar.prompt == "none" {
+			s.redirectError(w, r, ar, oauth2.Errorf(oauth2.ConsentRequired, "the user has not consented"))
+			return
+		}
+		params := clone(ar.params)
+		params.Del("prompt")
+		s.renderPage(w, r, http.StatusOK, "consent", pageData{
+			Title: "Allow access?", Client: ar.client.Name, Email: user.Email, Scopes: ar.scope,
+			CSRF: s.sessionCSRF(sess), Request: params.Encode(),
+		})
+		return
+	}
+	s.issueCode(w, r, ar, sess, user)
+}
+
+func clone(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
+
+func (s *Server) needsConsent(ctx context.Context, ar *authRequest, u store.User) bool {
+	if ar.client.Trusted {
+		return false
+	}
+	if ar.prompt == "consent" {
+		return true
+	}
+	c, err := s.opts.Store.GetConsent(ctx, u.ID, ar.client.ID)
+	if err != nil {
+		return true
+	}
+	for _, sc := range ar.scope {
+		if !slices.Contains(c.Scopes, sc) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authRequest, sess store.Session, u store.User) {
+	ctx := r.Context()
+	raw := randomToken()
+	now := s.opts.Now().UTC().Truncate(time.Microsecond)
+	err := s.opts.Store.CreateAuthCode(ctx, store.AuthCode{
+		Hash: hashToken(raw), ClientID: ar.client.ID, UserID: u.ID, RedirectURI: ar.params.Get("redirect_uri"),
+		Scope: strings.Join(ar.scope, " "), Nonce: ar.nonce, CodeChallenge: ar.challenge, SessionID: sess.Hash,
+		Family: newFamily(), AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(codeTTL),
+	})
+	if err != nil {
+		s.opts.Logger.ErrorContext(ctx, "store authorization code", "err", err)
+		s.redirectError(w, r, ar, oauth2.Errorf(oauth2.ServerError, "the server could not answer"))
+		return
+	}
+	v := url.Values{"code": {raw}, "iss": {s.opts.Issuer}}
+	if ar.state != "" {
+		v.Set("state", ar.state)
+	}
+	s.redirectTo(w, r, ar.redirectURI, v)
+}
+
+// currentSession returns the browser's login session, if it has a live one
+// of an enabled user.
+func (s *Server) currentSession(r *http.Request) (store.Session, store.User, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 128 {
+		return store.Session{}, store.User{}, false
+	}
+	ctx := r.Context()
+	sess, err := s.opts.Store.GetSession(ctx, hashToken(c.Value))
+	if err != nil || !s.opts.Now().Before(sess.ExpiresAt) {
+		return store.Session{}, store.User{}, false
+	}
+	u, err := s.opts.Store.GetUser(ctx, sess.UserID)
+	if err != nil || u.Disabled {
+		return store.Session{}, store.User{}, false
+	}
+	return sess, u, true
+}
+
+// loginPage renders the sign-in form with a fresh double-submit CSRF token.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ar *authRequest, params url.Values, email, msg string, status int) {
+	token := randomToken()
+	http.SetCookie(w, s.cookie(csrfCookie, token, time.Hour, "/oauth2/"))
+	s.renderPage(w, r, status, "login", pageData{
+		Title: "Sign in", Client: ar.client.Name, Email: email, Error: msg, CSRF: token, Request: params.Encode(),
+	})
+}
+
+func (s *Server) cookie(name, value string, ttl time.Duration, path string) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: int(ttl / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.opts.Issuer, "https://"),
+	}
+}
+
+// sessionCSRF is the consent form's CSRF token, bound to the session.
+func (s *Server) sessionCSRF(sess store.Session) string {
+	m := hmac.New(sha256.New, s.opts.TokenSecret)
+	m.Write([]byte("inkan consent csrf\x00" + sess.Hash))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func equalToken(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// handleLogin is POST /oauth2/login: the sign-in form.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	params, err := url.ParseQuery(r.PostForm.Get("request"))
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The sign-in request is malformed.")
+		return
+	}
+	ar, aerr := s.parseAuthRequest(ctx, params)
+	if aerr != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "This sign-in request is invalid: "+aerr.err.Description+".")
+		return
+	}
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || !equalToken(c.Value, r.PostForm.Get("csrf")) {
+		s.opts.Logger.WarnContext(ctx, "login form refused", "reason", "CSRF token mismatch")
+		s.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
+		return
+	}
+	email := NormalizeEmail(r.PostForm.Get("email"))
+	password := r.PostForm.Get("password")
+	if len(password) > maxPasswordBytes || email == "" {
+		s.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
+		return
+	}
+	u, err := s.checkPassword(r, email, password)
+	switch {
+	case errors.Is(err, errThrottled):
+		s.loginPage(w, r, ar, params, email, "Too many attempts. Wait a moment and try again.", http.StatusTooManyRequests)
+		return
+	case errors.Is(err, errBusy):
+		s.loginPage(w, r, ar, params, email, "The server is busy. Try again in a moment.", http.StatusServiceUnavailable)
+		return
+	case errors.Is(err, errBadCredentials):
+		s.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
+		return
+	case err != nil:
+		s.opts.Logger.ErrorContext(ctx, "login", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
+		return
+	}
+	// A new session id at every sign-in: a cookie planted by someone else
+	// (session fixation) is never adopted.
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		s.opts.Store.DeleteSession(ctx, hashToken(old.Value))
+	}
+	raw := randomToken()
+	now := s.opts.Now().UTC().Truncate(time.Microsecond)
+	sess := store.Session{Hash: hashToken(raw), UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
+	if err := s.opts.Store.CreateSession(ctx, sess); err != nil {
+		s.opts.Logger.ErrorContext(ctx, "create session", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
+		return
+	}
+	http.SetCookie(w, s.cookie(sessionCookie, raw, s.opts.SessionTTL, "/"))
+	http.SetCookie(w, s.cookie(csrfCookie, "", -1, "/oauth2/"))
+	pageHeaders(w)
+	http.Redirect(w, r, "/oauth2/authorize?"+params.Encode(), http.StatusSeeOther)
+}
+
+// handleConsent is POST /oauth2/consent.
+func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	params, err := url.ParseQuery(r.PostForm.Get("request"))
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
+		return
+	}
+	ar, aerr := s.parseAuthRequest(ctx, params)
+	if aerr != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "This request is invalid: "+aerr.err.Description+".")
+		return
+	}
+	sess, u, ok := s.currentSession(r)
+	if !ok {
+		s.loginPage(w, r, ar, params, "", "Sign in again to continue.", http.StatusUnauthorized)
+		return
+	}
+	if !equalToken(s.sessionCSRF(sess), r.PostForm.Get("csrf")) {
+		s.opts.Logger.WarnContext(ctx, "consent form refused", "reason", "CSRF token mismatch", "sub", u.ID)
+		s.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
+		return
+	}
+	if r.PostForm.Get("decision") != "allow" {
+		s.redirectError(w, r, ar, oauth2.Errorf(oauth2.AccessDenied, "the user denied access"))
+		return
+	}
+	scopes := ar.scope
+	if old, err := s.opts.Store.GetConsent(ctx, u.ID, ar.client.ID); err == nil {
+		for _, sc := range old.Scopes {
+			if !slices.Contains(scopes, sc) {
+				scopes = append(scopes, sc)
+			}
+		}
+	}
+	err = s.opts.Store.PutConsent(ctx, store.Consent{UserID: u.ID, ClientID: ar.client.ID, Scopes: scopes, CreatedAt: s.opts.Now().UTC().Truncate(time.Microsecond)})
+	if err != nil {
+		s.opts.Logger.ErrorContext(ctx, "store consent", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
+		return
+	}
+	s.issueCode(w, r, ar, sess, u)
+}
+
+// handleLogout is OpenID Connect RP-initiated logout (end_session_endpoint):
+// it ends the login session, and redirects only to a post-logout redirect
+// URI registered for the client.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if r.ParseForm() == nil {
+			q = r.PostForm
+		}
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.opts.Store.DeleteSession(ctx, hashToken(c.Value))
+	}
+	http.SetCookie(w, s.cookie(sessionCookie, "", -1, "/"))
+	target := q.Get("post_logout_redirect_uri")
+	if target != "" {
+		clientID := q.Get("client_id")
+		if clientID == "" && q.Get("id_token_hint") != "" {
+			// The hint only picks the client whose registered URIs bound
+			// the redirect; it grants nothing, so an expired one will do.
+			if aud, err := s.idTokenHintClient(ctx, q.Get("id_token_hint")); err == nil {
+				clientID = aud
+			}
+		}
+		if c, err := s.opts.Store.GetClient(ctx, clientID); err == nil && slices.Contains(c.PostLogoutRedirectURIs, target) {
+			v := url.Values{}
+			if st := q.Get("state"); st != "" {
+				v.Set("state", st)
+			}
+			s.redirectTo(w, r, target, v)
+			return
+		}
+	}
+	s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
+}
+
+// idTokenHintClient returns the client an ID token of ours was issued to.
+// The signature is checked with the published keys; expiry is not, since
+// logout hints are often old.
+func (s *Server) idTokenHintClient(ctx context.Context, raw string) (string, error) {
+	if len(raw) > maxTokenSize {
+		return "", errors.New("hint too long")
+	}
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.ES384, jose.EdDSA})
+	if err != nil || len(jws.Signatures) != 1 {
+		return "", errors.New("malformed hint")
+	}
+	h := jws.Signatures[0].Protected
+	k, err := s.opts.Keys.Key(ctx, h.KeyID)
+	if err != nil || k.Algorithm != h.Algorithm {
+		return "", errors.New("unknown key")
+	}
+	payload, err := jws.Verify(k.Public)
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		Issuer   string `json:"iss"`
+		Audience string `json:"aud"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer != s.opts.Issuer {
+		return "", errors.New("not our ID token")
+	}
+	return c.Audience, nil
+}

@@ -1,0 +1,199 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/verify"
+)
+
+// accessExtra are the RFC 9068 claims verify.Claims has no field for.
+type accessExtra struct {
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
+	Family   string `json:"fam"`
+	AuthTime int64  `json:"auth_time"`
+}
+
+// errRevoked means a token was revoked before it expired.
+var errRevoked = errors.New("token revoked")
+
+// checkAccessToken verifies raw as an access token (the tutorial's or RFC
+// 9068's, never an ID token) that nobody revoked, and whose user, if it has
+// one, still exists and is enabled.
+func (s *Server) checkAccessToken(ctx context.Context, raw string) (*verify.Claims, accessExtra, *store.User, error) {
+	var extra accessExtra
+	claims, err := s.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, extra, nil, err
+	}
+	if !isAccessToken(claims) {
+		return nil, extra, nil, errors.New("not an access token")
+	}
+	if err := claims.Decode(&extra); err != nil {
+		return nil, extra, nil, err
+	}
+	if s.revocations.revoked(claims.ID, extra.Family) {
+		return nil, extra, nil, errRevoked
+	}
+	if extra.ClientID != "" && claims.Subject == extra.ClientID {
+		return claims, extra, nil, nil // client_credentials: no user
+	}
+	u, err := s.opts.Store.GetUser(ctx, claims.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil, extra, nil, errors.New("user gone or disabled")
+	}
+	if err != nil {
+		return nil, extra, nil, err
+	}
+	return claims, extra, &u, nil
+}
+
+// handleUserinfo is OpenID Connect's UserInfo endpoint (Core §5.3), GET or
+// POST with a Bearer access token; the claims follow the token's scopes (all
+// of them for the tutorial's tokens, which carry none).
+func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	ctx := r.Context()
+	raw, err := parseBearer(r.Header.Get("Authorization"), maxTokenSize)
+	if errors.Is(err, errNoAuthorization) && r.Method == http.MethodPost {
+		if r.ParseForm() == nil && r.PostForm.Get("access_token") != "" {
+			raw, err = r.PostForm.Get("access_token"), nil
+		}
+	}
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="inkan"`)
+		if !errors.Is(err, errNoAuthorization) {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
+		return
+	}
+	claims, extra, u, err := s.checkAccessToken(ctx, raw)
+	if err != nil || u == nil {
+		s.opts.Logger.InfoContext(ctx, "userinfo refused", "reason", fmt.Sprint(err))
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "the access token is invalid"})
+		return
+	}
+	scopes := strings.Fields(extra.Scope)
+	all := extra.Scope == "" && claims.Type != "at+jwt"
+	if !all && !contains(scopes, "openid") {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="openid"`)
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope"})
+		return
+	}
+	out := map[string]any{"sub": u.ID}
+	if all || contains(scopes, "email") {
+		out["email"], out["email_verified"] = u.Email, u.EmailVerified
+	}
+	if all || contains(scopes, "profile") {
+		out["name"] = u.Name
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// handleIntrospect is RFC 7662: an authenticated client asks whether a token
+// is active. Anything not provably active is {"active": false}.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	c, err := s.authenticateClient(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	raw := r.PostForm.Get("token")
+	if raw == "" {
+		return oauth2.Errorf(oauth2.InvalidRequest, "token is required")
+	}
+	inactive := map[string]any{"active": false}
+	if strings.Count(raw, ".") == 2 {
+		claims, extra, u, err := s.checkAccessToken(ctx, raw)
+		if err != nil {
+			writeJSON(w, http.StatusOK, inactive)
+			return nil
+		}
+		out := map[string]any{
+			"active": true, "token_type": "Bearer", "sub": claims.Subject, "iss": claims.Issuer,
+			"exp": claims.Expiry.Unix(), "iat": claims.IssuedAt.Unix(), "jti": claims.ID,
+		}
+		if len(claims.Audience) > 0 {
+			out["aud"] = claims.Audience
+		}
+		if extra.ClientID != "" {
+			out["client_id"] = extra.ClientID
+		}
+		if extra.Scope != "" {
+			out["scope"] = extra.Scope
+		}
+		if u != nil {
+			out["username"] = u.Email
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+	rt, err := s.opts.Store.GetRefreshToken(ctx, hashToken(raw))
+	now := s.opts.Now()
+	if err != nil || rt.ClientID != c.ID || !now.Before(rt.ExpiresAt) || s.revocations.family(rt.Family) ||
+		(!rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) > s.opts.RefreshReuseWindow) {
+		writeJSON(w, http.StatusOK, inactive)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"active": true, "token_type": "refresh_token", "client_id": rt.ClientID, "sub": rt.UserID,
+		"scope": rt.Scope, "exp": rt.ExpiresAt.Unix(), "iat": rt.CreatedAt.Unix(),
+	})
+	return nil
+}
+
+// handleRevoke is RFC 7009: the client that holds a token revokes it. A
+// refresh token revokes its whole grant; an access token is refused until it
+// expires. Unknown or foreign tokens are answered 200 too, as §2.2 says.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	c, err := s.authenticateClient(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	raw := r.PostForm.Get("token")
+	if raw == "" {
+		return oauth2.Errorf(oauth2.InvalidRequest, "token is required")
+	}
+	if strings.Count(raw, ".") == 2 {
+		claims, err := s.verifier.Verify(ctx, raw)
+		if err == nil && isAccessToken(claims) {
+			var extra accessExtra
+			claims.Decode(&extra)
+			if extra.ClientID == c.ID {
+				rv := store.Revocation{Kind: "jti", Value: claims.ID, ExpiresAt: claims.Expiry.Add(Leeway).UTC()}
+				if err := s.opts.Store.Revoke(ctx, rv); err != nil {
+					return err
+				}
+				s.revocations.add("jti", claims.ID)
+			}
+		}
+	} else if rt, err := s.opts.Store.GetRefreshToken(ctx, hashToken(raw)); err == nil && rt.ClientID == c.ID {
+		s.revokeFamily(ctx, rt.Family)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}

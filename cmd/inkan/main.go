@@ -27,6 +27,7 @@ Usage:
 Commands:
   serve      run the HTTP server (zero-config: creates its data dir, database and key)
   users      add, list, disable, enable, delete users; change a password
+  clients    add, list, delete OAuth 2.0 clients; rotate a client's secret
   keys       generate, import, rotate, revoke, rekey and list signing keys
   jwk        convert a PEM key to a JWKS (the job of pem-jwk)
   token      decode a token, or verify it against a JWKS
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, std, rest)
 	case "users":
 		return users(ctx, std, rest)
+	case "clients":
+		return clientsCmd(ctx, std, rest)
 	case "keys":
 		return keysCmd(ctx, std, rest)
 	case "jwk":

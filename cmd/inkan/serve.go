@@ -100,7 +100,13 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		HSTS:           tlsOn,
 		Metrics:        metrics,
 		JWKSMaxAge:     cfg.JWKSMaxAge,
-		ServeMetrics:   cfg.MetricsAddr == "",
+
+		TokenSecret:        km.Sealer.Derive("oauth token secret"),
+		SessionTTL:         cfg.SessionTTL,
+		RefreshTokenTTL:    cfg.RefreshTokenTTL,
+		RefreshReuseWindow: cfg.RefreshReuseWindow,
+		AllowedOrigins:     cfg.AllowedOrigins,
+		ServeMetrics:       cfg.MetricsAddr == "",
 	})
 	if err != nil {
 		ln.Close()
@@ -121,6 +127,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	defer stopReload()
 	go keySet.Run(reloadCtx, reloadInterval)
 	go st.Run(reloadCtx, reloadInterval)
+	go srv.Run(reloadCtx, reloadInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	jan := &janitor.Janitor{Store: st, Logger: logger}
 	go jan.Run(reloadCtx, janitor.DefaultInterval)

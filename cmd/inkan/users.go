@@ -120,6 +120,11 @@ func users(ctx context.Context, std stdio, args []string) error {
 		if err != nil {
 			return err
 		}
+		if sub == "disable" { // its refresh tokens and login sessions end too
+			if err := st.DeleteUserGrants(ctx, u.ID); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(std.out, "%sd %s\n", sub, u.Email)
 		return nil
 	default: // passwd
@@ -137,6 +142,9 @@ func users(ctx context.Context, std stdio, args []string) error {
 			return old, nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := st.DeleteUserGrants(ctx, u.ID); err != nil { // sign out everywhere
 			return err
 		}
 		fmt.Fprintf(std.out, "password changed for %s\n", u.Email)

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/sqlite"
+)
+
+// chromium finds Debian's Chromium, which .ci/run installs.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium on PATH: install Debian's chromium (.ci/run does) to run the browser test")
+	return ""
+}
+
+// A person signs in through the real pages in headless Chromium, consents,
+// and lands on the client's redirect URI with a code. Each page is saved as
+// a screenshot in the test's artifact directory (go test -artifacts).
+func TestBrowser_loginAndConsent(t *testing.T) {
+	exe := chromium(t)
+	dir := dataDir(t)
+	p := startInkan(t, dir, nil)
+	p.register(t, "Alice", "alice@example.com", "correct horse battery")
+
+	// The client's redirect target: a loopback server that records the code.
+	landed := make(chan url.Values, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case landed <- r.URL.Query():
+		default:
+		}
+		w.Write([]byte("<!doctype html><title>Client</title><p>Signed in.</p>"))
+	})}
+	go cb.Serve(ln)
+	t.Cleanup(func() { cb.Close() })
+	redirect := "http://" + ln.Addr().String() + "/cb"
+
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	secret := oauth2.NewSecret()
+	err = st.CreateClient(context.Background(), store.Client{
+		ID: "browser-app", Name: "Browser App", SecretHash: oauth2.HashSecret(secret),
+		RedirectURIs: []string{"http://127.0.0.1/cb"}, Grants: []string{"authorization_code"},
+		Scopes: []string{"openid", "email"}, CreatedAt: now, UpdatedAt: now,
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	authURL := p.base + "/oauth2/authorize?" + url.Values{
+		"client_id": {"browser-app"}, "redirect_uri": {redirect}, "response_type": {"code"},
+		"scope": {"openid email"}, "state": {"xyz"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
+	}.Encode()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+
+	shots := t.ArtifactDir()
+	shot := func(name string) chromedp.ActionFunc {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
+		})
+	}
+	// The redirect after the consent form goes to another origin: the
+	// pages' CSP must not restrict form-action, or Chromium blocks it.
+	var loginTitle, consentText string
+	err = chromedp.Run(bctx,
+		chromedp.Navigate(authURL),
+		chromedp.WaitVisible(`#email`, chromedp.ByID),
+		chromedp.Title(&loginTitle),
+		shot("1-login"),
+		chromedp.SendKeys(`#email`, "alice@example.com", chromedp.ByID),
+		chromedp.SendKeys(`#password`, "correct horse battery", chromedp.ByID),
+		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`button[value=allow]`, chromedp.ByQuery),
+		chromedp.Text(`main`, &consentText, chromedp.ByQuery),
+		shot("2-consent"),
+		chromedp.Click(`button[value=allow]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`button[value=allow]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p`, chromedp.ByQuery),
+		shot("3-redirected"),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if !strings.Contains(loginTitle, "Sign in") || !strings.Contains(consentText, "Browser App") || !strings.Contains(consentText, "email") {
+		t.Errorf("pages: title %q, consent %q", loginTitle, consentText)
+	}
+	select {
+	case q := <-landed:
+		if q.Get("code") == "" || q.Get("state") != "xyz" || q.Get("iss") != p.base {
+			t.Errorf("redirect query = %v, want code, state and iss", q)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the browser never reached the redirect URI")
+	}
+	t.Logf("screenshots in %s", shots)
+}

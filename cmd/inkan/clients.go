@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+const clientsUsage = `Usage: inkan clients <subcommand> [flags]
+
+Subcommands:
+  add --name N --redirect-uri URI [--redirect-uri URI...]
+      [--post-logout-redirect-uri URI...] [--public] [--grant G...]
+      [--scope S...] [--audience A...] [--trusted]
+                        register an OAuth 2.0 client and print it as JSON; a
+                        confidential client's secret is printed this once and
+                        only its hash is stored
+  list [--json]         list clients (never a secret)
+  delete ID             delete the client with its codes, refresh tokens and
+                        consents
+  rotate-secret ID      give a confidential client a new secret, printed once;
+                        the old one stops working at once
+
+List flags repeat or take comma-separated values. Grants default to
+authorization_code,refresh_token; scopes to openid,profile,email,offline_access.
+Redirect URIs are absolute, without a fragment: https, http only on a loopback
+address (127.0.0.1, [::1], localhost), or a private-use scheme with a dot
+(com.example.app:/cb) for native apps (RFC 8252 §7).
+
+Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
+and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
+`
+
+// Defaults of clients add.
+var (
+	defaultClientGrants = []string{oauth2.GrantAuthorizationCode, oauth2.GrantRefreshToken}
+	defaultClientScopes = []string{"openid", "profile", "email", "offline_access"}
+)
+
+// maxClientName is the longest client name, in characters.
+const maxClientName = 64
+
+// stringList is a list flag: repeats add, commas separate. Values are
+// trimmed but empty ones are kept, so that validation can refuse them.
+type stringList []string
+
+// String implements flag.Value.
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+// Set implements flag.Value.
+func (l *stringList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		*l = append(*l, strings.TrimSpace(s))
+	}
+	return nil
+}
+
+// clientJSON is how the CLI prints a client. Lists are never null, so the
+// shape is stable.
+type clientJSON struct {
+	ClientID               string   `json:"client_id"`
+	ClientSecret           string   `json:"client_secret,omitempty"`
+	Name                   string   `json:"name"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	GrantTypes             []string `json:"grant_types"`
+	Scopes                 []string `json:"scopes"`
+	Audience               []string `json:"audience"`
+	Public                 bool     `json:"public"`
+	Trusted                bool     `json:"trusted"`
+}
+
+func toClientJSON(c store.Client) clientJSON {
+	list := func(l []string) []string {
+		if l == nil {
+			return []string{}
+		}
+		return l
+	}
+	return clientJSON{
+		ClientID:               c.ID,
+		Name:                   c.Name,
+		RedirectURIs:           list(c.RedirectURIs),
+		PostLogoutRedirectURIs: list(c.PostLogoutRedirectURIs),
+		GrantTypes:             list(c.Grants),
+		Scopes:                 list(c.Scopes),
+		Audience:               list(c.Audience),
+		Public:                 c.Public,
+		Trusted:                c.Trusted,
+	}
+}
+
+// clientSpec is what clients add was asked for.
+type clientSpec struct {
+	name                     string
+	redirectURIs, postLogout stringList
+	grants, scopes, audience stringList
+	public, trusted          bool
+}
+
+func clientsCmd(ctx context.Context, std stdio, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(std.errOut, clientsUsage)
+		return fmt.Errorf("%w: clients needs a subcommand", errUsage)
+	}
+	sub, args := args[0], args[1:]
+	cfg := config.Default()
+	var spec clientSpec
+	var asJSON bool
+	var synopsis string
+	wantArgs := 0
+	switch sub {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(std.out, clientsUsage)
+		return nil
+	case "add":
+		synopsis = "clients add --name N --redirect-uri URI [--public] [--grant G] [--scope S] [--audience A] [--trusted] [flags]"
+	case "list":
+		synopsis = "clients list [--json] [flags]"
+	case "delete", "rotate-secret":
+		synopsis, wantArgs = "clients "+sub+" ID [flags]", 1
+	default:
+		fmt.Fprint(std.errOut, clientsUsage)
+		return fmt.Errorf("%w: unknown clients subcommand %q", errUsage, sub)
+	}
+	fs := newFlags(std, "clients "+sub, synopsis)
+	cfg.Register(fs, config.StoreSettings...)
+	switch sub {
+	case "add":
+		fs.StringVar(&spec.name, "name", "", "the client's name, 1 to 64 characters (required)")
+		fs.Var(&spec.redirectURIs, "redirect-uri", "a redirect URI (repeat or comma-separate; required for authorization_code)")
+		fs.Var(&spec.postLogout, "post-logout-redirect-uri", "a URI to return to after logout (repeat or comma-separate)")
+		fs.BoolVar(&spec.public, "public", false, "a public client (native or browser app): no secret, must use PKCE")
+		fs.Var(&spec.grants, "grant", "a grant type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
+		fs.Var(&spec.scopes, "scope", "a scope the client may ask for (repeat or comma-separate; default openid,profile,email,offline_access)")
+		fs.Var(&spec.audience, "audience", "an aud of the client's access tokens (repeat or comma-separate; default the client id)")
+		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only)")
+	case "list":
+		fs.BoolVar(&asJSON, "json", false, "print a JSON array instead of a table")
+	}
+	pos, err := parse(std, fs, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if len(pos) != wantArgs {
+		fs.Usage()
+		return fmt.Errorf("%w: clients %s takes %d argument(s), got %d", errUsage, sub, wantArgs, len(pos))
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	var c store.Client
+	if sub == "add" { // validate before touching the store
+		if c, err = spec.client(); err != nil {
+			return err
+		}
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	switch sub {
+	case "add":
+		return addClient(ctx, std, st, c)
+	case "list":
+		return listClients(ctx, std.out, st, asJSON)
+	case "delete":
+		return deleteClient(ctx, std, st, pos[0])
+	default: // rotate-secret
+		return rotateSecret(ctx, std, st, pos[0])
+	}
+}
+
+// client validates the spec, reporting every problem at once, and returns
+// the client to create (without its id, secret and times).
+func (s clientSpec) client() (store.Client, error) {
+	var problems []string
+	problem := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+
+	name := strings.TrimSpace(s.name)
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		problem("--name: required")
+	case n > maxClientName:
+		problem("--name: %d characters, at most %d allowed", n, maxClientName)
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		problem("--name: control characters or invalid UTF-8")
+	}
+
+	grants := []string(s.grants)
+	if len(grants) == 0 {
+		grants = slices.Clone(defaultClientGrants)
+	}
+	for i, g := range grants {
+		switch {
+		case !slices.Contains(oauth2.Grants, g):
+			problem("--grant: %q is not a grant type (want one of %s)", g, strings.Join(oauth2.Grants, ", "))
+		case slices.Contains(grants[:i], g):
+			problem("--grant: %q given twice", g)
+		}
+	}
+	if s.public && slices.Contains(grants, oauth2.GrantClientCredentials) {
+		problem("--grant: a public client cannot use client_credentials: it has no secret to authenticate with")
+	}
+
+	for i, u := range s.redirectURIs {
+		if p := checkRedirectURI(u); p != "" {
+			problem("--redirect-uri %q: %s", u, p)
+		} else if slices.Contains(s.redirectURIs[:i], u) {
+			problem("--redirect-uri %q: given twice", u)
+		}
+	}
+	if len(s.redirectURIs) == 0 && slices.Contains(grants, oauth2.GrantAuthorizationCode) {
+		problem("--redirect-uri: at least one is required for the authorization_code grant")
+	}
+	for i, u := range s.postLogout {
+		if p := checkRedirectURI(u); p != "" {
+			problem("--post-logout-redirect-uri %q: %s", u, p)
+		} else if slices.Contains(s.postLogout[:i], u) {
+			problem("--post-logout-redirect-uri %q: given twice", u)
+		}
+	}
+
+	scopes := []string(s.scopes)
+	if len(scopes) == 0 {
+		scopes = slices.Clone(defaultClientScopes)
+	}
+	for i, sc := range scopes {
+		if parts, err := oauth2.ParseScope(sc); err != nil || len(parts) != 1 {
+			problem("--scope %q: not a scope token (RFC 6749 §3.3: printable ASCII without space, \" or \\)", sc)
+		} else if slices.Contains(scopes[:i], sc) {
+			problem("--scope %q: given twice", sc)
+		}
+	}
+
+	for _, a := range s.audience {
+		if a == "" {
+			problem("--audience: empty value")
+		}
+	}
+
+	if len(problems) > 0 {
+		return store.Client{}, fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
+	}
+	return store.Client{
+		Name:                   name,
+		Public:                 s.public,
+		RedirectURIs:           slices.Clone(s.redirectURIs),
+		PostLogoutRedirectURIs: slices.Clone(s.postLogout),
+		Grants:                 grants,
+		Scopes:                 scopes,
+		Audience:               slices.Clone(s.audience),
+		Trusted:                s.trusted,
+	}, nil
+}
+
+// checkRedirectURI returns what is wrong with a redirect URI, or "". It
+// must be absolute without a fragment (RFC 6749 §3.1.2), and https, http
+// on a loopback address (RFC 8252 §7.3), or a private-use scheme holding a
+// dot (RFC 8252 §7.1).
+func checkRedirectURI(raw string) string {
+	if raw == "" {
+		return "empty"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "not a URI"
+	}
+	if !u.IsAbs() {
+		return "not an absolute URI (RFC 6749 §3.1.2)"
+	}
+	if strings.Contains(raw, "#") {
+		return "has a fragment (RFC 6749 §3.1.2)"
+	}
+	if u.User != nil {
+		return "has user info"
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" || u.Hostname() == "" {
+			return "has no host"
+		}
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
+			return "http is allowed only on a loopback address: 127.0.0.1, [::1] or localhost (RFC 8252 §7.3); use https"
+		}
+	default:
+		if !strings.Contains(u.Scheme, ".") {
+			return "scheme " + u.Scheme + " is neither https, loopback http, nor a private-use scheme with a dot such as com.example.app (RFC 8252 §7.1)"
+		}
+	}
+	return ""
+}
+
+// newClientID returns a random client id: 26 base32 characters (130 bits),
+// lower-case and URL-safe.
+func newClientID() string { return strings.ToLower(rand.Text()) }
+
+func addClient(ctx context.Context, std stdio, st store.Store, c store.Client) error {
+	var secret string
+	if !c.Public {
+		secret = oauth2.NewSecret()
+		c.SecretHash = oauth2.HashSecret(secret)
+	}
+	if slices.Contains(c.Grants, oauth2.GrantPassword) {
+		fmt.Fprintln(std.errOut, "warning: the password grant exposes users' passwords to the client (RFC 9700 §2.4); use it only for a migration")
+	}
+	t := now()
+	c.CreatedAt, c.UpdatedAt = t, t
+	c.ID = newClientID()
+	if err := st.CreateClient(ctx, c); err != nil {
+		return err
+	}
+	out := toClientJSON(c)
+	out.ClientSecret = secret
+	return printJSON(std.out, out)
+}
+
+func listClients(ctx context.Context, w io.Writer, st store.Store, asJSON bool) error {
+	list, err := st.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := make([]clientJSON, 0, len(list))
+		for _, c := range list {
+			out = append(out, toClientJSON(c))
+		}
+		return printJSON(w, out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tGRANTS\tREDIRECT URIS")
+	for _, c := range list {
+		kind := "confidential"
+		if c.Public {
+			kind = "public"
+		}
+		uris := strings.Join(c.RedirectURIs, ",")
+		if uris == "" {
+			uris = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, strings.Join(c.Grants, ","), uris)
+	}
+	return tw.Flush()
+}
+
+func deleteClient(ctx context.Context, std stdio, st store.Store, id string) error {
+	if err := st.DeleteClient(ctx, id); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no client with id %q", id)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(std.out, "deleted %s\n", id)
+	return nil
+}
+
+// errPublicClient refuses a secret to a public client.
+var errPublicClient = errors.New("a public client has no secret")
+
+func rotateSecret(ctx context.Context, std stdio, st store.Store, id string) error {
+	secret := oauth2.NewSecret()
+	_, err := st.UpdateClient(ctx, id, func(old store.Client) (store.Client, error) {
+		if old.Public {
+			return old, errPublicClient
+		}
+		old.SecretHash = oauth2.HashSecret(secret)
+		old.UpdatedAt = now()
+		return old, nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("no client with id %q", id)
+	case errors.Is(err, errPublicClient):
+		return fmt.Errorf("client %q: %w", id, errPublicClient)
+	case err != nil:
+		return err
+	}
+	return printJSON(std.out, struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}{id, secret})
+}
+
+// printJSON writes v as one line of JSON.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}

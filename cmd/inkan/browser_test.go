@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,9 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/inkan-dev/inkan/internal/oauth2"
-	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/internal/store/sqlite"
+	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 )
 
 // chromium finds Debian's Chromium, which .ci/run installs.
@@ -35,8 +34,18 @@ func chromium(t *testing.T) string {
 // a screenshot in the test's artifact directory (go test -artifacts).
 func TestBrowser_loginAndConsent(t *testing.T) {
 	exe := chromium(t)
-	dir := dataDir(t)
-	p := startInkan(t, dir, nil)
+	t.Run("sqlite", func(t *testing.T) {
+		dir := dataDir(t)
+		browserLogin(t, exe, startInkan(t, dir, nil), "--data-dir", dir)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.Database(t)
+		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
+		browserLogin(t, exe, startInkan(t, dataDir(t), nil, args...), args[:2]...)
+	})
+}
+
+func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {
 	p.register(t, "Alice", "alice@example.com", "correct horse battery")
 
 	// The client's redirect target: a loopback server that records the code.
@@ -56,24 +65,17 @@ func TestBrowser_loginAndConsent(t *testing.T) {
 	t.Cleanup(func() { cb.Close() })
 	redirect := "http://" + ln.Addr().String() + "/cb"
 
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFile))
-	if err != nil {
-		t.Fatal(err)
+	out := mustInkan(t, "", append([]string{"clients", "add", "--name", "Browser App", "--redirect-uri", "http://127.0.0.1/cb",
+		"--grant", "authorization_code", "--scope", "openid,email"}, storeArgs...)...)
+	var reg struct {
+		ClientID string `json:"client_id"`
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	secret := oauth2.NewSecret()
-	err = st.CreateClient(context.Background(), store.Client{
-		ID: "browser-app", Name: "Browser App", SecretHash: oauth2.HashSecret(secret),
-		RedirectURIs: []string{"http://127.0.0.1/cb"}, Grants: []string{"authorization_code"},
-		Scopes: []string{"openid", "email"}, CreatedAt: now, UpdatedAt: now,
-	})
-	st.Close()
-	if err != nil {
+	if err := json.Unmarshal([]byte(out), &reg); err != nil {
 		t.Fatal(err)
 	}
 
 	authURL := p.base + "/oauth2/authorize?" + url.Values{
-		"client_id": {"browser-app"}, "redirect_uri": {redirect}, "response_type": {"code"},
+		"client_id": {reg.ClientID}, "redirect_uri": {redirect}, "response_type": {"code"},
 		"scope": {"openid email"}, "state": {"xyz"},
 		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
 	}.Encode()

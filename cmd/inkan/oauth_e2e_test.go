@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
+)
+
+// The OpenID Connect flows against real processes, on SQLite and on
+// PostgreSQL: a client registered with the CLI, the authorization code flow
+// with PKCE through the login page (golang.org/x/oauth2 with a cookie jar),
+// the ID token verified by go-oidc through discovery, refresh, userinfo and
+// client credentials.
+func TestE2E_openIDConnect(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := dataDir(t)
+		openIDConnect(t, startInkan(t, dir, nil), "--data-dir", dir)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.Database(t)
+		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
+		openIDConnect(t, startInkan(t, dataDir(t), nil, args...), args[:2]...)
+	})
+}
+
+var loginFormRE = regexp.MustCompile(`<input type="hidden" name="(csrf|request)" value="([^"]*)">`)
+
+func openIDConnect(t *testing.T, p *proc, store ...string) {
+	ctx := context.Background()
+	p.register(t, "Alice", "alice@example.com", "correct horse battery")
+	out := mustInkan(t, "", append([]string{"clients", "add", "--name", "E2E App", "--redirect-uri", "http://127.0.0.1/cb",
+		"--grant", "authorization_code,refresh_token,client_credentials", "--trusted"}, store...)...)
+	var reg struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal([]byte(out), &reg); err != nil || reg.ClientID == "" || reg.ClientSecret == "" {
+		t.Fatalf("clients add printed %q: %v", out, err)
+	}
+
+	provider, err := oidc.NewProvider(ctx, p.base)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	conf := oauth2.Config{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, Endpoint: provider.Endpoint(),
+		RedirectURL: "http://127.0.0.1:8765/cb", Scopes: []string{oidc.ScopeOpenID, "email", "profile", "offline_access"}}
+	verifier := oauth2.GenerateVerifier()
+
+	jar, _ := cookiejar.New(nil)
+	landed := errors.New("landed")
+	var redirect *url.URL
+	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == "127.0.0.1:8765" {
+			redirect = req.URL
+			return landed
+		}
+		return nil
+	}}
+	resp, err := browser.Get(conf.AuthCodeURL("st-1", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n-1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	form := url.Values{"email": {"alice@example.com"}, "password": {"correct horse battery"}}
+	for _, m := range loginFormRE.FindAllStringSubmatch(string(page), -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if form.Get("csrf") == "" {
+		t.Fatalf("no login form:\n%.500s", page)
+	}
+	if resp, err := browser.PostForm(p.base+"/oauth2/login", form); !errors.Is(err, landed) || redirect == nil {
+		body := ""
+		if resp != nil {
+			b, _ := io.ReadAll(resp.Body)
+			body = string(b)
+		}
+		t.Fatalf("login did not land on the redirect URI: %v\n%.800s", err, body)
+	}
+	if redirect.Query().Get("state") != "st-1" || redirect.Query().Get("iss") != p.base {
+		t.Errorf("redirect = %s", redirect)
+	}
+	tok, err := conf.Exchange(ctx, redirect.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("Exchange() = %v", err)
+	}
+	idt, err := provider.Verifier(&oidc.Config{ClientID: reg.ClientID}).Verify(ctx, tok.Extra("id_token").(string))
+	if err != nil || idt.Nonce != "n-1" {
+		t.Fatalf("go-oidc Verify() = %+v, %v", idt, err)
+	}
+	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil || ui.Email != "alice@example.com" {
+		t.Errorf("UserInfo() = %+v, %v", ui, err)
+	}
+	old := *tok
+	old.Expiry = time.Now().Add(-time.Minute)
+	nt, err := conf.TokenSource(ctx, &old).Token()
+	if err != nil || nt.RefreshToken == tok.RefreshToken || nt.AccessToken == "" {
+		t.Errorf("refresh = %v, %v", nt, err)
+	}
+	cc := clientcredentials.Config{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, TokenURL: provider.Endpoint().TokenURL}
+	if ct, err := cc.Token(ctx); err != nil || ct.AccessToken == "" {
+		t.Errorf("client_credentials = %v, %v", ct, err)
+	}
+	// A disabled user's refresh tokens end with the CLI command.
+	mustInkan(t, "", append([]string{"users", "disable", "alice@example.com"}, store...)...)
+	nt.Expiry = time.Now().Add(-time.Minute)
+	if _, err := conf.TokenSource(ctx, nt).Token(); err == nil {
+		t.Error("a disabled user's refresh token still works")
+	}
+}

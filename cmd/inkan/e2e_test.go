@@ -89,7 +89,8 @@ func TestE2E_tutorialFlow(t *testing.T) {
 
 // 50 parallel registrations of one email: exactly one 201.
 func TestE2E_parallelRegistrations(t *testing.T) {
-	p := startInkan(t, dataDir(t), nil)
+	// 50 hashes queue for one slot; under -race each is slow.
+	p := startInkan(t, dataDir(t), nil, "--hash-queue-wait", "1m")
 	const n = 50
 	var mu sync.Mutex
 	codes := map[int]int{}

@@ -42,7 +42,9 @@ func startReplicas(t *testing.T, url, masterKeyFile string, n int, args ...strin
 func TestReplicas(t *testing.T) {
 	url := pgtest.Database(t)
 	mk := masterKeyFile(t)
-	ps := startReplicas(t, url, mk, 3, "--login-attempts", "4", "--login-account-attempts", "50")
+	// Registrations queue for the one hash slot of each replica: under -race
+	// a hash is slow, so the queue may wait longer than the 5 s default.
+	ps := startReplicas(t, url, mk, 3, "--login-attempts", "4", "--login-account-attempts", "50", "--hash-queue-wait", "1m")
 	a, b, c := ps[0], ps[1], ps[2]
 
 	t.Run("one first key", func(t *testing.T) {

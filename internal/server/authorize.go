@@ -244,7 +244,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 // currentSession returns the browser's login session, if it has a live one
 // of an enabled user.
 func (s *Server) currentSession(r *http.Request) (store.Session, store.User, bool) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(s.cookieName(sessionCookie))
 	if err != nil || c.Value == "" || len(c.Value) > 128 {
 		return store.Session{}, store.User{}, false
 	}
@@ -263,17 +263,29 @@ func (s *Server) currentSession(r *http.Request) (store.Session, store.User, boo
 // loginPage renders the sign-in form with a fresh double-submit CSRF token.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ar *authRequest, params url.Values, email, msg string, status int) {
 	token := randomToken()
-	http.SetCookie(w, s.cookie(csrfCookie, token, time.Hour, "/oauth2/"))
+	http.SetCookie(w, s.cookie(csrfCookie, token, time.Hour))
 	s.renderPage(w, r, status, "login", pageData{
 		Title: "Sign in", Client: ar.client.Name, Email: email, Error: msg, CSRF: token, Request: params.Encode(),
 	})
 }
 
-func (s *Server) cookie(name, value string, ttl time.Duration, path string) *http.Cookie {
+func (s *Server) cookie(name, value string, ttl time.Duration) *http.Cookie {
 	return &http.Cookie{
-		Name: name, Value: value, Path: path, MaxAge: int(ttl / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.opts.Issuer, "https://"),
+		Name: s.cookieName(name), Value: value, Path: "/", MaxAge: int(ttl / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.https(),
 	}
+}
+
+func (s *Server) https() bool { return strings.HasPrefix(s.opts.Issuer, "https://") }
+
+// cookieName adds the __Host- prefix when the issuer is https: such a
+// cookie is Secure, for path / and this host only, so that a sibling
+// subdomain cannot plant a session or a CSRF pair (login CSRF).
+func (s *Server) cookieName(name string) string {
+	if s.https() {
+		return "__Host-" + name
+	}
+	return name
 }
 
 // sessionCSRF is the consent form's CSRF token, bound to the session.
@@ -305,7 +317,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, "This sign-in request is invalid: "+aerr.err.Description+".")
 		return
 	}
-	c, err := r.Cookie(csrfCookie)
+	c, err := r.Cookie(s.cookieName(csrfCookie))
 	if err != nil || !equalToken(c.Value, r.PostForm.Get("csrf")) {
 		s.opts.Logger.WarnContext(ctx, "login form refused", "reason", "CSRF token mismatch")
 		s.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
@@ -335,7 +347,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// A new session id at every sign-in: a cookie planted by someone else
 	// (session fixation) is never adopted.
-	if old, err := r.Cookie(sessionCookie); err == nil {
+	if old, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
 		s.opts.Store.DeleteSession(ctx, hashToken(old.Value))
 	}
 	raw := randomToken()
@@ -346,8 +358,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
 		return
 	}
-	http.SetCookie(w, s.cookie(sessionCookie, raw, s.opts.SessionTTL, "/"))
-	http.SetCookie(w, s.cookie(csrfCookie, "", -1, "/oauth2/"))
+	http.SetCookie(w, s.cookie(sessionCookie, raw, s.opts.SessionTTL))
+	http.SetCookie(w, s.cookie(csrfCookie, "", -1))
 	pageHeaders(w)
 	http.Redirect(w, r, "/oauth2/authorize?"+params.Encode(), http.StatusSeeOther)
 }
@@ -413,10 +425,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			q = r.PostForm
 		}
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
+	if c, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
 		s.opts.Store.DeleteSession(ctx, hashToken(c.Value))
 	}
-	http.SetCookie(w, s.cookie(sessionCookie, "", -1, "/"))
+	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
 	target := q.Get("post_logout_redirect_uri")
 	if target != "" {
 		clientID := q.Get("client_id")

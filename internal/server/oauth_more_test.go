@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -112,5 +113,52 @@ func TestOAuth_cors(t *testing.T) {
 	}
 	if got := p.do(t, "GET", "/.well-known/openid-configuration", "", "Origin", "https://any.example").Header().Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("discovery Allow-Origin = %q, want *", got)
+	}
+}
+
+func TestOAuth_noReuseWindow(t *testing.T) {
+	p := newProvider(t, withOptions(func(o *Options) { o.RefreshReuseWindow = 0 }))
+	p.signup(t, "Alice", "alice@example.com", "correct horse")
+	c, secret := p.client(t, store.Client{})
+	conf := oauth2.Config{ClientID: c.ID, ClientSecret: secret, Endpoint: oauth2.Endpoint{TokenURL: p.url + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	tok, err := conf.PasswordCredentialsToken(t.Context(), "alice@example.com", "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := func(rt string) error {
+		_, err := conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: rt}).Token()
+		return err
+	}
+	if err := refresh(tok.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.Add(time.Millisecond)
+	if err := refresh(tok.RefreshToken); err == nil {
+		t.Error("with --refresh-reuse-window 0, a refresh token worked twice")
+	}
+}
+
+func TestOAuth_introspectPublicClient(t *testing.T) {
+	p := newProvider(t)
+	pub, _ := p.client(t, store.Client{Public: true})
+	rec := p.do(t, "POST", "/oauth2/introspect", url.Values{"token": {"x.y.z"}, "client_id": {pub.ID}}.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	if rec.Code != 401 {
+		t.Errorf("introspection by a public client = %d, want 401", rec.Code)
+	}
+}
+
+// With an https issuer, the cookies are __Host- cookies: Secure, path /,
+// no domain, so that a sibling subdomain cannot plant them.
+func TestOAuth_hostCookies(t *testing.T) {
+	h := newHarness(t) // issuer https://inkan.test
+	c := store.Client{ID: "c1", Name: "App", RedirectURIs: []string{redirectURI}, Grants: []string{"authorization_code"},
+		Scopes: []string{"openid"}, SecretHash: make([]byte, 32), CreatedAt: t0, UpdatedAt: t0}
+	if err := h.store.CreateClient(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	rec := h.do(t, "GET", "/oauth2/authorize?"+url.Values{"client_id": {"c1"}, "redirect_uri": {redirectURI}, "response_type": {"code"}}.Encode(), "")
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "__Host-inkan_csrf" || !cookies[0].Secure || cookies[0].Path != "/" || cookies[0].Domain != "" {
+		t.Errorf("cookies = %+v, want one __Host-inkan_csrf, Secure, path /", cookies)
 	}
 }

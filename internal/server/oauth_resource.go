@@ -62,6 +62,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	raw, err := parseBearer(r.Header.Get("Authorization"), maxTokenSize)
 	if errors.Is(err, errNoAuthorization) && r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		if r.ParseForm() == nil && r.PostForm.Get("access_token") != "" {
 			raw, err = r.PostForm.Get("access_token"), nil
 		}
@@ -116,6 +117,9 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 	c, err := s.authenticateClient(r)
 	if err != nil {
 		return err
+	}
+	if c.Public { // it proves nothing about itself: no token details for it
+		return oauth2.Errorf(oauth2.InvalidClient, "introspection requires a confidential client")
 	}
 	ctx := r.Context()
 	raw := r.PostForm.Get("token")

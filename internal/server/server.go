@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -67,7 +68,7 @@ type Options struct {
 	TokenSecret        []byte
 	SessionTTL         time.Duration // login session lifetime; zero means 24h
 	RefreshTokenTTL    time.Duration // zero means 720h
-	RefreshReuseWindow time.Duration // zero means 10s
+	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor; zero: never
 	AllowedOrigins     []string      // browser origins given CORS on token, userinfo, revocation
 }
 
@@ -114,9 +115,6 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.RefreshTokenTTL <= 0 {
 		opts.RefreshTokenTTL = 720 * time.Hour
 	}
-	if opts.RefreshReuseWindow <= 0 {
-		opts.RefreshReuseWindow = 10 * time.Second
-	}
 	if len(opts.TokenSecret) < 32 {
 		return nil, errors.New("server: TokenSecret must have 32 bytes")
 	}
@@ -146,6 +144,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		dummyHash: dummy,
 	}
 	s.handler = s.routes()
+	if err := s.refreshRevocations(ctx); err != nil {
+		return nil, fmt.Errorf("load revocations: %w", err)
+	}
 	return s, nil
 }
 

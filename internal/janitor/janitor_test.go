@@ -17,7 +17,7 @@ import (
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
-// A simulated week of login traffic, with an injected clock: every ten
+// A simulated week of login traffic, with an injected clock: every twenty
 // minutes a burst of attempts from fresh addresses, and a sweep. The table
 // stays at the size of one window's traffic instead of growing all week.
 func TestJanitor_week(t *testing.T) {
@@ -44,8 +44,8 @@ func TestJanitor_week(t *testing.T) {
 	policy := store.ThrottlePolicy{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	j := &janitor.Janitor{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }, BatchSize: 7}
-	const perStep = 20
-	step := 10 * time.Minute
+	const perStep = 10
+	step := 20 * time.Minute
 	steadyMax := perStep * int(policy.Window/step+1)
 	peak := 0
 	for i := 0; now.Before(time.Date(2026, 11, 8, 0, 0, 0, 0, time.UTC)); i++ {

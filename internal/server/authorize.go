@@ -299,22 +299,32 @@ func equalToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// handleLogin is POST /oauth2/login: the sign-in form.
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+// readAuthForm reads a login or consent form and the authorization
+// request it carries, answering with an error page when either is bad.
+func (s *Server) readAuthForm(w http.ResponseWriter, r *http.Request) (*authRequest, url.Values, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
-		return
+		return nil, nil, false
 	}
 	params, err := url.ParseQuery(r.PostForm.Get("request"))
 	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "The sign-in request is malformed.")
-		return
+		s.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
+		return nil, nil, false
 	}
-	ar, aerr := s.parseAuthRequest(ctx, params)
+	ar, aerr := s.parseAuthRequest(r.Context(), params)
 	if aerr != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "This sign-in request is invalid: "+aerr.err.Description+".")
+		s.errorPage(w, r, http.StatusBadRequest, "This request is invalid: "+aerr.err.Description+".")
+		return nil, nil, false
+	}
+	return ar, params, true
+}
+
+// handleLogin is POST /oauth2/login: the sign-in form.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, params, ok := s.readAuthForm(w, r)
+	if !ok {
 		return
 	}
 	c, err := r.Cookie(s.cookieName(csrfCookie))
@@ -367,19 +377,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // handleConsent is POST /oauth2/consent.
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
-	params, err := url.ParseQuery(r.PostForm.Get("request"))
-	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
-		return
-	}
-	ar, aerr := s.parseAuthRequest(ctx, params)
-	if aerr != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "This request is invalid: "+aerr.err.Description+".")
+	ar, params, ok := s.readAuthForm(w, r)
+	if !ok {
 		return
 	}
 	sess, u, ok := s.currentSession(r)
@@ -404,7 +403,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	err = s.opts.Store.PutConsent(ctx, store.Consent{UserID: u.ID, ClientID: ar.client.ID, Scopes: scopes, CreatedAt: s.opts.Now().UTC().Truncate(time.Microsecond)})
+	err := s.opts.Store.PutConsent(ctx, store.Consent{UserID: u.ID, ClientID: ar.client.ID, Scopes: scopes, CreatedAt: s.opts.Now().UTC().Truncate(time.Microsecond)})
 	if err != nil {
 		s.opts.Logger.ErrorContext(ctx, "store consent", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")

@@ -276,30 +276,29 @@ func (s *Server) refreshGrant(r *http.Request, c store.Client) (tokenResponseBod
 		}
 		scope = requested
 	}
-	before, err := s.opts.Store.UseRefreshToken(ctx, rt.Hash, now.UTC().Truncate(time.Microsecond))
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	if !before.UsedAt.IsZero() && now.Sub(before.UsedAt) > s.opts.RefreshReuseWindow {
-		s.revokeFamily(ctx, rt.Family)
-		s.opts.Logger.WarnContext(ctx, "refresh token reused: family revoked", "client_id", c.ID, "sub", rt.UserID)
-		return tokenResponseBody{}, invalid
-	}
 	u, err := s.opts.Store.GetUser(ctx, rt.UserID)
 	if err != nil || u.Disabled {
 		return tokenResponseBody{}, invalid
 	}
 	// The successor is derived from the token and a server secret, so a
 	// presentation within the reuse window gets the same one without the
-	// server keeping any raw token.
+	// server keeping any raw token. Marking the token used and storing its
+	// successor is one transaction: one durable write per rotation.
 	succ := s.successor(raw)
 	nowt := now.UTC().Truncate(time.Microsecond)
-	err = s.opts.Store.CreateRefreshToken(ctx, store.RefreshToken{
+	before, err := s.opts.Store.RotateRefreshToken(ctx, rt.Hash, nowt, store.RefreshToken{
 		Hash: hashToken(succ), Family: rt.Family, ClientID: c.ID, UserID: u.ID, Scope: rt.Scope,
 		SessionID: rt.SessionID, AuthTime: rt.AuthTime, CreatedAt: nowt, ExpiresAt: nowt.Add(s.opts.RefreshTokenTTL),
 	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil {
 		return tokenResponseBody{}, err
+	}
+	if !before.UsedAt.IsZero() && now.Sub(before.UsedAt) > s.opts.RefreshReuseWindow {
+		// Reused after the window: the token leaked, or a client lost
+		// track. Revoke the whole family, the successor stored just now too.
+		s.revokeFamily(ctx, rt.Family)
+		s.opts.Logger.WarnContext(ctx, "refresh token reused: family revoked", "client_id", c.ID, "sub", rt.UserID)
+		return tokenResponseBody{}, invalid
 	}
 	at, err := s.tokens.IssueAccess(token.AccessClaims{
 		Subject: u.ID, Audience: audience(c), ClientID: c.ID, Scope: strings.Join(scope, " "),

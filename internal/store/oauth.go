@@ -122,6 +122,10 @@ type GrantStore interface {
 	// returns the token as it was before (so UsedAt zero means this call
 	// was the first use).
 	UseRefreshToken(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
+	// RotateRefreshToken is UseRefreshToken and the insertion of its
+	// successor next (unless a token with next's hash exists) in one
+	// transaction: one durable write where a rotation would take two.
+	RotateRefreshToken(ctx context.Context, hash string, now time.Time, next RefreshToken) (RefreshToken, error)
 	// DeleteUserGrants removes every refresh token, session and
 	// authorization code of a user (password changed, user disabled or
 	// deleted), so that a code issued before cannot mint new tokens. The

@@ -276,6 +276,33 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash string, now time.Time)
 	}
 }
 
+// RotateRefreshToken marks the token used (if unused) under its row lock
+// and inserts its successor (if absent) in one transaction.
+func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Time, next store.RefreshToken) (store.RefreshToken, error) {
+	var t store.RefreshToken
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		t, err = scanRefreshToken(tx.QueryRow(ctx, "SELECT "+refreshTokenColumns+" FROM refresh_tokens WHERE hash = $1 FOR UPDATE", hash))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if t.UsedAt.IsZero() {
+			if _, err := tx.Exec(ctx, "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1", hash, utc(now)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (hash) DO NOTHING",
+			next.Hash, next.Family, next.ClientID, next.UserID, next.Scope, next.SessionID, utc(next.AuthTime), utc(next.CreatedAt), utc(next.ExpiresAt), toNull(next.UsedAt))
+		return err
+	})
+	if err != nil {
+		return store.RefreshToken{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return t, nil
+}
+
 // DeleteUserGrants deletes the user's refresh tokens, sessions and
 // authorization codes in one transaction.
 func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {

@@ -291,6 +291,30 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash string, now time.Time)
 	return t, nil
 }
 
+// RotateRefreshToken marks the token used (if unused) and inserts its
+// successor (if absent) in one write transaction.
+func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Time, next store.RefreshToken) (store.RefreshToken, error) {
+	var t store.RefreshToken
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = getRefreshToken(ctx, tx, hash); err != nil {
+			return err
+		}
+		if t.UsedAt.IsZero() {
+			if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE hash = ?", toDB(now), hash); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
+			next.Hash, next.Family, next.ClientID, next.UserID, next.Scope, next.SessionID, toDB(next.AuthTime), toDB(next.CreatedAt), toDB(next.ExpiresAt), toNullDB(next.UsedAt))
+		return err
+	})
+	if err != nil {
+		return store.RefreshToken{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return t, nil
+}
+
 // DeleteUserGrants deletes the user's refresh tokens, sessions and
 // authorization codes in one transaction.
 func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {

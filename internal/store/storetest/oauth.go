@@ -30,6 +30,7 @@ var oauthTests = []struct {
 	{"redeem auth code", testRedeemAuthCode},
 	{"refresh token round trip", testRefreshTokenRoundTrip},
 	{"use refresh token", testUseRefreshToken},
+	{"rotate refresh token", testRotateRefreshToken},
 	{"delete user grants", testDeleteUserGrants},
 	{"sessions", testSessions},
 	{"consents", testConsents},
@@ -925,5 +926,32 @@ func testConcurrentUseRefreshToken(t *testing.T, s store.Store) {
 	}
 	if len(wrong) > 0 {
 		t.Errorf("later uses saw UsedAt %s, want %v", strings.Join(wrong, ", "), first[0])
+	}
+}
+
+func testRotateRefreshToken(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, u := mustGrantee(t, s)
+	rt := newRefreshToken(1, c, u)
+	mustCreateRefreshToken(t, s, rt)
+	next := newRefreshToken(2, c, u)
+	now := rt.CreatedAt.Add(time.Minute)
+	before, err := s.RotateRefreshToken(ctx, rt.Hash, now, next)
+	if err != nil || !before.UsedAt.IsZero() {
+		t.Fatalf("RotateRefreshToken() = %+v, %v; want the token as it was, unused", before, err)
+	}
+	if got, err := s.GetRefreshToken(ctx, next.Hash); err != nil || !cmp.Equal(got, next, cmpopts.EquateEmpty()) {
+		t.Errorf("successor = %+v, %v; want %+v", got, err, next)
+	}
+	again, err := s.RotateRefreshToken(ctx, rt.Hash, now.Add(time.Second), next)
+	if err != nil || !again.UsedAt.Equal(now) {
+		t.Errorf("second RotateRefreshToken() = %+v, %v; want UsedAt of the first rotation and no error", again, err)
+	}
+	missing := newRefreshToken(3, c, u)
+	if _, err := s.RotateRefreshToken(ctx, "missing", now, missing); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RotateRefreshToken(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+	if _, err := s.GetRefreshToken(ctx, missing.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a rotation of a missing token inserted its successor: %v", err)
 	}
 }

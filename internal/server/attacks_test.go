@@ -94,6 +94,10 @@ func TestOAuth_attacks(t *testing.T) {
 		if _, err := thief.Exchange(ctx, cd); !isOAuthError(err, "invalid_grant") {
 			t.Errorf("exchange by another client = %v, want invalid_grant", err)
 		}
+		// The failed attempt did not use the code up for its owner.
+		if _, err := conf.Exchange(ctx, cd); err != nil {
+			t.Errorf("the rightful exchange after a thief's attempt = %v, want tokens", err)
+		}
 	})
 	t.Run("PKCE", func(t *testing.T) {
 		v := oauth2.GenerateVerifier()

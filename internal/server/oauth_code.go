@@ -21,15 +21,13 @@ func (s *Server) codeGrant(r *http.Request, c store.Client) (tokenResponseBody, 
 		return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidRequest, "code is required")
 	}
 	now := s.opts.Now()
-	code, err := s.opts.Store.RedeemAuthCode(ctx, hashToken(raw), now.UTC().Truncate(time.Microsecond))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	hash := hashToken(raw)
+	// Check before redeeming: a request that fails its checks (another
+	// client, a wrong verifier) must not use the code up for its owner.
+	code, err := s.opts.Store.GetAuthCode(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
 		return tokenResponseBody{}, invalid
-	case errors.Is(err, store.ErrConflict):
-		s.revokeFamily(ctx, code.Family)
-		s.opts.Logger.WarnContext(ctx, "authorization code replayed: its tokens are revoked", "client_id", c.ID, "sub", code.UserID)
-		return tokenResponseBody{}, invalid
-	case err != nil:
+	} else if err != nil {
 		return tokenResponseBody{}, err
 	}
 	if code.ClientID != c.ID || !now.Before(code.ExpiresAt) {
@@ -46,6 +44,15 @@ func (s *Server) codeGrant(r *http.Request, c store.Client) (tokenResponseBody, 
 		// A verifier for a code issued without a challenge: a PKCE downgrade
 		// (RFC 9700 §4.8.2).
 		return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidGrant, "no code_challenge was sent for this code")
+	}
+	// Redeem atomically: of parallel exchanges, one wins; a second exchange
+	// by the rightful client is a replay, and revokes the grant.
+	if _, err := s.opts.Store.RedeemAuthCode(ctx, hash, now.UTC().Truncate(time.Microsecond)); errors.Is(err, store.ErrConflict) {
+		s.revokeFamily(ctx, code.Family)
+		s.opts.Logger.WarnContext(ctx, "authorization code replayed: its tokens are revoked", "client_id", c.ID, "sub", code.UserID)
+		return tokenResponseBody{}, invalid
+	} else if err != nil {
+		return tokenResponseBody{}, err
 	}
 	u, err := s.opts.Store.GetUser(ctx, code.UserID)
 	if err != nil || u.Disabled {

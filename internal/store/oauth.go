@@ -109,6 +109,9 @@ type ClientStore interface {
 type GrantStore interface {
 	// CreateAuthCode inserts a code; a taken hash is ErrConflict.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// GetAuthCode returns a code without redeeming it, so that a request
+	// that fails its checks does not use the code up.
+	GetAuthCode(ctx context.Context, hash string) (AuthCode, error)
 	// RedeemAuthCode marks the code redeemed at now, atomically, and
 	// returns it. A code redeemed before is returned with ErrConflict (a
 	// replay: the caller revokes its family); a missing one is ErrNotFound.

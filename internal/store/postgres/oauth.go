@@ -191,6 +191,18 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	return insertError("create auth code", err)
 }
 
+// GetAuthCode returns a code as stored.
+func (s *Store) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, error) {
+	c, err := scanAuthCode(s.pool.QueryRow(ctx, "SELECT "+authCodeColumns+" FROM auth_codes WHERE hash = $1", hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.AuthCode{}, fmt.Errorf("get auth code: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.AuthCode{}, fmt.Errorf("get auth code: %w", err)
+	}
+	return c, nil
+}
+
 // RedeemAuthCode marks the code redeemed with one conditional UPDATE: of
 // parallel redemptions, from any replica, the row lock lets exactly one
 // find it unredeemed. The losers read the code as the winner left it.

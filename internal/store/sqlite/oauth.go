@@ -205,6 +205,18 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	return insertError("create auth code", err)
 }
 
+// GetAuthCode returns a code as stored.
+func (s *Store) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, error) {
+	c, err := scanAuthCode(s.read.QueryRowContext(ctx, "SELECT "+authCodeColumns+" FROM auth_codes WHERE hash = ?", hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.AuthCode{}, fmt.Errorf("get auth code: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.AuthCode{}, fmt.Errorf("get auth code: %w", err)
+	}
+	return c, nil
+}
+
 // RedeemAuthCode marks the code redeemed in one write transaction: of
 // parallel redemptions, from any process, exactly one finds it unredeemed.
 func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {

@@ -31,6 +31,7 @@ var oauthTests = []struct {
 	{"refresh token round trip", testRefreshTokenRoundTrip},
 	{"use refresh token", testUseRefreshToken},
 	{"rotate refresh token", testRotateRefreshToken},
+	{"get auth code", testGetAuthCode},
 	{"delete user grants", testDeleteUserGrants},
 	{"sessions", testSessions},
 	{"consents", testConsents},
@@ -953,5 +954,22 @@ func testRotateRefreshToken(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetRefreshToken(ctx, missing.Hash); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a rotation of a missing token inserted its successor: %v", err)
+	}
+}
+
+func testGetAuthCode(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, u := mustGrantee(t, s)
+	code := newAuthCode(1, c, u)
+	mustCreateAuthCode(t, s, code)
+	got, err := s.GetAuthCode(ctx, code.Hash)
+	if err != nil || !cmp.Equal(got, code, cmpopts.EquateEmpty()) {
+		t.Errorf("GetAuthCode() = %+v, %v; want %+v", got, err, code)
+	}
+	if _, err := s.RedeemAuthCode(ctx, code.Hash, base.Add(time.Minute)); err != nil {
+		t.Fatalf("RedeemAuthCode() after GetAuthCode() = %v: reading must not redeem", err)
+	}
+	if _, err := s.GetAuthCode(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAuthCode(missing) = %v, want %v", err, store.ErrNotFound)
 	}
 }

@@ -39,6 +39,7 @@ var (
 	ErrNotYetValid = errors.New("verify: token not yet valid")
 	ErrIssuer      = errors.New("verify: wrong issuer")
 	ErrAudience    = errors.New("verify: wrong audience")
+	ErrType        = errors.New("verify: wrong token type")
 )
 
 // DefaultAlgorithms are the asymmetric algorithms accepted when
@@ -115,6 +116,11 @@ type Config struct {
 	// MaxTokenSize bounds the token length in bytes; zero means
 	// DefaultMaxTokenSize.
 	MaxTokenSize int
+	// Types, when set, lists the typ header values accepted, compared
+	// case-insensitively with any "application/" prefix dropped. A resource
+	// server that takes only access tokens sets []string{"at+jwt"}, which
+	// refuses ID tokens (RFC 9068 §4). Empty accepts any typ.
+	Types []string
 	// CacheSize, when positive, keeps up to that many verified tokens, so
 	// that a token presented again skips the signature check. A hit still
 	// checks that the key its kid names is the same key in the KeySet (a
@@ -357,6 +363,9 @@ func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {
 			return fmt.Errorf("%w: issued in the future, at %s", ErrNotYetValid, c.IssuedAt.Format(time.RFC3339))
 		}
 	}
+	if len(v.cfg.Types) > 0 && !slices.ContainsFunc(v.cfg.Types, func(t string) bool { return normalType(t) == normalType(c.Type) }) {
+		return fmt.Errorf("%w: %q", ErrType, c.Type)
+	}
 	if c.Issuer != v.cfg.Issuer {
 		return fmt.Errorf("%w: %q", ErrIssuer, c.Issuer)
 	}
@@ -384,4 +393,8 @@ func peekAlg(raw string) (string, bool) {
 		return "", false
 	}
 	return h.Alg, true
+}
+
+func normalType(t string) string {
+	return strings.TrimPrefix(strings.ToLower(t), "application/")
 }

@@ -491,3 +491,35 @@ func TestNew_defaultAlgorithmsImmutable(t *testing.T) {
 		t.Error("New(Algorithms: HS256) succeeded after DefaultAlgorithms was changed, want an error")
 	}
 }
+
+func TestVerifier_types(t *testing.T) {
+	key := mustFixedRSA(t)
+	mint := func(typ string) string {
+		t.Helper()
+		opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "rsa"}}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(claims())
+		obj, _ := s.Sign(b)
+		raw, _ := obj.CompactSerialize()
+		return raw
+	}
+	v := mustVerifier(t, func(c *Config) { c.Types = []string{"at+jwt"} })
+	for _, tc := range []struct {
+		typ     string
+		wantErr error
+	}{
+		{"at+jwt", nil},
+		{"application/at+JWT", nil},
+		{"JWT", ErrType},
+	} {
+		if _, err := v.Verify(t.Context(), mint(tc.typ)); !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
+			t.Errorf("Verify(typ %s) = %v, want %v", tc.typ, err, tc.wantErr)
+		}
+	}
+	if _, err := mustVerifier(t, nil).Verify(t.Context(), mint("JWT")); err != nil {
+		t.Errorf("Verify() without Types = %v, want any typ accepted", err)
+	}
+}

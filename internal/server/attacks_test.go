@@ -14,8 +14,10 @@ import (
 )
 
 // The attacks RFC 9700 lists, each refused.
-func TestOAuth_attacks(t *testing.T) {
-	p := newProvider(t)
+func TestOAuth_attacks(t *testing.T) { backends(t, testOAuth_attacks) }
+
+func testOAuth_attacks(t *testing.T, backend harnessOption) {
+	p := newProvider(t, backend)
 	p.signup(t, "Alice", "alice@example.com", "correct horse")
 	c, secret := p.client(t, store.Client{Trusted: true})
 	other, otherSecret := p.client(t, store.Client{Trusted: true})

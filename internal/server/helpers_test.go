@@ -21,6 +21,8 @@ import (
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/postgres"
+	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
@@ -80,6 +82,21 @@ func withSignup(on bool) harnessOption { return func(o *Options) { o.Signup = on
 
 func withOptions(f func(*Options)) harnessOption { return harnessOption(f) }
 
+// backends runs fn on SQLite, and on PostgreSQL when INKAN_TEST_POSTGRES
+// names a server (.ci/run always sets it); opt selects the backend.
+func backends(t *testing.T, fn func(t *testing.T, opt harnessOption)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, withOptions(func(*Options) {})) })
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.Database(t)
+		st, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, withOptions(func(o *Options) { o.Store = st }))
+	})
+}
+
 // newHarness serves the API over a real SQLite store with the fixed key of
 // testdata/rsa2048.pem and a fixed clock.
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
@@ -91,11 +108,19 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 func newHarnessKey(t *testing.T, priv crypto.Signer, alg string, opts ...harnessOption) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "inkan.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open() = %v", err)
+	var pre Options // a store chosen by an option (withStore) replaces SQLite
+	for _, opt := range opts {
+		opt(&pre)
 	}
-	t.Cleanup(func() { st.Close() })
+	st := pre.Store
+	if st == nil {
+		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "inkan.db"))
+		if err != nil {
+			t.Fatalf("sqlite.Open() = %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		st = s
+	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sealer, err := keys.NewSealer(make([]byte, keys.MasterKeySize))
 	if err != nil {

@@ -176,8 +176,10 @@ func (b *browser) signIn(authURL, email, password string, consent bool) *url.URL
 // The authorization code flow with PKCE, driven by golang.org/x/oauth2, the
 // ID token verified by go-oidc through discovery, then refresh, userinfo,
 // introspection and revocation.
-func TestOAuth_codeFlow(t *testing.T) {
-	p := newProvider(t)
+func TestOAuth_codeFlow(t *testing.T) { backends(t, testOAuth_codeFlow) }
+
+func testOAuth_codeFlow(t *testing.T, backend harnessOption) {
+	p := newProvider(t, backend)
 	p.signup(t, "Alice", "alice@example.com", "correct horse")
 	c, secret := p.client(t, store.Client{})
 	ctx := context.Background()
@@ -278,8 +280,10 @@ func TestOAuth_codeFlow(t *testing.T) {
 }
 
 // The grants without a browser, through x/oauth2.
-func TestOAuth_grants(t *testing.T) {
-	p := newProvider(t)
+func TestOAuth_grants(t *testing.T) { backends(t, testOAuth_grants) }
+
+func testOAuth_grants(t *testing.T, backend harnessOption) {
+	p := newProvider(t, backend)
 	p.signup(t, "Alice", "alice@example.com", "correct horse")
 	c, secret := p.client(t, store.Client{Audience: []string{"https://api.example.com"}})
 	ctx := context.Background()

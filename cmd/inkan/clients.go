@@ -33,7 +33,8 @@ Subcommands:
   delete ID             delete the client with its codes, refresh tokens and
                         consents
   rotate-secret ID      give a confidential client a new secret, printed once;
-                        the old one stops working at once
+                        the old one stops working (on running servers within
+                        a quarter of a second)
 
 List flags repeat or take comma-separated values. Grants default to
 authorization_code,refresh_token; scopes to openid,profile,email,offline_access.

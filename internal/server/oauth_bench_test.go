@@ -8,9 +8,12 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -20,6 +23,8 @@ import (
 
 	inkanoauth2 "github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/cache"
+	"github.com/inkan-dev/inkan/internal/store/sqlite"
 	"github.com/inkan-dev/inkan/internal/token"
 )
 
@@ -51,9 +56,19 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	// newHarness's TempDir on a bare testing.T is never removed: make it
 	// under b's own, which is.
 	b.Setenv("TMPDIR", b.TempDir())
-	h := newHarness(&testing.T{})
-	b.Cleanup(func() { h.store.Close() })
 	ctx := context.Background()
+	// The store as inkan serve runs it: SQLite behind the user and client
+	// cache.
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "inkan.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cached := cache.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := cached.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	h := newHarness(&testing.T{}, withOptions(func(o *Options) { o.Store = cached }))
+	b.Cleanup(func() { h.store.Close() })
 	now := t0.UTC()
 	pw, err := h.hasher.Hash(ctx, "pw-8char")
 	if err != nil {

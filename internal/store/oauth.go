@@ -101,6 +101,9 @@ type ClientStore interface {
 	// DeleteClient removes the client and its codes, refresh tokens and
 	// consents; a missing one is ErrNotFound.
 	DeleteClient(ctx context.Context, id string) error
+	// ClientsVersion changes whenever a client is updated or deleted, by
+	// this process or another one sharing the database.
+	ClientsVersion(ctx context.Context) (int64, error)
 }
 
 // GrantStore persists what the authorization server issues. Codes, refresh

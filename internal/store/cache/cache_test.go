@@ -70,3 +70,36 @@ func TestStore_otherProcess(t *testing.T) {
 		t.Error("GetUser() after another process deleted the user and Refresh succeeded")
 	}
 }
+
+// A client changed by another process (a rotated secret) is seen after
+// Refresh; until then the cached client is served.
+func TestStore_clients(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inkan.db")
+	c := cache.New(open(t, path), discard)
+	other := open(t, path)
+	cl := store.Client{ID: "c1", Name: "App", SecretHash: []byte("old"), CreatedAt: time.Unix(1, 0).UTC(), UpdatedAt: time.Unix(1, 0).UTC()}
+	if err := c.CreateClient(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	c.Refresh(ctx)
+	if got, _ := c.GetClient(ctx, "c1"); string(got.SecretHash) != "old" {
+		t.Fatalf("GetClient() = %+v", got)
+	}
+	if _, err := other.UpdateClient(ctx, "c1", func(o store.Client) (store.Client, error) { o.SecretHash = []byte("new"); return o, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetClient(ctx, "c1"); string(got.SecretHash) != "old" {
+		t.Fatal("the cache saw the other process's change before Refresh: it is not caching")
+	}
+	c.Refresh(ctx)
+	if got, _ := c.GetClient(ctx, "c1"); string(got.SecretHash) != "new" {
+		t.Error("GetClient() after Refresh serves the stale secret")
+	}
+	if err := c.DeleteClient(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetClient(ctx, "c1"); err == nil {
+		t.Error("GetClient() after this process deleted the client succeeded")
+	}
+}

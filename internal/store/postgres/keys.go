@@ -144,6 +144,12 @@ func (s *Store) UsersVersion(ctx context.Context) (int64, error) {
 	return s.version(ctx, "users_version")
 }
 
+// ClientsVersion returns the counter a trigger bumps on every update or
+// delete of a client.
+func (s *Store) ClientsVersion(ctx context.Context) (int64, error) {
+	return s.version(ctx, "clients_version")
+}
+
 func (s *Store) version(ctx context.Context, name string) (int64, error) {
 	var v int64
 	if err := s.pool.QueryRow(ctx, "SELECT value FROM meta WHERE name = $1", name).Scan(&v); err != nil {

@@ -32,6 +32,7 @@ var oauthTests = []struct {
 	{"use refresh token", testUseRefreshToken},
 	{"rotate refresh token", testRotateRefreshToken},
 	{"get auth code", testGetAuthCode},
+	{"clients version", testClientsVersion},
 	{"delete user grants", testDeleteUserGrants},
 	{"sessions", testSessions},
 	{"consents", testConsents},
@@ -971,5 +972,33 @@ func testGetAuthCode(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetAuthCode(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetAuthCode(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+}
+
+func testClientsVersion(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	version := func() int64 {
+		t.Helper()
+		v, err := s.ClientsVersion(ctx)
+		if err != nil {
+			t.Fatalf("ClientsVersion() = %v", err)
+		}
+		return v
+	}
+	c, _ := mustGrantee(t, s)
+	prev := version()
+	if _, err := s.UpdateClient(ctx, c.ID, func(old store.Client) (store.Client, error) { old.Name = "Renamed"; return old, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == prev {
+		t.Error("ClientsVersion() unchanged after an update")
+	} else {
+		prev = v
+	}
+	if err := s.DeleteClient(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v == prev {
+		t.Error("ClientsVersion() unchanged after a delete")
 	}
 }

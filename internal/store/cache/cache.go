@@ -1,9 +1,9 @@
 // Package cache keeps users and OAuth clients in memory in front of a
 // store.Store, so that checking a Bearer token's user, or authenticating a
-// client, costs no database round trip. It drops what
-// it holds whenever the store's UsersVersion changes (any process's update
-// or delete of a user), which Run polls for, and at once on this process's
-// own updates and deletes.
+// client, costs no database round trip. It drops what it holds whenever the
+// store's UsersVersion or ClientsVersion changes (any process's update or
+// delete), which Run polls for, and at once on this process's own updates
+// and deletes.
 package cache
 
 import (
@@ -16,78 +16,108 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-// MaxUsers bounds the cache; when full it starts over.
+// MaxUsers bounds each cache (users, clients); when full it starts over.
 const MaxUsers = 100_000
 
-// Store is a store.Store whose GetUser is cached.
+// Store is a store.Store whose GetUser and GetClient are cached.
 type Store struct {
 	store.Store
-	logger *slog.Logger
-
-	mu      sync.RWMutex
-	users   map[string]store.User
-	gen     uint64 // bumped on every invalidation: a read older than it is not cached
-	version int64  // the UsersVersion the cache reflects
-
-	cmu      sync.RWMutex
-	clients  map[string]store.Client
-	cgen     uint64
-	cversion int64 // the ClientsVersion the cache reflects
+	logger  *slog.Logger
+	users   entries[store.User]
+	clients entries[store.Client]
 }
 
 // New wraps st. Call Refresh once and Run to follow other processes.
 func New(st store.Store, logger *slog.Logger) *Store {
-	return &Store{Store: st, logger: logger, users: map[string]store.User{}, clients: map[string]store.Client{}}
+	return &Store{Store: st, logger: logger}
 }
 
-// GetUser returns the cached user, or reads it through. Missing users are
-// not cached.
-func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
-	s.mu.RLock()
-	u, ok := s.users[id]
-	gen := s.gen
-	s.mu.RUnlock()
+// entries is one read-through cache by id.
+type entries[T any] struct {
+	mu      sync.RWMutex
+	m       map[string]T
+	gen     uint64 // bumped on every invalidation: a read older than it is not cached
+	version int64  // the store version the cache reflects
+}
+
+// get returns the cached value, or loads and caches it. Failed loads (a
+// missing row) are not cached.
+func (e *entries[T]) get(ctx context.Context, id string, load func(context.Context, string) (T, error)) (T, error) {
+	e.mu.RLock()
+	v, ok := e.m[id]
+	gen := e.gen
+	e.mu.RUnlock()
 	if ok {
-		return u, nil
+		return v, nil
 	}
-	u, err := s.Store.GetUser(ctx, id)
+	v, err := load(ctx, id)
 	if err != nil {
-		return u, err
+		return v, err
 	}
-	s.mu.Lock()
-	if s.gen == gen { // nothing was invalidated while we read
-		if len(s.users) >= MaxUsers {
-			clear(s.users)
+	e.mu.Lock()
+	if e.gen == gen { // nothing was invalidated while we read
+		if e.m == nil || len(e.m) >= MaxUsers {
+			e.m = map[string]T{}
 		}
-		s.users[id] = u
+		e.m[id] = v
 	}
-	s.mu.Unlock()
-	return u, nil
+	e.mu.Unlock()
+	return v, nil
 }
 
-// UpdateUser updates through and forgets the cached user.
+// drop forgets everything; with a version, only if the store's changed.
+func (e *entries[T]) drop(version *int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if version != nil {
+		if *version == e.version {
+			return
+		}
+		e.version = *version
+	}
+	clear(e.m)
+	e.gen++
+}
+
+// GetUser returns the cached user, or reads it through.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	return s.users.get(ctx, id, s.Store.GetUser)
+}
+
+// UpdateUser updates through and forgets the cached users.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.User) (store.User, error)) (store.User, error) {
-	defer s.forget(id)
+	defer s.users.drop(nil)
 	return s.Store.UpdateUser(ctx, id, update)
 }
 
-// DeleteUser deletes through and forgets the cached user.
+// DeleteUser deletes through and forgets the cached users.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	defer s.forget(id)
+	defer s.users.drop(nil)
 	return s.Store.DeleteUser(ctx, id)
 }
 
-func (s *Store) forget(id string) {
-	s.mu.Lock()
-	delete(s.users, id)
-	s.gen++
-	s.mu.Unlock()
+// GetClient returns the cached client, or reads it through; client
+// authentication then costs no query.
+func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
+	return s.clients.get(ctx, id, s.Store.GetClient)
 }
 
-// Refresh drops every cached user, or client, if the store's users, or
+// UpdateClient updates through and forgets the cached clients.
+func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.Client) (store.Client, error)) (store.Client, error) {
+	defer s.clients.drop(nil)
+	return s.Store.UpdateClient(ctx, id, update)
+}
+
+// DeleteClient deletes through and forgets the cached clients.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	defer s.clients.drop(nil)
+	return s.Store.DeleteClient(ctx, id)
+}
+
+// Refresh drops the cached users, or clients, if the store's users, or
 // clients, changed since the last call.
 func (s *Store) Refresh(ctx context.Context) error {
-	v, err := s.Store.UsersVersion(ctx)
+	uv, err := s.Store.UsersVersion(ctx)
 	if err != nil {
 		return err
 	}
@@ -95,78 +125,19 @@ func (s *Store) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if v != s.version {
-		clear(s.users)
-		s.gen++
-		s.version = v
-	}
-	s.mu.Unlock()
-	s.cmu.Lock()
-	if cv != s.cversion {
-		clear(s.clients)
-		s.cgen++
-		s.cversion = cv
-	}
-	s.cmu.Unlock()
+	s.users.drop(&uv)
+	s.clients.drop(&cv)
 	return nil
 }
 
-// GetClient returns the cached client, or reads it through; client
-// authentication then costs no query.
-func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
-	s.cmu.RLock()
-	c, ok := s.clients[id]
-	gen := s.cgen
-	s.cmu.RUnlock()
-	if ok {
-		return c, nil
-	}
-	c, err := s.Store.GetClient(ctx, id)
-	if err != nil {
-		return c, err
-	}
-	s.cmu.Lock()
-	if s.cgen == gen {
-		if len(s.clients) >= MaxUsers {
-			clear(s.clients)
-		}
-		s.clients[id] = c
-	}
-	s.cmu.Unlock()
-	return c, nil
-}
-
-// UpdateClient updates through and forgets the cached client.
-func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.Client) (store.Client, error)) (store.Client, error) {
-	defer s.forgetClient()
-	return s.Store.UpdateClient(ctx, id, update)
-}
-
-// DeleteClient deletes through and forgets the cached client.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	defer s.forgetClient()
-	return s.Store.DeleteClient(ctx, id)
-}
-
-func (s *Store) forgetClient() {
-	s.cmu.Lock()
-	clear(s.clients)
-	s.cgen++
-	s.cmu.Unlock()
-}
-
-// Run calls Refresh every interval until ctx ends; errors are logged, and the
-// cache is dropped, since it can no longer be shown current.
+// Run calls Refresh every interval until ctx ends; on an error it drops
+// everything, since the cache can no longer be shown current.
 func (s *Store) Run(ctx context.Context, interval time.Duration) {
 	periodic.Run(ctx, interval, s.logger, "refresh user cache", func(ctx context.Context) error {
 		err := s.Refresh(ctx)
 		if err != nil {
-			s.mu.Lock()
-			clear(s.users)
-			s.gen++
-			s.mu.Unlock()
-			s.forgetClient()
+			s.users.drop(nil)
+			s.clients.drop(nil)
 		}
 		return err
 	})

@@ -5,15 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -134,39 +131,10 @@ func TestE2E_restart(t *testing.T) {
 func TestE2E_kill9(t *testing.T) {
 	dir := dataDir(t)
 	p := startInkan(t, dir, nil)
-	var (
-		mu      sync.Mutex
-		created []string
-		n       atomic.Int64
-		wg      sync.WaitGroup
-	)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	for w := range 8 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil && i < 1000; i++ {
-				email := "u" + itoa(w) + "-" + itoa(i) + "@example.com"
-				req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/user", strings.NewReader(signupBody("U", email, "pw-8char")))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					return // the server is gone
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 201 {
-					mu.Lock()
-					created = append(created, email)
-					mu.Unlock()
-					n.Add(1)
-				}
-			}
-		})
-	}
-	eventually(t, 60*time.Second, "20 registrations", func() bool { return n.Load() >= 20 })
+	b := startBurst([]string{p.base}, 8, 1000)
+	eventually(t, 60*time.Second, "20 registrations", func() bool { return b.n.Load() >= 20 })
 	p.kill(t) // SIGKILL mid-burst
-	cancel()
-	wg.Wait()
+	created := b.stop()
 
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, dbFile))
 	if err != nil {
@@ -184,8 +152,6 @@ func TestE2E_kill9(t *testing.T) {
 		t.Errorf("GET /readyz after restart = %d", code)
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // Settings come from INKAN_* variables, and a flag wins over its variable.
 func TestE2E_envAndFlags(t *testing.T) {

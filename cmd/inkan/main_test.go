@@ -13,8 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -258,4 +260,50 @@ func httpGet(url string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
+}
+
+// burst registers users from workers goroutines, worker w against
+// bases[w%len(bases)], each up to perWorker times, until stop is called. A
+// worker whose server is gone stops. It records every email answered 201.
+type burst struct {
+	mu      sync.Mutex
+	created []string
+	n       atomic.Int64
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+func startBurst(bases []string, workers, perWorker int) *burst {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &burst{cancel: cancel}
+	for w := range workers {
+		base := bases[w%len(bases)]
+		b.wg.Go(func() {
+			for i := 0; ctx.Err() == nil && i < perWorker; i++ {
+				email := "burst" + strconv.Itoa(w) + "-" + strconv.Itoa(i) + "@example.com"
+				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/user", strings.NewReader(signupBody("U", email, "pw-8char")))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusCreated {
+					b.mu.Lock()
+					b.created = append(b.created, email)
+					b.mu.Unlock()
+					b.n.Add(1)
+				}
+			}
+		})
+	}
+	return b
+}
+
+// stop ends the burst and returns the acknowledged emails.
+func (b *burst) stop() []string {
+	b.cancel()
+	b.wg.Wait()
+	return b.created
 }

@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,44 +144,12 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 	t.Run("replica killed mid-burst", func(t *testing.T) {
-		var (
-			mu      sync.Mutex
-			created []string
-			n       atomic.Int64
-			wg      sync.WaitGroup
-		)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		for w := range 6 {
-			p := ps[w%3]
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil && i < 200; i++ {
-					email := "burst" + strconv.Itoa(w) + "-" + strconv.Itoa(i) + "@example.com"
-					req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/user", strings.NewReader(signupBody("U", email, "pw-8char")))
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						if p == b {
-							return // B is gone
-						}
-						continue
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode == 201 {
-						mu.Lock()
-						created = append(created, email)
-						mu.Unlock()
-						n.Add(1)
-					}
-				}
-			})
-		}
-		eventually(t, 60*time.Second, "30 registrations", func() bool { return n.Load() >= 30 })
+		// Workers on B stop when it dies; the others go on.
+		bu := startBurst([]string{a.base, b.base, c.base}, 6, 200)
+		eventually(t, 60*time.Second, "30 registrations", func() bool { return bu.n.Load() >= 30 })
 		b.kill(t)
-		eventually(t, 60*time.Second, "more registrations after the kill", func() bool { return n.Load() >= 45 })
-		cancel()
-		wg.Wait()
+		eventually(t, 60*time.Second, "more registrations after the kill", func() bool { return bu.n.Load() >= 45 })
+		created := bu.stop()
 		st, err := postgres.Open(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)

@@ -424,8 +424,11 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			q = r.PostForm
 		}
 	}
+	// Ending the session also ends the refresh tokens issued under it.
 	if c, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
-		s.opts.Store.DeleteSession(ctx, hashToken(c.Value))
+		if err := s.opts.Store.EndSession(ctx, hashToken(c.Value)); err != nil {
+			s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
+		}
 	}
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
 	target := q.Get("post_logout_redirect_uri")

@@ -55,7 +55,11 @@ func TestOAuth_promptAndLogout(t *testing.T) {
 		if !strings.Contains(page, "signed out") {
 			t.Errorf("logout to an unregistered URI: %q, want the signed-out page", page)
 		}
-		b.signIn(conf.AuthCodeURL("s"), "alice@example.com", "correct horse", false)
+		landed := b.signIn(conf.AuthCodeURL("s"), "alice@example.com", "correct horse", false)
+		tok, err := conf.Exchange(t.Context(), landed.Query().Get("code"))
+		if err != nil || tok.RefreshToken == "" {
+			t.Fatalf("Exchange() = %v, %v", tok, err)
+		}
 		req, _ := http.NewRequest("GET", p.url+"/oauth2/logout?"+url.Values{"client_id": {c.ID}, "post_logout_redirect_uri": {"https://app.example.com/bye"}, "state": {"z"}}.Encode(), nil)
 		resp, err := (&http.Client{Jar: b.client.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 		if err != nil {
@@ -67,6 +71,9 @@ func TestOAuth_promptAndLogout(t *testing.T) {
 		}
 		if _, _, landed := b.get(conf.AuthCodeURL("s", oauth2.SetAuthURLParam("prompt", "none"))); landed == nil || landed.Query().Get("error") != "login_required" {
 			t.Errorf("after logout, prompt=none: landed %v, want login_required (session ended)", landed)
+		}
+		if _, err := conf.TokenSource(t.Context(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil {
+			t.Error("a refresh token of the ended session still works")
 		}
 	})
 }

@@ -143,6 +143,10 @@ type GrantStore interface {
 	GetSession(ctx context.Context, hash string) (Session, error)
 	// DeleteSession removes a session; a missing one is ErrNotFound.
 	DeleteSession(ctx context.Context, hash string) error
+	// EndSession removes a session and the refresh tokens issued under it
+	// (RP-initiated logout), in one transaction; a missing session is not
+	// an error.
+	EndSession(ctx context.Context, hash string) error
 
 	// GetConsent returns the consent of (userID, clientID), or ErrNotFound.
 	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)

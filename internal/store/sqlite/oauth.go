@@ -375,6 +375,22 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	return s.deleteRow(ctx, "sessions", "hash", hash)
 }
 
+// EndSession removes the session and its refresh tokens in one write
+// transaction.
+func (s *Store) EndSession(ctx context.Context, hash string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM refresh_tokens WHERE session_id = ?", hash); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE hash = ?", hash)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
 // Consents.
 
 // GetConsent returns the user's consent to the client.

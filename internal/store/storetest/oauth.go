@@ -33,6 +33,7 @@ var oauthTests = []struct {
 	{"rotate refresh token", testRotateRefreshToken},
 	{"get auth code", testGetAuthCode},
 	{"clients version", testClientsVersion},
+	{"end session", testEndSession},
 	{"delete user grants", testDeleteUserGrants},
 	{"sessions", testSessions},
 	{"consents", testConsents},
@@ -1000,5 +1001,34 @@ func testClientsVersion(t *testing.T, s store.Store) {
 	}
 	if v := version(); v == prev {
 		t.Error("ClientsVersion() unchanged after a delete")
+	}
+}
+
+func testEndSession(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c, u := mustGrantee(t, s)
+	sess := newSession(1, u)
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	in := newRefreshToken(1, c, u)
+	in.SessionID = sess.Hash
+	out := newRefreshToken(2, c, u)
+	mustCreateRefreshToken(t, s, in)
+	mustCreateRefreshToken(t, s, out)
+	if err := s.EndSession(ctx, sess.Hash); err != nil {
+		t.Fatalf("EndSession() = %v", err)
+	}
+	if _, err := s.GetSession(ctx, sess.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetSession(ended) = %v, want %v", err, store.ErrNotFound)
+	}
+	if _, err := s.GetRefreshToken(ctx, in.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("refresh token of the ended session: %v, want %v", err, store.ErrNotFound)
+	}
+	if _, err := s.GetRefreshToken(ctx, out.Hash); err != nil {
+		t.Errorf("refresh token of another session: %v, want kept", err)
+	}
+	if err := s.EndSession(ctx, "missing"); err != nil {
+		t.Errorf("EndSession(missing) = %v, want nil", err)
 	}
 }

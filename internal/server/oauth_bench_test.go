@@ -198,9 +198,9 @@ func BenchmarkRefreshToken(b *testing.B) {
 }
 
 // BenchmarkRefreshToken_store is the store's share of BenchmarkRefreshToken:
-// the four calls refreshGrant makes (read the token, mark it used in a write
-// transaction, read the user, insert the successor), on the same chains,
-// without HTTP or signing. Two of them are SQLite commits, each with an
+// the three calls refreshGrant makes (read the token, read the user, mark
+// it used and insert its successor in one write transaction), on the same
+// chains, without HTTP or signing. The last is a SQLite commit with an
 // fsync (synchronous=FULL), on the one write connection.
 func BenchmarkRefreshToken_store(b *testing.B) {
 	e := newBenchEnv(b)
@@ -214,16 +214,13 @@ func BenchmarkRefreshToken_store(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := e.store.UseRefreshToken(ctx, old.Hash, t0); err != nil {
-				b.Fatal(err)
-			}
 			if _, err := e.store.GetUser(ctx, old.UserID); err != nil {
 				b.Fatal(err)
 			}
 			rt = e.srv.successor(rt)
 			succ := old
 			succ.Hash, succ.UsedAt = hashToken(rt), time.Time{}
-			if err := e.store.CreateRefreshToken(ctx, succ); err != nil {
+			if _, err := e.store.RotateRefreshToken(ctx, old.Hash, t0, succ); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -124,13 +124,12 @@ type GrantStore interface {
 	// CreateRefreshToken inserts t; a taken hash is ErrConflict.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
-	// UseRefreshToken sets UsedAt to now if it is zero, atomically, and
-	// returns the token as it was before (so UsedAt zero means this call
-	// was the first use).
-	UseRefreshToken(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
-	// RotateRefreshToken is UseRefreshToken and the insertion of its
-	// successor next (unless a token with next's hash exists) in one
-	// transaction: one durable write where a rotation would take two.
+	// RotateRefreshToken sets UsedAt to now if it is zero and inserts the
+	// successor next (unless a token with next's hash exists), atomically,
+	// and returns the token as it was before: UsedAt zero means this call
+	// was the first use; of parallel callers, from any process, exactly one
+	// sees it. One durable write per rotation. A missing token is
+	// ErrNotFound, and then nothing is inserted.
 	RotateRefreshToken(ctx context.Context, hash string, now time.Time, next RefreshToken) (RefreshToken, error)
 	// DeleteUserGrants removes every refresh token, session and
 	// authorization code of a user (password changed, user disabled or

@@ -263,31 +263,6 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 	return t, nil
 }
 
-// UseRefreshToken sets UsedAt with one conditional UPDATE: of parallel
-// uses, from any replica, exactly one finds the token unused. The others
-// read it as the winner left it.
-func (s *Store) UseRefreshToken(ctx context.Context, hash string, now time.Time) (store.RefreshToken, error) {
-	for try := 0; ; try++ {
-		t, err := scanRefreshToken(s.pool.QueryRow(ctx,
-			"UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL RETURNING "+refreshTokenColumns, hash, utc(now)))
-		if err == nil {
-			t.UsedAt = time.Time{} // as it was before
-			return t, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return store.RefreshToken{}, fmt.Errorf("use refresh token: %w", err)
-		}
-		t, err = s.GetRefreshToken(ctx, hash)
-		if err != nil {
-			return store.RefreshToken{}, fmt.Errorf("use refresh token: %w", err)
-		}
-		if !t.UsedAt.IsZero() || try > 0 {
-			return t, nil
-		}
-		// Inserted between the two statements: try once more.
-	}
-}
-
 // RotateRefreshToken marks the token used (if unused) under its row lock
 // and inserts its successor (if absent) in one transaction.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Time, next store.RefreshToken) (store.RefreshToken, error) {

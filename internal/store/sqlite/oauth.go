@@ -285,24 +285,6 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 	return getRefreshToken(ctx, s.read, hash)
 }
 
-// UseRefreshToken reads the token and sets UsedAt if unset, in one write
-// transaction: of parallel uses, from any process, exactly one sees it unused.
-func (s *Store) UseRefreshToken(ctx context.Context, hash string, now time.Time) (store.RefreshToken, error) {
-	var t store.RefreshToken
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if t, err = getRefreshToken(ctx, tx, hash); err != nil || !t.UsedAt.IsZero() {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE hash = ?", toDB(now), hash)
-		return err
-	})
-	if err != nil {
-		return store.RefreshToken{}, fmt.Errorf("use refresh token: %w", err)
-	}
-	return t, nil
-}
-
 // RotateRefreshToken marks the token used (if unused) and inserts its
 // successor (if absent) in one write transaction.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Time, next store.RefreshToken) (store.RefreshToken, error) {

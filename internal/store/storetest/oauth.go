@@ -29,7 +29,6 @@ var oauthTests = []struct {
 	{"auth code round trip", testAuthCodeRoundTrip},
 	{"redeem auth code", testRedeemAuthCode},
 	{"refresh token round trip", testRefreshTokenRoundTrip},
-	{"use refresh token", testUseRefreshToken},
 	{"rotate refresh token", testRotateRefreshToken},
 	{"get auth code", testGetAuthCode},
 	{"clients version", testClientsVersion},
@@ -47,7 +46,7 @@ var oauthTests = []struct {
 func runConcurrentOAuth(t *testing.T, open Opener) {
 	t.Run("update client", func(t *testing.T) { testConcurrentUpdateClient(t, open(t)) })
 	t.Run("redeem auth code", func(t *testing.T) { testConcurrentRedeemAuthCode(t, open(t)) })
-	t.Run("use refresh token", func(t *testing.T) { testConcurrentUseRefreshToken(t, open(t)) })
+	t.Run("rotate refresh token", func(t *testing.T) { testConcurrentRotateRefreshToken(t, open(t)) })
 }
 
 // equateEmpty lets a backend return nil or an empty list for an empty one.
@@ -491,36 +490,6 @@ func testRefreshTokenRoundTrip(t *testing.T, s store.Store) {
 	}
 }
 
-func testUseRefreshToken(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	c, u := mustGrantee(t, s)
-	rt := newRefreshToken(1, c, u)
-	mustCreateRefreshToken(t, s, rt)
-	first := base.Add(time.Hour)
-	got, err := s.UseRefreshToken(ctx, rt.Hash, first)
-	if err != nil {
-		t.Fatalf("UseRefreshToken() = %v", err)
-	}
-	if diff := cmp.Diff(rt, got); diff != "" {
-		t.Errorf("UseRefreshToken() mismatch, want the token as before (-want +got):\n%s", diff)
-	}
-	want := rt
-	want.UsedAt = first
-	if stored, _ := s.GetRefreshToken(ctx, rt.Hash); !cmp.Equal(want, stored) {
-		t.Errorf("GetRefreshToken() after use = %+v, want UsedAt %v", stored, first)
-	}
-	got, err = s.UseRefreshToken(ctx, rt.Hash, first.Add(time.Minute))
-	if err != nil {
-		t.Fatalf("UseRefreshToken(again) = %v", err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("UseRefreshToken(again) mismatch, want UsedAt of the first use (-want +got):\n%s", diff)
-	}
-	if _, err := s.UseRefreshToken(ctx, "missing", first); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("UseRefreshToken(missing) = %v, want %v", err, store.ErrNotFound)
-	}
-}
-
 func testDeleteUserGrants(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, u1 := mustGrantee(t, s)
@@ -882,12 +851,14 @@ func testConcurrentRedeemAuthCode(t *testing.T, s store.Store) {
 	}
 }
 
-// Twenty parallel uses of one refresh token: exactly one sees it unused.
-func testConcurrentUseRefreshToken(t *testing.T, s store.Store) {
+// Twenty parallel rotations of one refresh token: exactly one sees it
+// unused, and its successor is stored once.
+func testConcurrentRotateRefreshToken(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, u := mustGrantee(t, s)
 	rt := newRefreshToken(1, c, u)
 	mustCreateRefreshToken(t, s, rt)
+	next := newRefreshToken(2, c, u)
 	const n = 20
 	var mu sync.Mutex
 	var first []time.Time  // the now of each call that saw the token unused
@@ -896,9 +867,9 @@ func testConcurrentUseRefreshToken(t *testing.T, s store.Store) {
 	for i := range n {
 		wg.Go(func() {
 			now := base.Add(time.Hour + time.Duration(i+1)*time.Millisecond)
-			got, err := s.UseRefreshToken(ctx, rt.Hash, now)
+			got, err := s.RotateRefreshToken(ctx, rt.Hash, now, next)
 			if err != nil {
-				t.Errorf("UseRefreshToken() = %v", err)
+				t.Errorf("RotateRefreshToken() = %v", err)
 				return
 			}
 			mu.Lock()
@@ -930,6 +901,9 @@ func testConcurrentUseRefreshToken(t *testing.T, s store.Store) {
 	if len(wrong) > 0 {
 		t.Errorf("later uses saw UsedAt %s, want %v", strings.Join(wrong, ", "), first[0])
 	}
+	if _, err := s.GetRefreshToken(ctx, next.Hash); err != nil {
+		t.Errorf("successor after parallel rotations: %v", err)
+	}
 }
 
 func testRotateRefreshToken(t *testing.T, s store.Store) {
@@ -940,8 +914,14 @@ func testRotateRefreshToken(t *testing.T, s store.Store) {
 	next := newRefreshToken(2, c, u)
 	now := rt.CreatedAt.Add(time.Minute)
 	before, err := s.RotateRefreshToken(ctx, rt.Hash, now, next)
-	if err != nil || !before.UsedAt.IsZero() {
-		t.Fatalf("RotateRefreshToken() = %+v, %v; want the token as it was, unused", before, err)
+	if err != nil {
+		t.Fatalf("RotateRefreshToken() = %v", err)
+	}
+	if diff := cmp.Diff(rt, before); diff != "" {
+		t.Errorf("RotateRefreshToken() mismatch, want the token as before (-want +got):\n%s", diff)
+	}
+	if stored, _ := s.GetRefreshToken(ctx, rt.Hash); !stored.UsedAt.Equal(now) {
+		t.Errorf("stored UsedAt after rotation = %v, want %v", stored.UsedAt, now)
 	}
 	if got, err := s.GetRefreshToken(ctx, next.Hash); err != nil || !cmp.Equal(got, next, cmpopts.EquateEmpty()) {
 		t.Errorf("successor = %+v, %v; want %+v", got, err, next)

@@ -36,8 +36,9 @@ Commands:
   import     add the users and keys of an export to the store
   help       show this help
 
-Every flag has an INKAN_* environment variable (--token-ttl ↔ INKAN_TOKEN_TTL);
-a flag wins over its variable. Run "inkan <command> --help" for a command's flags.
+Every setting has an INKAN_* environment variable (--token-ttl ↔ INKAN_TOKEN_TTL),
+shown in [brackets] by --help; a flag wins over its variable. INKAN_MASTER_KEY
+holds the master key itself. Run "inkan <command> --help" for a command's flags.
 `
 
 func main() {

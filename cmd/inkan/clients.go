@@ -242,6 +242,9 @@ func (s clientSpec) client() (store.Client, error) {
 	if len(scopes) == 0 {
 		scopes = slices.Clone(defaultClientScopes)
 	}
+	if len(scopes) > oauth2.MaxScopes || len(strings.Join(scopes, " ")) > oauth2.MaxScopeBytes {
+		problem("--scope: at most %d scopes, of %d bytes in all, as a request may ask for", oauth2.MaxScopes, oauth2.MaxScopeBytes)
+	}
 	for i, sc := range scopes {
 		if parts, err := oauth2.ParseScope(sc); err != nil || len(parts) != 1 {
 			problem("--scope %q: not a scope token (RFC 6749 §3.3: printable ASCII without space, \" or \\)", sc)

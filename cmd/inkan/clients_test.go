@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -379,6 +380,7 @@ func TestClients_errors(t *testing.T) {
 		{"duplicate scope", add("--name", "A", "--redirect-uri", ok, "--scope", "openid,email", "--scope", "openid"), true, []string{`--scope "openid": given twice`}},
 		{"bad scope", add("--name", "A", "--redirect-uri", ok, "--scope", `a"b`), true, []string{"not a scope token"}},
 		{"scope with space", add("--name", "A", "--redirect-uri", ok, "--scope", "openid profile"), true, []string{"not a scope token"}},
+		{"too many scopes", add("--name", "A", "--redirect-uri", ok, "--scope", manyScopes(65)), true, []string{"--scope: at most 64 scopes"}},
 		{"empty audience", add("--name", "A", "--redirect-uri", ok, "--audience", "api,"), true, []string{"--audience: empty"}},
 		{
 			"every problem at once",
@@ -407,6 +409,15 @@ func TestClients_errors(t *testing.T) {
 	if out := mustInkan(t, "", "clients", "list", "--data-dir", dir, "--json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("clients list after refused adds = %s, want []", out)
 	}
+}
+
+// manyScopes is the comma-separated list of n distinct scopes s0,s1,…
+func manyScopes(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = "s" + strconv.Itoa(i)
+	}
+	return strings.Join(parts, ",")
 }
 
 func TestClients_help(t *testing.T) {

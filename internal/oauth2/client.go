@@ -109,22 +109,46 @@ func Authenticate(c store.Client, cred Credentials) error {
 // Allows reports whether the client is registered for grant.
 func Allows(c store.Client, grant string) bool { return slices.Contains(c.Grants, grant) }
 
-// ParseScope splits a scope parameter (RFC 6749 §3.3) and refuses duplicates
-// and characters outside the allowed set.
+// Bounds of a scope parameter: far above what any client asks for (a few
+// scopes of a few dozen bytes), and low enough that every request stays
+// cheap whatever it carries.
+const (
+	MaxScopeBytes = 2048
+	MaxScopes     = 64
+)
+
+// ParseScope splits a scope parameter (RFC 6749 §3.3) and refuses one over
+// MaxScopeBytes or MaxScopes, duplicates, and characters outside the
+// allowed set. Its cost is linear in the length of s.
 func ParseScope(s string) ([]string, error) {
+	if len(s) > MaxScopeBytes {
+		return nil, Errorf(InvalidScope, "scope is longer than %d bytes", MaxScopeBytes)
+	}
+	if n := strings.Count(s, " ") + 1; n > MaxScopes {
+		return nil, Errorf(InvalidScope, "scope holds more than %d scopes", MaxScopes)
+	}
+	return splitScope(s)
+}
+
+// splitScope is ParseScope without its bounds: one pass over s, and one
+// set lookup a token.
+func splitScope(s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
+	malformed := &Error{Code: InvalidScope, Description: "malformed scope"}
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; ch != ' ' && (ch < 0x21 || ch == 0x22 || ch == 0x5c || ch > 0x7e) {
+			return nil, malformed
+		}
+	}
 	parts := strings.Split(s, " ")
-	for i, p := range parts {
-		if p == "" || slices.Contains(parts[:i], p) {
-			return nil, &Error{Code: InvalidScope, Description: "malformed scope"}
+	seen := make(map[string]struct{}, len(parts))
+	for _, p := range parts {
+		if _, dup := seen[p]; p == "" || dup {
+			return nil, malformed
 		}
-		for _, ch := range []byte(p) {
-			if ch < 0x21 || ch == 0x22 || ch == 0x5c || ch > 0x7e {
-				return nil, &Error{Code: InvalidScope, Description: "malformed scope"}
-			}
-		}
+		seen[p] = struct{}{}
 	}
 	return parts, nil
 }

@@ -2,8 +2,10 @@ package oauth2
 
 import (
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -84,6 +86,12 @@ func TestParseScope(t *testing.T) {
 		{"open\"id", "", true},
 		{"a\\b", "", true},
 		{"é", "", true},
+		{"a\x00b", "", true},
+		{"a\tb", "", true},
+		{strings.Repeat("s", MaxScopeBytes), strings.Repeat("s", MaxScopeBytes), false},
+		{strings.Repeat("s", MaxScopeBytes+1), "", true},
+		{manyScopes(MaxScopes), strings.ReplaceAll(manyScopes(MaxScopes), " ", ","), false},
+		{manyScopes(MaxScopes + 1), "", true},
 	} {
 		got, err := ParseScope(tc.in)
 		if (err != nil) != tc.wantErr || strings.Join(got, ",") != tc.want {
@@ -97,6 +105,101 @@ func TestParseScope(t *testing.T) {
 	if _, err := GrantScope(c, []string{"openid", "admin"}); !isCode(err, InvalidScope) {
 		t.Errorf("GrantScope(admin) = %v, want invalid_scope", err)
 	}
+}
+
+// manyScopes is n distinct scope tokens: s0 s1 s2 …
+func manyScopes(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = "s" + strconv.Itoa(i)
+	}
+	return strings.Join(parts, " ")
+}
+
+// scopeOfSize is distinct scope tokens filling about n bytes.
+func scopeOfSize(n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("s" + strconv.Itoa(i))
+	}
+	return b.String()
+}
+
+// The refusal of an oversized scope names the bound, and an unbounded
+// parameter of 60 KB (the size that took 1.5 s of CPU) is refused too.
+func TestParseScope_bounds(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"bytes", scopeOfSize(60 << 10), "longer than 2048 bytes"},
+		{"count", manyScopes(MaxScopes + 1), "more than 64 scopes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseScope(tc.in)
+			var e *Error
+			if !errors.As(err, &e) || e.Code != InvalidScope || !strings.Contains(e.Description, tc.want) {
+				t.Errorf("ParseScope(%d bytes) = %v, want invalid_scope saying %q", len(tc.in), err, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkParseScope shows the cost of splitting a scope growing linearly
+// with its size: splitScope is ParseScope without its bounds, fed 1 KB,
+// 10 KB and 60 KB of distinct tokens; ParseScope itself refuses the two
+// larger ones at once.
+func BenchmarkParseScope(b *testing.B) {
+	for _, n := range []int{1 << 10, 10 << 10, 60 << 10} {
+		s := scopeOfSize(n)
+		b.Run(fmt.Sprintf("split/%dKB", n>>10), func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			for b.Loop() {
+				if _, err := splitScope(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("parse/%dKB", n>>10), func(b *testing.B) {
+			for b.Loop() {
+				ParseScope(s)
+			}
+		})
+	}
+}
+
+// FuzzParseScope: no panic, and an accepted scope is its tokens joined by
+// single spaces, each printable ASCII without " or \, and distinct.
+func FuzzParseScope(f *testing.F) {
+	for _, s := range []string{"", "openid", "openid profile email", "openid  profile", " openid", "openid openid", "a\\b", "é", manyScopes(MaxScopes + 1)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseScope(s)
+		if err != nil {
+			if !isCode(err, InvalidScope) {
+				t.Fatalf("ParseScope(%q) error = %v, want invalid_scope", s, err)
+			}
+			return
+		}
+		if strings.Join(got, " ") != s || len(got) > MaxScopes || len(s) > MaxScopeBytes {
+			t.Fatalf("ParseScope(%q) = %q", s, got)
+		}
+		seen := map[string]bool{}
+		for _, p := range got {
+			if seen[p] || p == "" || strings.ContainsAny(p, "\"\\") {
+				t.Fatalf("ParseScope(%q) = %q: empty, duplicate or forbidden token %q", s, got, p)
+			}
+			for _, c := range []byte(p) {
+				if c < 0x21 || c > 0x7e {
+					t.Fatalf("ParseScope(%q) accepted byte %#x", s, c)
+				}
+			}
+			seen[p] = true
+		}
+	})
 }
 
 func isCode(err error, code string) bool {

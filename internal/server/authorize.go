@@ -86,7 +86,7 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 	}
 	requested, err := oauth2.ParseScope(q.Get("scope"))
 	if err != nil {
-		return fail(oauth2.InvalidScope, "malformed scope")
+		return fail(oauth2.InvalidScope, oauth2.AsError(err).Description)
 	}
 	if ar.scope, err = oauth2.GrantScope(c, requested); err != nil {
 		return fail(oauth2.InvalidScope, oauth2.AsError(err).Description)

@@ -1,12 +1,18 @@
 package server
 
 import (
+	"database/sql"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
 // distinctScopes is distinct scope tokens filling about n bytes, the
@@ -49,5 +55,131 @@ func TestScope_bounds(t *testing.T) {
 				t.Errorf("authorize with a %d-byte scope = %d %s, want a redirect with invalid_scope saying %q", len(tc.scope), rec.Code, loc, tc.want)
 			}
 		})
+	}
+}
+
+// newCountedProvider is newProvider on an SQLite file the test can read
+// directly, with every throttle on.
+func newCountedProvider(t *testing.T) (*provider, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "inkan.db")
+	st, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p := newProvider(t, withOptions(func(o *Options) {
+		o.Store = st
+		withThrottle(o)
+		o.SignupPolicy = store.ThrottlePolicy{Free: 100, Base: time.Second, Max: time.Minute, Window: time.Hour}
+	}))
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return p, db
+}
+
+// throttleKeys reads the keys of the throttle table.
+func throttleKeys(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT key FROM throttles ORDER BY key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// loginPage posts the sign-in form of an authorization request for c.
+func (p *provider) loginPage(t *testing.T, c store.Client, email, password string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {redirectURI}, "scope": {"openid"}}
+	form := url.Values{"csrf": {"csrf-token"}, "request": {req.Encode()}, "email": {email}, "password": {password}}
+	return p.do(t, "POST", "/oauth2/login", form.Encode(), "Content-Type", "application/x-www-form-urlencoded", "Cookie", "inkan_csrf=csrf-token")
+}
+
+// passwordGrant asks the token endpoint for a token with the password grant.
+func (p *provider) passwordGrant(t *testing.T, c store.Client, secret, username, password string) *httptest.ResponseRecorder {
+	t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {username}, "password": {password}}
+	return p.do(t, "POST", "/oauth2/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded", "Authorization", basicClient(c.ID, secret))
+}
+
+// An email over 254 bytes is refused by every password login and by
+// registration with their usual failure, before it costs a throttle row or
+// a password hash.
+func TestEmail_tooLong(t *testing.T) {
+	p, db := newCountedProvider(t)
+	c, secret := p.client(t, store.Client{})
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 200) + ".example.com" // 277 bytes
+	for _, tc := range []struct {
+		name       string
+		do         func() *httptest.ResponseRecorder
+		wantStatus int
+		wantBody   string
+	}{
+		{"tutorial login", func() *httptest.ResponseRecorder {
+			return p.do(t, "POST", "/user/_authenticate", "", "Authorization", basic(long, "correct horse"))
+		}, 401, `{"detail":"Incorrect email or password"}`},
+		{"login page", func() *httptest.ResponseRecorder { return p.loginPage(t, c, long, "correct horse") }, 401, "Incorrect email or password."},
+		{"password grant", func() *httptest.ResponseRecorder { return p.passwordGrant(t, c, secret, long, "correct horse") }, 400, `"error":"invalid_grant"`},
+		{"registration", func() *httptest.ResponseRecorder {
+			return p.do(t, "POST", "/user", `{"name":"A","email":"`+long+`","password":"correct horse"}`, "Content-Type", "application/json")
+		}, 422, `{"detail":[{"loc":["body","email"],"msg":"value is not a valid email address: longer than 254 characters","type":"value_error"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hashes, checks := p.hasher.hashes.Load(), p.hasher.checks.Load()
+			rec := tc.do()
+			if rec.Code != tc.wantStatus || !strings.Contains(rec.Body.String(), tc.wantBody) {
+				t.Errorf("%s with a %d-byte email = %d %.300s, want %d with %s", tc.name, len(long), rec.Code, rec.Body, tc.wantStatus, tc.wantBody)
+			}
+			if h, c := p.hasher.hashes.Load()-hashes, p.hasher.checks.Load()-checks; h != 0 || c != 0 {
+				t.Errorf("%s with a %d-byte email computed %d hashes and %d verifications, want none", tc.name, len(long), h, c)
+			}
+			if keys := throttleKeys(t, db); len(keys) != 0 {
+				t.Errorf("%s with a %d-byte email wrote throttle rows %q, want none", tc.name, len(long), keys)
+			}
+		})
+	}
+}
+
+var throttleKeyRE = regexp.MustCompile(`^(login:pair|login:acct|signup):[0-9a-f]{64}$`)
+
+// Throttle keys are an HMAC of the email and address, of one size however
+// long the email, and the counting works on them as before.
+func TestThrottle_keysHashed(t *testing.T) {
+	p, db := newCountedProvider(t)
+	longest := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 177) + ".example.com" // 254 bytes
+	p.signup(t, "Alice", "alice@example.com", "correct horse")
+	for _, email := range []string{"alice@example.com", longest} {
+		if resp := p.loginFrom(t, "203.0.113.9:1", email, "guess"); resp.StatusCode != 401 {
+			t.Fatalf("login as %s = %d, want 401", email, resp.StatusCode)
+		}
+	}
+	keys := throttleKeys(t, db)
+	if len(keys) != 5 { // a signup, and a pair and an account counter for each email
+		t.Errorf("throttle keys = %q, want 5", keys)
+	}
+	for _, k := range keys {
+		if !throttleKeyRE.MatchString(k) || strings.Contains(k, "alice") || strings.Contains(k, "203.0.113.9") {
+			t.Errorf("throttle key %q: want a kind and 64 hex digits, naming no email or address", k)
+		}
+	}
+	acct := p.srv.throttleKey("login:acct", "alice@example.com")
+	if st, err := p.store.GetThrottle(t.Context(), acct); err != nil || st.Count != 1 {
+		t.Errorf("GetThrottle(account counter of alice) = %+v, %v; want count 1", st, err)
+	}
+	if p.srv.throttleKey("login:pair", "a", "bc") == p.srv.throttleKey("login:pair", "ab", "c") {
+		t.Error("throttleKey(a, bc) = throttleKey(ab, c)")
 	}
 }

@@ -47,11 +47,19 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 // password grant, the login page): it counts the attempt in the shared
 // throttle before checking it, so that parallel guesses cannot slip past
 // the budget, costs one hash whether or not the email is known, and resets
-// the counters on success. It returns errBadCredentials for any failure,
-// a throttledError, or errBusy.
+// the counters on success. An email no account can have (over 254 bytes,
+// control characters) fails before any of that. It returns
+// errBadCredentials for any failure, a throttledError, or errBusy.
 func (s *Server) checkPassword(r *http.Request, email, password string) (store.User, error) {
 	ctx := r.Context()
 	m := s.opts.Metrics.logins
+	// No account has such an email (registration refuses it), so it costs
+	// no throttle row, lookup or hash.
+	if len(email) > maxEmailBytes || !PlainText(email) {
+		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed email")
+		m.WithLabelValues(resultFailure).Inc()
+		return store.User{}, errBadCredentials
+	}
 	counters, err := s.throttle(ctx, s.loginKeys(r, email)...)
 	if err != nil {
 		if errors.Is(err, errThrottled) {

@@ -45,18 +45,20 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := s.opts.Metrics.signups
-	// Every attempt counts, valid or not: a 409 answers whether an email is
+	// An invalid registration answers 422 before it costs a throttle row
+	// or a hash: it creates nothing and tells nothing of who is registered.
+	in, problems := ValidateSignup(fields)
+	if len(problems) > 0 {
+		m.WithLabelValues(resultInvalid).Inc()
+		return &detailError{status: http.StatusUnprocessableEntity, detail: problems}
+	}
+	// Every valid attempt counts: a 409 answers whether an email is
 	// registered, so probing for them is what this budget slows down.
 	if _, err := s.throttle(r.Context(), s.signupKeys(r)...); err != nil {
 		if errors.Is(err, errThrottled) {
 			m.WithLabelValues(resultThrottled).Inc()
 		}
 		return err
-	}
-	in, problems := ValidateSignup(fields)
-	if len(problems) > 0 {
-		m.WithLabelValues(resultInvalid).Inc()
-		return &detailError{status: http.StatusUnprocessableEntity, detail: problems}
 	}
 	hash, err := s.opts.Passwords.Hash(r.Context(), in.Password)
 	if errors.Is(err, errHashBusy) {
@@ -199,6 +201,9 @@ func CheckEmail(email string) *FieldProblem {
 	}
 	if len(email) > maxEmailBytes {
 		return bad(fmt.Sprintf("longer than %d characters", maxEmailBytes))
+	}
+	if !PlainText(email) {
+		return bad("it contains control characters or invalid UTF-8")
 	}
 	at := strings.LastIndexByte(email, '@')
 	if at < 1 || at == len(email)-1 {

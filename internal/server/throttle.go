@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -24,10 +28,10 @@ func (e throttledError) Unwrap() []error { return []error{e.detailError, errThro
 func (s *Server) loginKeys(r *http.Request, email string) []store.ThrottleKey {
 	var keys []store.ThrottleKey
 	if p := s.opts.LoginPolicy; p.Free > 0 {
-		keys = append(keys, store.ThrottleKey{Key: "login:pair:" + email + "|" + s.clientIP(r).String(), Policy: p})
+		keys = append(keys, store.ThrottleKey{Key: s.throttleKey("login:pair", email, s.clientIP(r).String()), Policy: p})
 	}
 	if p := s.opts.AccountPolicy; p.Free > 0 {
-		keys = append(keys, store.ThrottleKey{Key: "login:acct:" + email, Policy: p})
+		keys = append(keys, store.ThrottleKey{Key: s.throttleKey("login:acct", email), Policy: p})
 	}
 	return keys
 }
@@ -35,9 +39,23 @@ func (s *Server) loginKeys(r *http.Request, email string) []store.ThrottleKey {
 // signupKeys is the counter of registrations from the client's address.
 func (s *Server) signupKeys(r *http.Request) []store.ThrottleKey {
 	if p := s.opts.SignupPolicy; p.Free > 0 {
-		return []store.ThrottleKey{{Key: "signup:" + s.clientIP(r).String(), Policy: p}}
+		return []store.ThrottleKey{{Key: s.throttleKey("signup", s.clientIP(r).String()), Policy: p}}
 	}
 	return nil
+}
+
+// throttleKey names a counter: its kind, then the hex HMAC-SHA256 of its
+// parts under TokenSecret, which replicas share. Every key has the same
+// size whatever the email, and the table names no email and no address (a
+// plain hash of an IPv4 address is undone by trying all 2³² of them).
+func (s *Server) throttleKey(kind string, parts ...string) string {
+	m := hmac.New(sha256.New, s.opts.TokenSecret)
+	m.Write([]byte("inkan throttle\x00" + kind))
+	for _, p := range parts { // length-prefixed: no two part lists collide
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(p))))
+		m.Write([]byte(p))
+	}
+	return kind + ":" + hex.EncodeToString(m.Sum(nil))
 }
 
 // throttle takes one attempt on keys in the shared store and returns their

@@ -27,7 +27,7 @@ func (p ThrottlePolicy) Delay(count int) time.Duration {
 
 // ThrottleKey is one counter and the policy that governs it.
 type ThrottleKey struct {
-	Key    string // such as "acct:alice@example.com"
+	Key    string // such as "login:acct:" and an HMAC of the email: short, of fixed size
 	Policy ThrottlePolicy
 }
 

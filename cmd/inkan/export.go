@@ -114,10 +114,18 @@ func migrateCmd(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	emails, err := normalizeEmails(ctx, st)
+	if err != nil {
+		st.Close()
+		return err
+	}
 	if err := st.Close(); err != nil {
 		return err
 	}
 	fmt.Fprintf(std.out, "the database schema of %s is up to date\n", describeStore(cfg))
+	for _, l := range emails.lines() {
+		fmt.Fprintln(std.out, l)
+	}
 	return nil
 }
 

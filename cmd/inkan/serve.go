@@ -48,6 +48,11 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		return err
 	}
 	defer db.Close()
+	emails, err := normalizeEmails(ctx, db)
+	if err != nil {
+		return err
+	}
+	emails.log(ctx, logger)
 	st := cache.New(db, logger)
 	if err := st.Refresh(ctx); err != nil {
 		return err

@@ -29,10 +29,10 @@ Subcommands:
                         or prompted for without echo on a terminal; --password-hash
                         brings over an existing bcrypt or argon2id hash instead
   list                  list users
-  disable EMAIL         refuse the user's logins and tokens
-  enable EMAIL          undo disable
-  delete EMAIL          delete the user; their tokens stop working
-  passwd EMAIL          set a new password (stdin or prompt, as for add)
+  disable EMAIL|ID      refuse the user's logins and tokens
+  enable EMAIL|ID       undo disable
+  delete EMAIL|ID       delete the user; their tokens stop working
+  passwd EMAIL|ID       set a new password (stdin or prompt, as for add)
 
 Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
 and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
@@ -47,7 +47,7 @@ func users(ctx context.Context, std stdio, args []string) error {
 	cfg := config.Default()
 	var email, name, hash string
 	var verified bool
-	synopsis := "users " + sub + " EMAIL [flags]"
+	synopsis := "users " + sub + " EMAIL|ID [flags]"
 	switch sub {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(std.out, usersUsage)
@@ -97,11 +97,8 @@ func users(ctx context.Context, std stdio, args []string) error {
 	case "list":
 		return listUsers(ctx, std.out, st)
 	}
-	target := server.NormalizeEmail(pos[0])
-	u, err := st.GetUserByEmail(ctx, target)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user with email %q", target)
-	} else if err != nil {
+	u, err := lookupUser(ctx, st, pos[0])
+	if err != nil {
 		return err
 	}
 	switch sub {
@@ -150,6 +147,24 @@ func users(ctx context.Context, std stdio, args []string) error {
 		fmt.Fprintf(std.out, "password changed for %s\n", u.Email)
 		return nil
 	}
+}
+
+// lookupUser finds the user an argument names: by id when it is a UUID,
+// by email otherwise.
+func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, error) {
+	if id, err := uuid.Parse(arg); err == nil && id.String() == arg {
+		u, err := st.GetUser(ctx, arg)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.User{}, fmt.Errorf("no user with id %s", arg)
+		}
+		return u, err
+	}
+	target := server.NormalizeEmail(arg)
+	u, err := st.GetUserByEmail(ctx, target)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, fmt.Errorf("no user with email %q", target)
+	}
+	return u, err
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -189,9 +190,16 @@ func CheckName(name string) *FieldProblem {
 	return nil
 }
 
-// NormalizeEmail trims and lower-cases an email, the form it is stored and
-// looked up in.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// NormalizeEmail is the form an email is stored, looked up and compared in,
+// by every way in (registration, the three password logins, the CLI,
+// import): trimmed, lower-cased, then in Unicode Normalization Form C, so
+// that "é" typed precomposed or as e and a combining accent is one address
+// (RFC 6532 §3.1; case mapping before normalisation as in RFC 8265 §3.4).
+// Its result is valid UTF-8, and NormalizeEmail(NormalizeEmail(e)) ==
+// NormalizeEmail(e).
+func NormalizeEmail(email string) string {
+	return norm.NFC.String(strings.ToLower(strings.TrimSpace(email)))
+}
 
 // CheckEmail accepts a plain addr-spec (RFC 5322) with a dotted domain, at
 // most 254 bytes.

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/password"
+	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/postgres"
+	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
+	"github.com/inkan-dev/inkan/internal/store/sqlite"
+)
+
+// Emails as a release before NFC normalisation may have stored them.
+const (
+	elodieNFD = "e\u0301lodie@example.com"  // alone: rewritten to NFC
+	reneNFC   = "ren\u00e9@example.com"     // holds the normal form
+	reneNFD   = "rene\u0301@example.com"    // collides with reneNFC
+	xA        = "c\u0327\u0301@example.com" // cedilla then acute: NFC is U+1E09
+	xB        = "c\u0301\u0327@example.com" // acute then cedilla: U+1E09 too
+	plain     = "plain@example.com"
+)
+
+// legacyUsers stores one user per email, bypassing normalisation, and
+// returns their ids by email.
+func legacyUsers(t *testing.T, st store.Store) map[string]string {
+	t.Helper()
+	hash, err := password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1).Hash(context.Background(), "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, email := range []string{elodieNFD, reneNFC, reneNFD, xA, xB, plain} {
+		u := store.User{ID: uuid.NewString(), Name: "U", Email: email, PasswordHash: hash, CreatedAt: at.Add(time.Duration(i) * time.Second), UpdatedAt: at}
+		if err := st.CreateUser(context.Background(), u); err != nil {
+			t.Fatalf("CreateUser(%q) = %v", email, err)
+		}
+		ids[email] = u.ID
+	}
+	return ids
+}
+
+func emailOf(t *testing.T, st store.Store, id string) string {
+	t.Helper()
+	u, err := st.GetUser(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Email
+}
+
+// normalizeEmails rewrites an email stored otherwise than in NFC when no
+// other user has its address, and reports the users whose addresses
+// collide, changing none of them, on both backends.
+func TestNormalizeEmails(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"sqlite", func(t *testing.T) store.Store {
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "inkan.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+		{"postgres", func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), pgtest.Database(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			st := backend.open(t)
+			defer st.Close()
+			ids := legacyUsers(t, st)
+			rep, err := normalizeEmails(context.Background(), st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{ids[elodieNFD]}; !slices.Equal(rep.rewritten, want) {
+				t.Errorf("rewritten = %v, want %v", rep.rewritten, want)
+			}
+			want := []emailConflict{
+				{holder: ids[reneNFC], others: []string{ids[reneNFD]}},
+				{others: []string{ids[xA], ids[xB]}},
+			}
+			if len(rep.conflicts) != 2 || !equalConflict(rep.conflicts[0], want[0]) && !equalConflict(rep.conflicts[0], want[1]) ||
+				!equalConflict(rep.conflicts[1], want[0]) && !equalConflict(rep.conflicts[1], want[1]) {
+				t.Errorf("conflicts = %+v, want %+v", rep.conflicts, want)
+			}
+			for email, id := range ids {
+				want := email
+				if email == elodieNFD {
+					want = "\u00e9lodie@example.com"
+				}
+				if got := emailOf(t, st, id); got != want {
+					t.Errorf("email of the user stored as %q = %q, want %q", email, got, want)
+				}
+			}
+			again, err := normalizeEmails(context.Background(), st)
+			if err != nil || len(again.rewritten) != 0 || len(again.conflicts) != 2 {
+				t.Errorf("second run = %+v, %v; want no rewrite, the same two conflicts", again, err)
+			}
+		})
+	}
+}
+
+func equalConflict(a, b emailConflict) bool {
+	return a.holder == b.holder && slices.Equal(a.others, b.others)
+}
+
+// inkan migrate and inkan serve report what they normalised and which
+// users collide, naming ids, and start anyway; the users commands take the
+// ids they name, and an email in any form.
+func TestCLI_emailNormalisation(t *testing.T) {
+	dir := dataDir(t)
+	cfg := config.Default()
+	cfg.DataDir = dir
+	st, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := legacyUsers(t, st)
+	st.Close()
+
+	out := mustInkan(t, "", "migrate", "--data-dir", dir)
+	for _, want := range []string{"up to date", "rewrote the email of 1 user(s)", ids[elodieNFD],
+		ids[reneNFC] + ", " + ids[reneNFD], "only " + ids[reneNFC], ids[xA] + ", " + ids[xB], "none is stored in that form"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate printed:\n%s\nwant it to mention %q", out, want)
+		}
+	}
+	if strings.Contains(out, ids[plain]) {
+		t.Errorf("migrate printed:\n%s\nwant no mention of the plain user", out)
+	}
+
+	p := startInkan(t, dir, nil)
+	log := p.logText()
+	if !strings.Contains(log, "level=WARN msg=\"email conflict: users "+ids[reneNFC]+", "+ids[reneNFD]) || strings.Contains(log, "rewritten") {
+		t.Errorf("serve log:\n%s\nwant a warning naming %s and %s, and no rewrite (migrate did it)", log, ids[reneNFC], ids[reneNFD])
+	}
+	if code, _, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("\u00e9lodie@example.com", "correct horse")); code != 200 {
+		t.Errorf("login of the rewritten user = %d, want 200", code)
+	}
+	if err := p.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	if out := mustInkan(t, "", "users", "disable", "--data-dir", dir, ids[reneNFD]); !strings.Contains(out, "disabled "+reneNFD) {
+		t.Errorf("users disable ID = %q, want the colliding user disabled", out)
+	}
+	if out := mustInkan(t, "", "users", "delete", "--data-dir", dir, reneNFD); !strings.Contains(out, "deleted "+reneNFC) {
+		t.Errorf("users delete with the decomposed email = %q, want the user stored in NFC", out)
+	}
+	if out := mustInkan(t, "correct horse\n", "users", "add", "--data-dir", dir, "--email", "Zo\u0308e@Example.com", "--name", "Zoë"); !strings.Contains(out, "\"email\":\"z\u00f6e@example.com\"") {
+		t.Errorf("users add with a decomposed email printed %q, want it stored in NFC", out)
+	}
+	bc, _ := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
+	line := jsonLine(map[string]any{"kind": "user", "id": uuid.NewString(), "name": "Imp", "email": "impo\u0308rt@example.com",
+		"password_hash": string(bc), "disabled": false,
+		"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"})
+	if _, stderr, err := runInkan(t, line, "import", "--data-dir", dir); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	if out := mustInkan(t, "", "users", "list", "--data-dir", dir); !strings.Contains(out, "imp\u00f6rt@example.com") {
+		t.Errorf("users list after importing a decomposed email:\n%s\nwant it stored in NFC", out)
+	}
+	if _, err := inkan(t, "", "users", "delete", "--data-dir", dir, uuid.NewString()); err == nil || !strings.Contains(err.Error(), "no user with id") {
+		t.Errorf("users delete of an unknown id = %v, want no user with id", err)
+	}
+}

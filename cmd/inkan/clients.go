@@ -12,11 +12,11 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -161,6 +161,11 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: clients %s takes %d argument(s), got %d", errUsage, sub, wantArgs, len(pos))
 	}
+	if wantArgs == 1 {
+		if err := checkIdentifier("ID", pos[0]); err != nil {
+			return err
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -200,7 +205,7 @@ func (s clientSpec) client() (store.Client, error) {
 		problem("--name: required")
 	case n > maxClientName:
 		problem("--name: %d characters, at most %d allowed", n, maxClientName)
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+	case !server.PlainText(name):
 		problem("--name: control characters or invalid UTF-8")
 	}
 
@@ -256,6 +261,8 @@ func (s clientSpec) client() (store.Client, error) {
 	for _, a := range s.audience {
 		if a == "" {
 			problem("--audience: empty value")
+		} else if !server.PlainText(a) {
+			problem("--audience %q: control characters or invalid UTF-8", a)
 		}
 	}
 
@@ -281,6 +288,9 @@ func (s clientSpec) client() (store.Client, error) {
 func checkRedirectURI(raw string) string {
 	if raw == "" {
 		return "empty"
+	}
+	if !server.PlainText(raw) {
+		return "control characters or invalid UTF-8"
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/term"
@@ -434,6 +435,10 @@ func readExport(r io.Reader) ([]importKey, []importUser, error) {
 			continue
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if !utf8.Valid(line) { // the JSON decoder would make U+FFFD of it
+			bad(n, "not valid UTF-8")
 			continue
 		}
 		kind, err := checkFields(line)

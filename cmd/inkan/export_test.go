@@ -197,6 +197,8 @@ func TestImport_badLines(t *testing.T) {
 		{"not a key", with(key, "private_key", "AAAA"), "private_key"},
 		{"alg of another key type", with(otherKey, "alg", "EdDSA"), "EdDSA"},
 		{"too long", with(user, "name", strings.Repeat("x", maxLineBytes)), "longer than"},
+		{"invalid utf-8", strings.Replace(line(user), `"name":"`, "\"name\":\"\xff", 1), "not valid UTF-8"},
+		{"nul in email", with(user, "email", "a\x00b@example.com"), "control characters"},
 	}
 	dir := dataDir(t)
 	mustInkan(t, "", "migrate", "--data-dir", dir)

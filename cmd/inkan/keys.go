@@ -101,6 +101,11 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: keys %s takes %d argument(s), got %d", errUsage, sub, wantArgs, len(pos))
 	}
+	if sub == "revoke" {
+		if err := checkIdentifier("KID", pos[0]); err != nil {
+			return err
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

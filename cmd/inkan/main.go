@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/postgres"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
@@ -153,6 +154,16 @@ func parse(std stdio, fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
 	}
 	return pos, nil
+}
+
+// checkIdentifier refuses an identifier argument (an email, a user or
+// client id, a kid) that no store row can hold, with a usage error rather
+// than the database's: see server.PlainText.
+func checkIdentifier(what, arg string) error {
+	if !server.PlainText(arg) {
+		return fmt.Errorf("%w: %s %q holds control characters or invalid UTF-8", errUsage, what, arg)
+	}
+	return nil
 }
 
 // errHelp ends a command successfully after printing its help.

@@ -152,6 +152,9 @@ func users(ctx context.Context, std stdio, args []string) error {
 // lookupUser finds the user an argument names: by id when it is a UUID,
 // by email otherwise.
 func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, error) {
+	if err := checkIdentifier("EMAIL|ID", arg); err != nil {
+		return store.User{}, err
+	}
 	if id, err := uuid.Parse(arg); err == nil && id.String() == arg {
 		u, err := st.GetUser(ctx, arg)
 		if errors.Is(err, store.ErrNotFound) {
@@ -170,8 +173,11 @@ func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, er
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Hasher, email, name, hash string, verified bool) error {
-	email, name = server.NormalizeEmail(email), strings.TrimSpace(name)
 	var problems []string
+	if !server.PlainText(email) { // before normalising, which makes U+FFFD of invalid UTF-8
+		problems = append(problems, "--email: control characters or invalid UTF-8")
+	}
+	email, name = server.NormalizeEmail(email), strings.TrimSpace(name)
 	if p := server.CheckEmail(email); p != nil {
 		problems = append(problems, "--email: "+p.Msg)
 	}

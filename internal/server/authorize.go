@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -48,11 +49,12 @@ type authError struct {
 }
 
 func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authRequest, *authError) {
-	for k, v := range q {
-		if len(v) > 1 {
-			if k == "client_id" || k == "redirect_uri" {
-				return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "%s given more than once", k)}
-			}
+	for _, k := range []string{"client_id", "redirect_uri"} {
+		switch v := q[k]; {
+		case len(v) > 1:
+			return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "%s given more than once", k)}
+		case len(v) == 1 && !PlainText(v[0]):
+			return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "%s holds control characters or invalid UTF-8", k)}
 		}
 	}
 	c, err := s.opts.Store.GetClient(ctx, q.Get("client_id"))
@@ -70,6 +72,13 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 	for k, v := range q {
 		if len(v) > 1 {
 			return fail(oauth2.InvalidRequest, k+" given more than once")
+		}
+		// state and nonce are stored or echoed, and none is a secret.
+		if !PlainText(k) || !PlainText(q.Get(k)) {
+			if k == "state" {
+				ar.state = "" // not echoed back
+			}
+			return fail(oauth2.InvalidRequest, fmt.Sprintf("parameter %q holds control characters or invalid UTF-8", k))
 		}
 	}
 	if q.Get("response_type") != "code" {
@@ -339,7 +348,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
 		return
 	}
-	u, err := s.checkPassword(r, email, password)
+	u, err := s.checkPassword(r, r.PostForm.Get("email"), password)
 	switch {
 	case errors.Is(err, errThrottled):
 		s.loginPage(w, r, ar, params, email, "Too many attempts. Wait a moment and try again.", http.StatusTooManyRequests)

@@ -28,7 +28,7 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 		s.opts.Metrics.logins.WithLabelValues(resultFailure).Inc()
 		return errBadCredentials
 	}
-	u, err := s.checkPassword(r, NormalizeEmail(email), password)
+	u, err := s.checkPassword(r, email, password)
 	if err != nil {
 		return err
 	}
@@ -47,15 +47,18 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 // password grant, the login page): it counts the attempt in the shared
 // throttle before checking it, so that parallel guesses cannot slip past
 // the budget, costs one hash whether or not the email is known, and resets
-// the counters on success. An email no account can have (over 254 bytes,
-// control characters) fails before any of that. It returns
+// the counters on success. It takes the email as given, and normalises it;
+// one no account can have (control characters, invalid UTF-8, over 254
+// bytes once normalised) fails before any of that. It returns
 // errBadCredentials for any failure, a throttledError, or errBusy.
 func (s *Server) checkPassword(r *http.Request, email, password string) (store.User, error) {
 	ctx := r.Context()
 	m := s.opts.Metrics.logins
 	// No account has such an email (registration refuses it), so it costs
-	// no throttle row, lookup or hash.
-	if len(email) > maxEmailBytes || !PlainText(email) {
+	// no throttle row, lookup or hash. The text is checked as given: the
+	// normal form would turn invalid UTF-8 into U+FFFD.
+	valid := PlainText(email)
+	if email = NormalizeEmail(email); !valid || len(email) > maxEmailBytes {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed email")
 		m.WithLabelValues(resultFailure).Inc()
 		return store.User{}, errBadCredentials

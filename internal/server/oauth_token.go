@@ -62,8 +62,13 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauth2.Error) {
 	writeJSON(w, status, body)
 }
 
+// secretParams are the parameters held to no text rule: they are hashed,
+// never stored or shown.
+var secretParams = map[string]bool{"password": true, "client_secret": true}
+
 // readForm parses an application/x-www-form-urlencoded body of at most
-// maxBodyBytes and refuses repeated parameters (RFC 6749 §3.2).
+// maxBodyBytes and refuses repeated parameters (RFC 6749 §3.2) and, but for
+// secrets, parameters that are not PlainText.
 func readForm(w http.ResponseWriter, r *http.Request) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
@@ -77,6 +82,9 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 		if len(v) > 1 {
 			return oauth2.Errorf(oauth2.InvalidRequest, "parameter %s given more than once", k)
 		}
+		if !PlainText(k) || !secretParams[k] && !PlainText(r.PostForm.Get(k)) {
+			return oauth2.Errorf(oauth2.InvalidRequest, "parameter %q holds control characters or invalid UTF-8", k)
+		}
 	}
 	return nil
 }
@@ -86,6 +94,9 @@ func (s *Server) authenticateClient(r *http.Request) (store.Client, error) {
 	cred, err := oauth2.ReadCredentials(r)
 	if err != nil {
 		return store.Client{}, err
+	}
+	if !PlainText(cred.ClientID) { // from the Authorization header: readForm did not see it
+		return store.Client{}, oauth2.Errorf(oauth2.InvalidClient, "malformed client credentials")
 	}
 	c, err := s.opts.Store.GetClient(r.Context(), cred.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -168,8 +179,8 @@ func audience(c store.Client) []string {
 // throttling, timing and hash pool.
 func (s *Server) passwordGrant(r *http.Request, c store.Client) (tokenResponseBody, error) {
 	ctx := r.Context()
-	email, password := NormalizeEmail(r.PostForm.Get("username")), r.PostForm.Get("password")
-	if email == "" || password == "" || len(password) > maxPasswordBytes {
+	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
+	if NormalizeEmail(username) == "" || password == "" || len(password) > maxPasswordBytes {
 		return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidRequest, "username and password are required")
 	}
 	requested, err := oauth2.ParseScope(r.PostForm.Get("scope"))
@@ -180,7 +191,7 @@ func (s *Server) passwordGrant(r *http.Request, c store.Client) (tokenResponseBo
 	if err != nil {
 		return tokenResponseBody{}, err
 	}
-	u, err := s.checkPassword(r, email, password)
+	u, err := s.checkPassword(r, username, password)
 	if err != nil {
 		var de *detailError
 		switch {

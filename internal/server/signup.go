@@ -110,6 +110,9 @@ func readJSONObject(w http.ResponseWriter, r *http.Request) (map[string]json.Raw
 	if !json.Valid(body) {
 		return nil, detailf(http.StatusBadRequest, "Malformed JSON in the request body")
 	}
+	if !utf8.Valid(body) { // RFC 8259 §8.1; the decoder would make U+FFFD of it
+		return nil, detailf(http.StatusBadRequest, "The request body is not valid UTF-8")
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
 		return nil, &detailError{status: http.StatusUnprocessableEntity, detail: []fieldError{{

@@ -1,7 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -182,4 +188,71 @@ func TestThrottle_keysHashed(t *testing.T) {
 	if p.srv.throttleKey("login:pair", "a", "bc") == p.srv.throttleKey("login:pair", "ab", "c") {
 		t.Error("throttleKey(a, bc) = throttleKey(ab, c)")
 	}
+}
+
+// smuggle is a request framed both by Content-Length and by chunked
+// Transfer-Encoding (RFC 9112 §6.1), followed by a second request that a
+// proxy framing by the length would pass on as part of the first body.
+const smuggle = "POST /user HTTP/1.1\r\nHost: inkan.test\r\nContent-Type: application/json\r\n" +
+	"Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n" +
+	"GET /healthz HTTP/1.1\r\nHost: inkan.test\r\n\r\n"
+
+// pipelined is two plain requests on one connection.
+const pipelined = "GET /healthz HTTP/1.1\r\nHost: inkan.test\r\n\r\nGET /healthz HTTP/1.1\r\nHost: inkan.test\r\n\r\n"
+
+// rawResponses writes raw (two requests) to a new connection to addr, and
+// reads answers until the server closes it or has answered both (within a
+// deadline that fails the test).
+func rawResponses(t *testing.T, addr, raw string) []*http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	var out []*http.Response
+	for {
+		if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+			return out // closed
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after %d answers: %v (want the server to close the connection)", len(out), err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out = append(out, resp)
+		if len(out) == 2 { // both requests answered: the connection stayed open
+			return out
+		}
+	}
+}
+
+// A request with both Content-Length and Transfer-Encoding is answered,
+// by its chunked framing, with Connection: close, and the connection is
+// closed: what followed it is never read as a request. Plain requests keep
+// the connection.
+func TestFraming_contentLengthAndChunked(t *testing.T) {
+	p := newProvider(t)
+	addr := strings.TrimPrefix(p.url, "http://")
+	got := rawResponses(t, addr, smuggle)
+	if len(got) != 1 || got[0].StatusCode != http.StatusUnprocessableEntity || !got[0].Close {
+		t.Errorf("answers to a request with Content-Length and Transfer-Encoding and a request after it: %d %v, want one 422 with Connection: close", len(got), statuses(got))
+	}
+	if got := rawResponses(t, addr, pipelined); len(got) != 2 || got[0].Close {
+		t.Errorf("answers to two pipelined plain requests: %v, want two on a kept connection", statuses(got))
+	}
+}
+
+func statuses(rs []*http.Response) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%d close=%v", r.StatusCode, r.Close))
+	}
+	return out
 }

@@ -135,6 +135,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		r = r.WithContext(ctx)
 		h := w.Header()
+		if len(r.TransferEncoding) > 0 {
+			// RFC 9112 §6.1: a request with both Content-Length and
+			// Transfer-Encoding may smuggle a second request past a proxy
+			// that framed it by the length, so the connection must close
+			// after the answer. net/http answers by the chunked framing but
+			// keeps the connection, and drops Content-Length before any
+			// handler sees it: every chunked request closes its connection.
+			h.Set("Connection", "close")
+		}
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
 		if s.opts.HSTS || s.secure(r) {

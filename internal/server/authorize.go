@@ -239,7 +239,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 		Family: newFamily(), AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(codeTTL),
 	})
 	if err != nil {
-		s.opts.Logger.ErrorContext(ctx, "store authorization code", "err", err)
+		s.fault(ctx, "store authorization code", "err", err)
 		s.redirectError(w, r, ar, oauth2.Errorf(oauth2.ServerError, "the server could not answer"))
 		return
 	}
@@ -360,7 +360,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
 		return
 	case err != nil:
-		s.opts.Logger.ErrorContext(ctx, "login", "err", err)
+		s.fault(ctx, "login", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
 		return
 	}
@@ -373,7 +373,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now().UTC().Truncate(time.Microsecond)
 	sess := store.Session{Hash: hashToken(raw), UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
 	if err := s.opts.Store.CreateSession(ctx, sess); err != nil {
-		s.opts.Logger.ErrorContext(ctx, "create session", "err", err)
+		s.fault(ctx, "create session", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
 		return
 	}
@@ -414,7 +414,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.opts.Store.PutConsent(ctx, store.Consent{UserID: u.ID, ClientID: ar.client.ID, Scopes: scopes, CreatedAt: s.opts.Now().UTC().Truncate(time.Microsecond)})
 	if err != nil {
-		s.opts.Logger.ErrorContext(ctx, "store consent", "err", err)
+		s.fault(ctx, "store consent", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
 		return
 	}
@@ -436,7 +436,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	// Ending the session also ends the refresh tokens issued under it.
 	if c, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
 		if err := s.opts.Store.EndSession(ctx, hashToken(c.Value)); err != nil {
-			s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
+			s.fault(ctx, "end session", "err", err)
 		}
 	}
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))

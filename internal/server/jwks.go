@@ -26,7 +26,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.opts.Store.Ping(ctx); err != nil {
-		s.opts.Logger.ErrorContext(ctx, "readiness check", "err", err)
+		s.fault(r.Context(), "readiness check", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "Database unavailable"})
 		return
 	}

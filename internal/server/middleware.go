@@ -24,7 +24,7 @@ func (s *Server) tutorial(h handlerFunc) http.Handler {
 		}
 		var de *detailError
 		if !errors.As(err, &de) {
-			s.opts.Logger.ErrorContext(r.Context(), "request failed", "err", err)
+			s.fault(r.Context(), "request failed", "err", err)
 			de = errInternal
 		}
 		writeDetailError(w, de)
@@ -162,15 +162,41 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			s.opts.Metrics.observe(r.Pattern, method(r.Method), sw.status, d)
-			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "request",
+			status, msg := sw.status, "request"
+			if clientGone(ctx) && (status == 0 || status >= 500) {
+				// The failure is the client's leaving, not the server's.
+				status, msg = statusClientClosed, "request cancelled"
+			}
+			s.opts.Metrics.observe(r.Pattern, method(r.Method), status, d)
+			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, msg,
 				slog.String("method", r.Method),
 				slog.String("route", r.Pattern),
-				slog.Int("status", sw.status),
+				slog.Int("status", status),
 				slog.Duration("duration", d))
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// statusClientClosed is what the access log and the metrics record for a
+// request whose client went away before it was answered: nginx's 499,
+// outside the 5xx that count as the server's faults.
+const statusClientClosed = 499
+
+// clientGone reports whether ctx, a request's context, ended: net/http
+// cancels it when the client's connection closes mid-request.
+func clientGone(ctx context.Context) bool { return ctx.Err() != nil }
+
+// fault logs a server fault at Error, unless the request ctx belongs to
+// ended because its client went away: what failed then was the work the
+// client abandoned (a query or a hash cut short), which the access log
+// reports as cancelled, and the detail goes to Debug.
+func (s *Server) fault(ctx context.Context, msg string, args ...any) {
+	level := slog.LevelError
+	if clientGone(ctx) {
+		level, msg = slog.LevelDebug, msg+" (client gone)"
+	}
+	s.opts.Logger.Log(ctx, level, msg, args...)
 }
 
 // LogHandler wraps h so that every record logged with a request's context

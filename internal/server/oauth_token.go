@@ -40,7 +40,7 @@ func (s *Server) oauthHandler(h handlerFunc) http.Handler {
 		if err := h(w, r); err != nil {
 			e := oauth2.AsError(err)
 			if e.Code == oauth2.ServerError {
-				s.opts.Logger.ErrorContext(r.Context(), "oauth request failed", "err", err)
+				s.fault(r.Context(), "oauth request failed", "err", err)
 			}
 			writeOAuthError(w, r, e)
 		}
@@ -337,7 +337,7 @@ func (s *Server) successor(raw string) string {
 func (s *Server) revokeFamily(ctx context.Context, family string) {
 	exp := s.opts.Now().Add(s.opts.RefreshTokenTTL + s.opts.TokenTTL)
 	if err := s.opts.Store.Revoke(ctx, store.Revocation{Kind: "family", Value: family, ExpiresAt: exp.UTC().Truncate(time.Microsecond)}); err != nil {
-		s.opts.Logger.ErrorContext(ctx, "revoke token family", "err", err)
+		s.fault(ctx, "revoke token family", "err", err)
 	}
 	s.revocations.add("family", family)
 }

@@ -62,7 +62,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	pageHeaders(w)
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, name, d); err != nil {
-		s.opts.Logger.ErrorContext(r.Context(), "render page", "page", name, "err", err)
+		s.fault(r.Context(), "render page", "page", name, "err", err)
 	}
 }
 

@@ -147,7 +147,7 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 		fs.Var(&spec.postLogout, "post-logout-redirect-uri", "a URI to return to after logout (repeat or comma-separate)")
 		fs.BoolVar(&spec.public, "public", false, "a public client (native or browser app): no secret, must use PKCE")
 		fs.Var(&spec.grants, "grant", "a grant type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
-		fs.Var(&spec.scopes, "scope", "a scope the client may ask for (repeat or comma-separate; default openid,profile,email,offline_access)")
+		fs.Var(&spec.scopes, "scope", "a scope the client may ask for (repeat or comma-separate; at most 64, of 2048 bytes in all; default openid,profile,email,offline_access)")
 		fs.Var(&spec.audience, "audience", "an aud of the client's access tokens (repeat or comma-separate; default the client id)")
 		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only)")
 	case "list":

@@ -64,7 +64,8 @@ type Options struct {
 	JWKSMaxAge time.Duration
 
 	// OAuth 2.0 / OpenID Connect. TokenSecret keys the HMACs of refresh-token
-	// successors and consent CSRF tokens (32 bytes; replicas share it).
+	// successors, consent CSRF tokens and throttle keys (32 bytes; replicas
+	// share it).
 	TokenSecret        []byte
 	SessionTTL         time.Duration // login session lifetime; zero means 24h
 	RefreshTokenTTL    time.Duration // zero means 720h

@@ -436,7 +436,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	// Ending the session also ends the refresh tokens issued under it.
 	if c, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
 		if err := s.opts.Store.EndSession(ctx, hashToken(c.Value)); err != nil {
-			s.fault(ctx, "end session", "err", err)
+			s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
 		}
 	}
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))

@@ -187,10 +187,12 @@ const statusClientClosed = 499
 // cancels it when the client's connection closes mid-request.
 func clientGone(ctx context.Context) bool { return ctx.Err() != nil }
 
-// fault logs a server fault at Error, unless the request ctx belongs to
-// ended because its client went away: what failed then was the work the
-// client abandoned (a query or a hash cut short), which the access log
-// reports as cancelled, and the detail goes to Debug.
+// fault logs a server fault at Error, unless ctx, the request's, ended
+// because its client went away: what failed then is work the client
+// abandoned (a query or a hash cut short), the access log reports the
+// request as cancelled, and the detail goes to Debug. A failure that
+// matters after the client left (a revocation, a logout) is no fault of
+// this kind and logs at Error as ever.
 func (s *Server) fault(ctx context.Context, msg string, args ...any) {
 	level := slog.LevelError
 	if clientGone(ctx) {

@@ -337,7 +337,7 @@ func (s *Server) successor(raw string) string {
 func (s *Server) revokeFamily(ctx context.Context, family string) {
 	exp := s.opts.Now().Add(s.opts.RefreshTokenTTL + s.opts.TokenTTL)
 	if err := s.opts.Store.Revoke(ctx, store.Revocation{Kind: "family", Value: family, ExpiresAt: exp.UTC().Truncate(time.Microsecond)}); err != nil {
-		s.fault(ctx, "revoke token family", "err", err)
+		s.opts.Logger.ErrorContext(ctx, "revoke token family", "err", err)
 	}
 	s.revocations.add("family", family)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -34,8 +35,8 @@ var errNormalised = errors.New("email normalised meanwhile")
 // would lock its owner out. Such an email is rewritten when no other user's
 // email is the same address once normalised: that changes nothing but its
 // bytes. When several are, nothing is changed or merged, and the report
-// names them: only the one stored in normal form, if any (listed first), can
-// log in, and an operator decides what becomes of the others. It runs at
+// names them: only the one stored in normal form, if any, can log in, and
+// an operator decides what becomes of the others. It runs at
 // every start and migrate, in Go because SQLite has no NFC; the scan is
 // linear, and rewrites are compare-and-swap, so replicas starting together
 // agree.
@@ -60,7 +61,7 @@ func normalizeEmails(ctx context.Context, st store.UserStore) (emailReport, erro
 			holders[u.Email] = u.ID
 		}
 	}
-	for _, n := range sortedKeys(groups) {
+	for _, n := range slices.Sorted(maps.Keys(groups)) {
 		us := groups[n]
 		holder, held := holders[n]
 		if !held && len(us) == 1 {
@@ -105,15 +106,6 @@ func rewriteEmail(ctx context.Context, st store.UserStore, u store.User, normal 
 		return fmt.Errorf("normalise the email of user %s: %w", u.ID, err)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // lines says what the report holds, one line per finding, naming user ids

@@ -29,6 +29,9 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -104,6 +107,13 @@ func (p Params) validate() error {
 type Hasher struct {
 	params Params
 	sem    chan struct{} // one element per running hash computation
+
+	// idle, when positive, returns the hashes' memory to the operating
+	// system once no hash has run for that long (see SetIdleRelease).
+	idle      time.Duration
+	mu        sync.Mutex
+	idleTimer *time.Timer
+	release   func() // what the idle timer runs; debug.FreeOSMemory
 }
 
 // New returns a Hasher that hashes with p and runs at most concurrency hash
@@ -113,9 +123,34 @@ type Hasher struct {
 // bounds (see the package documentation) as an error.
 func New(p Params, concurrency int) *Hasher {
 	return &Hasher{
-		params: p,
-		sem:    make(chan struct{}, max(concurrency, 1)),
+		params:  p,
+		sem:     make(chan struct{}, max(concurrency, 1)),
+		release: debug.FreeOSMemory,
 	}
+}
+
+// SetIdleRelease makes h hand the memory of its hash computations back to
+// the operating system once no computation has run for d: every argon2id
+// hash allocates its m KiB afresh, and while a server is otherwise idle the
+// garbage collector may not run for minutes, so a burst of logins would
+// otherwise leave the process's RSS at its peak. Zero (the default) turns it
+// off. Call it before h is used.
+func (h *Hasher) SetIdleRelease(d time.Duration) { h.idle = d }
+
+// Dummy returns an argon2id hash with h's parameters of a password nobody
+// knows: random salt and random output, so nothing is computed now, yet
+// verifying any password against it costs what verifying a real hash of h
+// costs. A login for an unknown account verifies against it, so that its
+// timing matches a real account's.
+func (h *Hasher) Dummy() (string, error) {
+	if err := h.params.validate(); err != nil {
+		return "", fmt.Errorf("password: invalid argon2id params: %v", err)
+	}
+	b := make([]byte, h.params.SaltLen+h.params.KeyLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("password: read dummy hash: %w", err)
+	}
+	return encodeArgon2id(h.params, b[:h.params.SaltLen], b[h.params.SaltLen:]), nil
 }
 
 // Params returns the argon2id parameters h hashes with.
@@ -139,7 +174,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.done()
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
 	return encodeArgon2id(h.params, salt, key), nil
 }
@@ -168,7 +203,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, a argon2idHash, password st
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.done()
 	p := a.params
 	key := argon2.IDKey([]byte(password), a.salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	if subtle.ConstantTimeCompare(key, a.key) != 1 {
@@ -181,7 +216,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, hash []byte, password string)
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.done()
 	// CompareHashAndPassword compares with crypto/subtle.
 	err = bcrypt.CompareHashAndPassword(hash, []byte(password))
 	switch {
@@ -215,15 +250,42 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.sem <- struct{}{}:
+		h.stopIdle()
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("password: wait for hash slot: %w", ctx.Err())
 	}
 }
 
-// release frees the slot taken by acquire.
-func (h *Hasher) release() {
+// done frees the slot taken by acquire, and when it was the last one in use
+// arms the idle release.
+func (h *Hasher) done() {
 	<-h.sem
+	if h.idle <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.sem) > 0 {
+		return
+	}
+	if h.idleTimer == nil {
+		h.idleTimer = time.AfterFunc(h.idle, h.release)
+		return
+	}
+	h.idleTimer.Reset(h.idle)
+}
+
+// stopIdle disarms the idle release while hashes run.
+func (h *Hasher) stopIdle() {
+	if h.idle <= 0 {
+		return
+	}
+	h.mu.Lock()
+	if h.idleTimer != nil {
+		h.idleTimer.Stop()
+	}
+	h.mu.Unlock()
 }
 
 // malformed returns an error wrapping ErrMalformedHash. Callers must not pass

@@ -94,6 +94,7 @@ type Server struct {
 	handler   http.Handler
 
 	revocations revocationSet
+	jwks        *jwksCache
 }
 
 // New builds the server. It takes a dummy hash with the hasher's own
@@ -148,6 +149,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		tokens:    &token.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
 		verifier:  v,
 		dummyHash: dummy,
+		jwks:      newJWKSCache(opts.JWKSMaxAge),
 	}
 	s.handler = s.routes()
 	if err := s.refreshRevocations(ctx); err != nil {

@@ -17,7 +17,7 @@ func TestHasher_Dummy(t *testing.T) {
 		t.Fatalf("Dummy() error = %v", err)
 	}
 	b, _ := h.Dummy()
-	h.done()
+	h.done(0)
 	if a == b {
 		t.Errorf("Dummy() returned %q twice, want a fresh salt and output each time", a)
 	}
@@ -43,7 +43,12 @@ func TestHasher_Dummy_InvalidParams(t *testing.T) {
 func TestHasher_SetIdleRelease(t *testing.T) {
 	h := New(cheap, 2)
 	released := make(chan struct{}, 10)
-	h.release = func() { released <- struct{}{} }
+	h.free = func() { released <- struct{}{} }
+	var limits []int64
+	defer func(c func(), s func(int64)) { collect, setMemoryLimit = c, s }(collect, setMemoryLimit)
+	collections := 0
+	collect = func() { collections++ }
+	setMemoryLimit = func(n int64) { limits = append(limits, n) }
 	h.SetIdleRelease(time.Millisecond)
 
 	// While a computation holds a slot, nothing is released.
@@ -56,17 +61,28 @@ func TestHasher_SetIdleRelease(t *testing.T) {
 	if h.idleTimer != nil {
 		t.Fatal("idle release armed while a hash was still running")
 	}
-	h.done() // the last slot frees: the release is armed
+	if collections != 1 || len(limits) != 1 {
+		t.Fatalf("after one hash: %d collections, %d limits set; want 1, 1", collections, len(limits))
+	}
+	if min := int64(2 * cheap.Memory << 10); limits[0] < min+memoryMargin {
+		t.Errorf("memory limit %d leaves no room for two slots' hashes (%d) and the margin", limits[0], min)
+	}
+	h.done(0) // the last slot frees: the release is armed
 	select {
 	case <-released:
 	case <-time.After(10 * time.Second): // a deadline, not a synchronisation
 		t.Fatal("memory not released after the hasher went idle")
 	}
+	if got := limits[len(limits)-1]; got != h.startLimit {
+		t.Errorf("after the idle release the memory limit is %d, want the start's %d", got, h.startLimit)
+	}
 }
 
 func TestHasher_IdleReleaseOff(t *testing.T) {
 	h := New(cheap, 1)
-	h.release = func() { t.Error("released with idle release off") }
+	h.free = func() { t.Error("released with idle release off") }
+	defer func(c func()) { collect = c }(collect)
+	collect = func() { t.Error("collected with idle release off") }
 	if _, err := h.Hash(context.Background(), "pw"); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"time"
 
@@ -110,10 +113,13 @@ type Hasher struct {
 
 	// idle, when positive, returns the hashes' memory to the operating
 	// system once no hash has run for that long (see SetIdleRelease).
-	idle      time.Duration
-	mu        sync.Mutex
-	idleTimer *time.Timer
-	release   func() // what the idle timer runs; debug.FreeOSMemory
+	idle       time.Duration
+	mu         sync.Mutex
+	idleTimer  *time.Timer
+	maxKiB     uint32 // the largest argon2id memory a hash has used
+	free       func() // debug.FreeOSMemory; replaced in tests
+	startLimit int64  // the memory limit when SetIdleRelease was called
+	userLimit  int64  // the same, or 0 when it was unlimited
 }
 
 // New returns a Hasher that hashes with p and runs at most concurrency hash
@@ -123,9 +129,9 @@ type Hasher struct {
 // bounds (see the package documentation) as an error.
 func New(p Params, concurrency int) *Hasher {
 	return &Hasher{
-		params:  p,
-		sem:     make(chan struct{}, max(concurrency, 1)),
-		release: debug.FreeOSMemory,
+		params: p,
+		sem:    make(chan struct{}, max(concurrency, 1)),
+		free:   debug.FreeOSMemory,
 	}
 }
 
@@ -135,7 +141,18 @@ func New(p Params, concurrency int) *Hasher {
 // garbage collector may not run for minutes, so a burst of logins would
 // otherwise leave the process's RSS at its peak. Zero (the default) turns it
 // off. Call it before h is used.
-func (h *Hasher) SetIdleRelease(d time.Duration) { h.idle = d }
+//
+// While it is on, each hash is also followed by a garbage collection and a
+// soft memory limit (see bound), so that RSS under a stream of logins stays
+// at one hash's memory per slot above idle. An operator's GOMEMLIMIT, when
+// tighter, is left alone.
+func (h *Hasher) SetIdleRelease(d time.Duration) {
+	h.idle = d
+	h.startLimit = debug.SetMemoryLimit(-1)
+	if h.startLimit != math.MaxInt64 {
+		h.userLimit = h.startLimit
+	}
+}
 
 // Dummy returns an argon2id hash with h's parameters of a password nobody
 // knows: random salt and random output, so nothing is computed now, yet
@@ -174,7 +191,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer h.done()
+	defer h.done(h.params.Memory)
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
 	return encodeArgon2id(h.params, salt, key), nil
 }
@@ -203,7 +220,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, a argon2idHash, password st
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	defer h.done()
+	defer h.done(a.params.Memory)
 	p := a.params
 	key := argon2.IDKey([]byte(password), a.salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	if subtle.ConstantTimeCompare(key, a.key) != 1 {
@@ -216,7 +233,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, hash []byte, password string)
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	defer h.done()
+	defer h.done(0)
 	// CompareHashAndPassword compares with crypto/subtle.
 	err = bcrypt.CompareHashAndPassword(hash, []byte(password))
 	switch {
@@ -257,23 +274,72 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 }
 
-// done frees the slot taken by acquire, and when it was the last one in use
-// arms the idle release.
-func (h *Hasher) done() {
-	<-h.sem
+// done frees the slot taken by acquire; with the memory release on, it
+// first collects the hash's memory and bounds what the runtime may keep, and
+// when the slot was the last one in use it arms the idle release.
+func (h *Hasher) done(memKiB uint32) {
 	if h.idle <= 0 {
+		<-h.sem
 		return
 	}
+	h.bound(memKiB)
+	<-h.sem
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.sem) > 0 {
 		return
 	}
 	if h.idleTimer == nil {
-		h.idleTimer = time.AfterFunc(h.idle, h.release)
+		h.idleTimer = time.AfterFunc(h.idle, h.releaseIdle)
 		return
 	}
 	h.idleTimer.Reset(h.idle)
+}
+
+// bound runs while the slot is still held. The m KiB the hash allocated are
+// garbage now: runtime.GC collects them before the next hash allocates its
+// own, and a soft memory limit of what the process holds without them, plus
+// one hash's memory per slot and a margin, makes the runtime hand the freed
+// pages back at once. Without both, at dozens of hashes a second the
+// runtime keeps two or three hashes' memory resident (it retains freed
+// pages up to its heap goal); with them RSS stays at one hash's memory per
+// slot above idle. The collection costs a fraction of a millisecond against
+// tens for the hash. The limit is lifted again when the pool goes idle.
+func (h *Hasher) bound(memKiB uint32) {
+	collect()
+	h.mu.Lock()
+	h.maxKiB = max(h.maxKiB, memKiB)
+	perSlot := uint64(h.maxKiB) << 10
+	h.mu.Unlock()
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}
+	metrics.Read(samples)
+	held := samples[0].Value.Uint64() - samples[1].Value.Uint64() - samples[2].Value.Uint64()
+	limit := held + uint64(cap(h.sem))*perSlot + memoryMargin
+	if h.userLimit > 0 && uint64(h.userLimit) < limit {
+		return // the operator's GOMEMLIMIT is tighter: leave it
+	}
+	setMemoryLimit(int64(limit))
+}
+
+// memoryMargin is the room above the bound for everything else that
+// allocates between two hashes.
+const memoryMargin = 2 << 20
+
+// collect and setMemoryLimit are the runtime's, replaced in tests.
+var (
+	collect        = runtime.GC
+	setMemoryLimit = func(n int64) { debug.SetMemoryLimit(n) }
+)
+
+// releaseIdle is what the idle timer runs: the memory back to the OS, and
+// the memory limit as the process started with it.
+func (h *Hasher) releaseIdle() {
+	setMemoryLimit(h.startLimit)
+	h.free()
 }
 
 // stopIdle disarms the idle release while hashes run.

@@ -23,6 +23,16 @@
 //		-header 'Content-Type: application/json' \
 //		-body '{"name":"B","email":"b{{n}}@bench.test","password":"bench password 1"}'
 //
+// -bearer-file names a file of access tokens, one a line: request n sends the
+// n-th (in turn) as "Authorization: Bearer", so that a server's cache of
+// verified tokens never hits when the file holds more tokens than it keeps.
+//
+// -refresh-file names a file of refresh tokens, one a line and at least one
+// for each worker: worker i starts with line i, puts its current token where
+// -body says "{{rt}}", and takes the next one from the response's JSON
+// "refresh_token" (rotation); a response without one ends that worker's
+// chain with an error.
+//
 // It only talks to loopback addresses, and it stops by itself: the run is
 // bounded by -warmup+-d and the number of measured requests by -n.
 package main
@@ -77,8 +87,12 @@ func (p *pidFlags) Set(v string) error {
 	return nil
 }
 
-// countVar is the placeholder of -body replaced by the request counter.
-const countVar = "{{n}}"
+// countVar is the placeholder of -body replaced by the request counter;
+// refreshVar the one replaced by the worker's refresh token.
+const (
+	countVar   = "{{n}}"
+	refreshVar = "{{rt}}"
+)
 
 type result struct {
 	Name       string   `json:"name"`
@@ -111,6 +125,8 @@ func main() {
 	flag.Var(&pids, "pid", "process whose VmRSS to add to peak_rss_mib (repeatable; none: null)")
 	expect := flag.Int("expect", http.StatusOK, "expected status; others count as errors")
 	maxReq := flag.Int64("n", 10_000_000, "stop after this many measured requests")
+	bearerFile := flag.String("bearer-file", "", "file of access tokens, one a line, sent in turn as Bearer")
+	refreshFile := flag.String("refresh-file", "", `file of refresh tokens, one a line and one a worker at least; -body's "`+refreshVar+`" is the worker's current one`)
 	flag.Parse()
 
 	if len(urls) == 0 {
@@ -160,10 +176,23 @@ func main() {
 		}
 	}
 
-	res := run(config{
+	cfg := config{
 		urls: urls, method: *method, header: hdr, body: strings.Split(*body, countVar),
 		conc: *conc, dur: *dur, warmup: *warmup, pids: pids, expect: *expect, maxReq: *maxReq,
-	})
+	}
+	if *bearerFile != "" {
+		cfg.bearers = readLines(*bearerFile)
+	}
+	if *refreshFile != "" {
+		cfg.refresh = readLines(*refreshFile)
+		if len(cfg.refresh) < *conc {
+			log.Fatalf("-refresh-file has %d tokens, want one for each of the %d workers", len(cfg.refresh), *conc)
+		}
+		if len(cfg.body) != 1 || !strings.Contains(*body, refreshVar) {
+			log.Fatalf("-refresh-file wants a -body with %s and without %s", refreshVar, countVar)
+		}
+	}
+	res := run(cfg)
 	res.Name = *name
 	out, err := json.Marshal(res)
 	if err != nil {
@@ -199,6 +228,26 @@ type config struct {
 	pids        []int
 	expect      int
 	maxReq      int64
+	bearers     []string // -bearer-file
+	refresh     []string // -refresh-file: the chains' first tokens
+}
+
+// readLines returns the non-empty lines of a file.
+func readLines(path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var out []string
+	for l := range strings.Lines(string(data)) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		log.Fatalf("%s holds no tokens", path)
+	}
+	return out
 }
 
 // request is what the workers share: the next URL and body counter, and
@@ -210,17 +259,30 @@ type request struct {
 	errs map[string]int64
 }
 
-// next returns the URL and body of a new request.
-func (r *request) next() (string, io.Reader) {
+// next returns the URL, body and bearer token of a new request; rt is the
+// worker's refresh token, for -refresh-file.
+func (r *request) next(rt string) (string, io.Reader, string) {
 	n := r.seq.Add(1)
 	u := r.cfg.urls[(n-1)%uint64(len(r.cfg.urls))]
+	var bearer string
+	if len(r.cfg.bearers) > 0 {
+		bearer = r.cfg.bearers[(n-1)%uint64(len(r.cfg.bearers))]
+	}
+	b := r.body(n, rt)
+	return u, b, bearer
+}
+
+func (r *request) body(n uint64, rt string) io.Reader {
+	if r.cfg.refresh != nil {
+		return strings.NewReader(strings.ReplaceAll(r.cfg.body[0], refreshVar, rt))
+	}
 	if len(r.cfg.body) == 1 {
 		if r.cfg.body[0] == "" {
-			return u, nil
+			return nil
 		}
-		return u, strings.NewReader(r.cfg.body[0])
+		return strings.NewReader(r.cfg.body[0])
 	}
-	return u, strings.NewReader(strings.Join(r.cfg.body, strconv.FormatUint(n, 10)))
+	return strings.NewReader(strings.Join(r.cfg.body, strconv.FormatUint(n, 10)))
 }
 
 func (r *request) fail(status string) {
@@ -256,6 +318,10 @@ func run(cfg config) result {
 	)
 	for i := range cfg.conc {
 		wg.Go(func() {
+			var rt string // this worker's refresh token
+			if cfg.refresh != nil {
+				rt = cfg.refresh[i]
+			}
 			for {
 				t0 := time.Now()
 				if !t0.Before(stopAt) {
@@ -266,7 +332,14 @@ func run(cfg config) result {
 					measured.Add(-1)
 					return
 				}
-				status := do(ctx, client, rq)
+				status := do(ctx, client, rq, &rt)
+				if cfg.refresh != nil && rt == "" {
+					if counted {
+						errs.Add(1)
+						rq.fail("chain broken")
+					}
+					return
+				}
 				if !counted {
 					continue
 				}
@@ -332,18 +405,36 @@ func run(cfg config) result {
 // do sends one request and returns "" if it got the expected status, else
 // the status it got, or "transport" when no whole response came. It reads
 // the body to the end so that the connection is reused.
-func do(ctx context.Context, client *http.Client, rq *request) string {
-	u, body := rq.next()
+//
+// With -refresh-file it sets *rt to the response's refresh_token, or to ""
+// when there is none.
+func do(ctx context.Context, client *http.Client, rq *request, rt *string) string {
+	u, body, bearer := rq.next(*rt)
 	req, err := http.NewRequestWithContext(ctx, rq.cfg.method, u, body)
 	if err != nil {
 		return "transport"
 	}
 	req.Header = rq.cfg.header.Clone()
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if rq.cfg.refresh != nil {
+			*rt = ""
+		}
 		return "transport"
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
+	if rq.cfg.refresh != nil {
+		var tok struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&tok)
+		*rt = tok.RefreshToken
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+	}
 	resp.Body.Close()
 	switch {
 	case err != nil:

@@ -14,6 +14,7 @@ import (
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/janitor"
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/internal/logsink"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -23,6 +24,11 @@ import (
 // throttleWindow is how long a login or signup counter lives after its
 // first attempt (or until its block ends, if later).
 const throttleWindow = time.Hour
+
+// hashIdleRelease is how long the hash pool stays idle before the memory of
+// its argon2id computations (m KiB each) goes back to the operating system
+// (docs/performance.md has the measurements).
+const hashIdleRelease = time.Second
 
 // shutdownTimeout bounds how long in-flight requests may take to finish.
 const shutdownTimeout = 30 * time.Second
@@ -41,7 +47,12 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	logger := newLogger(std.errOut, cfg)
+	// Log lines go through a buffered asynchronous sink, so that a request's
+	// access-log line costs a copy, not a write to stderr; it is flushed
+	// when serve returns, so the last lines are never lost.
+	sink := logsink.New(std.errOut, 0)
+	defer sink.Close()
+	logger := newLogger(sink, cfg)
 
 	db, err := openStore(ctx, cfg)
 	if err != nil {
@@ -89,13 +100,15 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	login := store.ThrottlePolicy{Free: cfg.LoginAttempts, Base: cfg.LoginBackoff, Max: cfg.LoginBackoffMax, Window: throttleWindow}
 	account := login
 	account.Free = cfg.LoginAccountAttempts
+	hasher := password.New(password.Default, cfg.HashConcurrency)
+	hasher.SetIdleRelease(hashIdleRelease)
 	srv, err := server.New(ctx, server.Options{
 		Issuer:         issuer,
 		TokenTTL:       cfg.TokenTTL,
 		Signup:         cfg.Signup,
 		Store:          st,
 		Keys:           keySet,
-		Passwords:      password.New(password.Default, cfg.HashConcurrency),
+		Passwords:      hasher,
 		Logger:         logger,
 		TrustedProxies: cfg.TrustedProxies,
 		HashQueueWait:  cfg.HashQueueWait,

@@ -1,7 +1,6 @@
 package password
 
 import (
-	"runtime"
 	"strings"
 	"testing"
 
@@ -38,8 +37,8 @@ func TestIsCommon(t *testing.T) {
 	}
 }
 
-// TestIsCommon_ListEnds checks both ends of the list that IsCommon uses, so
-// that a truncated or reordered list fails here.
+// TestIsCommon_ListEnds checks both ends of the ranked list, so that a
+// truncated list fails here.
 func TestIsCommon_ListEnds(t *testing.T) {
 	list := frequency.FrequencyLists["passwords"]
 	n := min(commonLimit, len(list))
@@ -56,35 +55,78 @@ func TestIsCommon_ListEnds(t *testing.T) {
 	}
 }
 
-// TestCommonPasswords checks that the list loaded is large, so that a broken
-// load cannot pass TestIsCommon by accident, and logs the set's heap size.
+// TestCommonPasswords checks the embedded file against zxcvbn's list (a
+// test-only dependency now): the same entries, sorted bytewise, one a line,
+// lower-case, each found by the search and no near miss found.
 func TestCommonPasswords(t *testing.T) {
-	set := commonPasswords()
-	if got := len(set); got < 1000 {
-		t.Fatalf("len(commonPasswords()) = %d, want at least 1000", got)
+	list := frequency.FrequencyLists["passwords"]
+	want := map[string]bool{}
+	for _, pw := range list[:min(commonLimit, len(list))] {
+		want[pw] = true
 	}
-	if got, want := len(set), min(commonLimit, len(frequency.FrequencyLists["passwords"])); got != want {
-		t.Errorf("len(commonPasswords()) = %d, want %d", got, want)
+	if !strings.HasSuffix(commonPasswords, "\n") {
+		t.Fatal("common-passwords.txt does not end in a newline")
 	}
-	for pw := range set {
+	lines := strings.Split(strings.TrimSuffix(commonPasswords, "\n"), "\n")
+	if len(lines) != len(want) || len(lines) < 1000 {
+		t.Fatalf("common-passwords.txt has %d lines, want %d", len(lines), len(want))
+	}
+	for i, pw := range lines {
+		if !want[pw] {
+			t.Errorf("line %d %q is not in zxcvbn's list", i+1, pw)
+		}
+		if i > 0 && lines[i-1] >= pw {
+			t.Fatalf("lines %d and %d (%q, %q) are not sorted bytewise", i, i+1, lines[i-1], pw)
+		}
 		if pw != strings.ToLower(pw) {
-			t.Errorf("list entry %q is not lower-case, so IsCommon can never match it", pw)
+			t.Errorf("entry %q is not lower-case, so IsCommon can never match it", pw)
+		}
+		if !sortedContains(commonPasswords, pw) {
+			t.Errorf("sortedContains(%q) = false, want true", pw)
+		}
+		for _, miss := range []string{pw + "\x00", pw[:len(pw)-1] + "\x7f"} {
+			if !want[miss] && sortedContains(commonPasswords, miss) {
+				t.Errorf("sortedContains(%q) = true, want false", miss)
+			}
 		}
 	}
+}
 
-	// A rough measure of what the first call to IsCommon allocates and keeps.
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fresh := newCommonSet(frequency.FrequencyLists["passwords"], commonLimit)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	t.Logf("set of %d passwords: %d KiB of heap", len(fresh), (int64(after.HeapAlloc)-int64(before.HeapAlloc))/1024)
-	runtime.KeepAlive(fresh)
+func TestSortedContains(t *testing.T) {
+	blob := "b\nbb\nc\n"
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"b", true}, {"bb", true}, {"c", true},
+		{"", false}, {"a", false}, {"ba", false}, {"bbb", false}, {"d", false}, {"b\nbb", false},
+	} {
+		if got := sortedContains(blob, tc.s); got != tc.want {
+			t.Errorf("sortedContains(%q, %q) = %v, want %v", blob, tc.s, got, tc.want)
+		}
+	}
+	if sortedContains("", "") {
+		t.Error(`sortedContains("", "") = true`)
+	}
+}
+
+// FuzzIsCommon: the search agrees with a map of the list.
+func FuzzIsCommon(f *testing.F) {
+	set := map[string]bool{}
+	for _, pw := range strings.Split(strings.TrimSuffix(commonPasswords, "\n"), "\n") {
+		set[pw] = true
+	}
+	for _, s := range []string{"password", "Password!", "", "\n", "zzzzzzzz", "iloveyou1\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pw string) {
+		if got, want := IsCommon(pw), set[strings.ToLower(pw)]; got != want {
+			t.Errorf("IsCommon(%q) = %v, want %v", pw, got, want)
+		}
+	})
 }
 
 func BenchmarkIsCommon(b *testing.B) {
-	IsCommon("") // build the set outside the timed loop
 	for _, bc := range []struct {
 		name string
 		pw   string
@@ -99,13 +141,5 @@ func BenchmarkIsCommon(b *testing.B) {
 				IsCommon(bc.pw)
 			}
 		})
-	}
-}
-
-func BenchmarkNewCommonSet(b *testing.B) {
-	list := frequency.FrequencyLists["passwords"]
-	b.ReportAllocs()
-	for b.Loop() {
-		newCommonSet(list, commonLimit)
 	}
 }

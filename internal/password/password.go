@@ -29,6 +29,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -104,6 +110,16 @@ func (p Params) validate() error {
 type Hasher struct {
 	params Params
 	sem    chan struct{} // one element per running hash computation
+
+	// idle, when positive, returns the hashes' memory to the operating
+	// system once no hash has run for that long (see SetIdleRelease).
+	idle       time.Duration
+	mu         sync.Mutex
+	idleTimer  *time.Timer
+	maxKiB     uint32 // the largest argon2id memory a hash has used
+	free       func() // debug.FreeOSMemory; replaced in tests
+	startLimit int64  // the memory limit when SetIdleRelease was called
+	userLimit  int64  // the same, or 0 when it was unlimited
 }
 
 // New returns a Hasher that hashes with p and runs at most concurrency hash
@@ -115,7 +131,43 @@ func New(p Params, concurrency int) *Hasher {
 	return &Hasher{
 		params: p,
 		sem:    make(chan struct{}, max(concurrency, 1)),
+		free:   debug.FreeOSMemory,
 	}
+}
+
+// SetIdleRelease makes h hand the memory of its hash computations back to
+// the operating system once no computation has run for d: every argon2id
+// hash allocates its m KiB afresh, and while a server is otherwise idle the
+// garbage collector may not run for minutes, so a burst of logins would
+// otherwise leave the process's RSS at its peak. Zero (the default) turns it
+// off. Call it before h is used.
+//
+// While it is on, each hash is also followed by a garbage collection and a
+// soft memory limit (see bound), so that RSS under a stream of logins stays
+// at one hash's memory per slot above idle. An operator's GOMEMLIMIT, when
+// tighter, is left alone.
+func (h *Hasher) SetIdleRelease(d time.Duration) {
+	h.idle = d
+	h.startLimit = debug.SetMemoryLimit(-1)
+	if h.startLimit != math.MaxInt64 {
+		h.userLimit = h.startLimit
+	}
+}
+
+// Dummy returns an argon2id hash with h's parameters of a password nobody
+// knows: random salt and random output, so nothing is computed now, yet
+// verifying any password against it costs what verifying a real hash of h
+// costs. A login for an unknown account verifies against it, so that its
+// timing matches a real account's.
+func (h *Hasher) Dummy() (string, error) {
+	if err := h.params.validate(); err != nil {
+		return "", fmt.Errorf("password: invalid argon2id params: %v", err)
+	}
+	b := make([]byte, h.params.SaltLen+h.params.KeyLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("password: read dummy hash: %w", err)
+	}
+	return encodeArgon2id(h.params, b[:h.params.SaltLen], b[h.params.SaltLen:]), nil
 }
 
 // Params returns the argon2id parameters h hashes with.
@@ -139,7 +191,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.done(h.params.Memory)
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
 	return encodeArgon2id(h.params, salt, key), nil
 }
@@ -168,7 +220,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, a argon2idHash, password st
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.done(a.params.Memory)
 	p := a.params
 	key := argon2.IDKey([]byte(password), a.salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	if subtle.ConstantTimeCompare(key, a.key) != 1 {
@@ -181,7 +233,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, hash []byte, password string)
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.done(0)
 	// CompareHashAndPassword compares with crypto/subtle.
 	err = bcrypt.CompareHashAndPassword(hash, []byte(password))
 	switch {
@@ -215,15 +267,91 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.sem <- struct{}{}:
+		h.stopIdle()
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("password: wait for hash slot: %w", ctx.Err())
 	}
 }
 
-// release frees the slot taken by acquire.
-func (h *Hasher) release() {
+// done frees the slot taken by acquire; with the memory release on, it
+// first collects the hash's memory and bounds what the runtime may keep, and
+// when the slot was the last one in use it arms the idle release.
+func (h *Hasher) done(memKiB uint32) {
+	if h.idle <= 0 {
+		<-h.sem
+		return
+	}
+	h.bound(memKiB)
 	<-h.sem
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.sem) > 0 {
+		return
+	}
+	if h.idleTimer == nil {
+		h.idleTimer = time.AfterFunc(h.idle, h.releaseIdle)
+		return
+	}
+	h.idleTimer.Reset(h.idle)
+}
+
+// bound runs while the slot is still held. The m KiB the hash allocated are
+// garbage now: runtime.GC collects them before the next hash allocates its
+// own, and a soft memory limit of what the process holds without them, plus
+// one hash's memory per slot and a margin, makes the runtime hand the freed
+// pages back at once. Without both, at dozens of hashes a second the
+// runtime keeps two or three hashes' memory resident (it retains freed
+// pages up to its heap goal); with them RSS stays at one hash's memory per
+// slot above idle. The collection costs a fraction of a millisecond against
+// tens for the hash. The limit is lifted again when the pool goes idle.
+func (h *Hasher) bound(memKiB uint32) {
+	collect()
+	h.mu.Lock()
+	h.maxKiB = max(h.maxKiB, memKiB)
+	perSlot := uint64(h.maxKiB) << 10
+	h.mu.Unlock()
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}
+	metrics.Read(samples)
+	held := samples[0].Value.Uint64() - samples[1].Value.Uint64() - samples[2].Value.Uint64()
+	limit := held + uint64(cap(h.sem))*perSlot + memoryMargin
+	if h.userLimit > 0 && uint64(h.userLimit) < limit {
+		return // the operator's GOMEMLIMIT is tighter: leave it
+	}
+	setMemoryLimit(int64(limit))
+}
+
+// memoryMargin is the room above the bound for everything else that
+// allocates between two hashes.
+const memoryMargin = 2 << 20
+
+// collect and setMemoryLimit are the runtime's, replaced in tests.
+var (
+	collect        = runtime.GC
+	setMemoryLimit = func(n int64) { debug.SetMemoryLimit(n) }
+)
+
+// releaseIdle is what the idle timer runs: the memory back to the OS, and
+// the memory limit as the process started with it.
+func (h *Hasher) releaseIdle() {
+	setMemoryLimit(h.startLimit)
+	h.free()
+}
+
+// stopIdle disarms the idle release while hashes run.
+func (h *Hasher) stopIdle() {
+	if h.idle <= 0 {
+		return
+	}
+	h.mu.Lock()
+	if h.idleTimer != nil {
+		h.idleTimer.Stop()
+	}
+	h.mu.Unlock()
 }
 
 // malformed returns an error wrapping ErrMalformedHash. Callers must not pass

@@ -150,7 +150,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		s.opts.Logger.DebugContext(ctx, "request started", "method", r.Method, "path", r.URL.Path)
+		if s.opts.Logger.Enabled(ctx, slog.LevelDebug) { // no per-request work at the default level
+			s.opts.Logger.LogAttrs(ctx, slog.LevelDebug, "request started", slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {

@@ -95,11 +95,13 @@ type Server struct {
 	handler   http.Handler
 
 	revocations revocationSet
+	jwks        *jwksCache
 }
 
-// New builds the server. It hashes one random password to get a dummy hash
-// with the hasher's own parameters, so that a login for an unknown email costs
-// what a real one does.
+// New builds the server. It takes a dummy hash with the hasher's own
+// parameters, so that a login for an unknown email costs what a real one
+// does: from the hasher's Dummy method when it has one (nothing is computed,
+// so start-up leaves no hash memory behind), or by hashing a random password.
 func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Keys == nil || opts.Passwords == nil || opts.Logger == nil {
 		return nil, errors.New("server: Store, Keys, Passwords and Logger are required")
@@ -130,19 +132,25 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var dummy string
+	if d, ok := opts.Passwords.(interface{ Dummy() (string, error) }); ok {
+		dummy, err = d.Dummy()
+	} else {
+		dummy, err = opts.Passwords.Hash(ctx, rand.Text())
+	}
+	if err != nil {
+		return nil, err
+	}
 	opts.Passwords = &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
-	}
-	dummy, err := opts.Passwords.Hash(ctx, rand.Text())
-	if err != nil {
-		return nil, err
 	}
 	s := &Server{
 		opts:      opts,
 		tokens:    &token.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
 		verifier:  v,
 		dummyHash: dummy,
+		jwks:      newJWKSCache(opts.JWKSMaxAge),
 	}
 	s.handler = s.routes()
 	if err := s.refreshRevocations(ctx); err != nil {

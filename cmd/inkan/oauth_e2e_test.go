@@ -102,6 +102,12 @@ func openIDConnect(t *testing.T, p *proc, store ...string) {
 	if err != nil || idt.Nonce != "n-1" {
 		t.Fatalf("go-oidc Verify() = %+v, %v", idt, err)
 	}
+	// inkan token verify checks every kind of token inkan signs, ID tokens too.
+	for _, raw := range []string{tok.AccessToken, tok.Extra("id_token").(string)} {
+		if out, err := inkan(t, "", "token", "verify", "--jwks", p.base+"/.well-known/jwks.json", "--issuer", p.base, raw); err != nil {
+			t.Errorf("token verify = %v\n%s", err, out)
+		}
+	}
 	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil || ui.Email != "alice@example.com" {
 		t.Errorf("UserInfo() = %+v, %v", ui, err)

@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/verify"
 )
 
 type tokenResponse struct {
@@ -153,17 +151,4 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: u.Name, Email: u.Email})
 	return nil
-}
-
-// isAccessToken tells access tokens from ID tokens: an RFC 9068 token (typ
-// at+jwt), or the tutorial's token (typ JWT with no aud). An ID token is
-// typ JWT and always has an aud, the client it was issued to.
-func isAccessToken(c *verify.Claims) bool {
-	switch strings.ToLower(c.Type) {
-	case "at+jwt", "application/at+jwt":
-		return true
-	case "jwt", "":
-		return len(c.Audience) == 0
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/token"
 )
 
 // postForm sends an application/x-www-form-urlencoded POST as client c.
@@ -87,7 +88,7 @@ func testTokensValidAfter(t *testing.T, backend harnessOption) {
 
 	p.clock.Add(200 * time.Millisecond) // t0 + 0.5 s: the password changes
 	if _, err := p.store.UpdateUser(t.Context(), uid, func(u store.User) (store.User, error) {
-		u.TokensValidAfter = p.clock.Now()
+		u.TokensValidAfter = token.ValidAfter(p.clock.Now(), u.TokensValidAfter)
 		return u, nil
 	}); err != nil {
 		t.Fatal(err)

@@ -161,3 +161,47 @@ func TestIssuer_IssueAccess_profile(t *testing.T) {
 		}
 	}
 }
+
+// Credential changes in quick succession: each ends every token minted
+// before it, those whose iat issuedAt rounded up included, and none minted
+// after it.
+func TestValidAfter(t *testing.T) {
+	sec := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return sec.Add(time.Duration(n) * time.Millisecond) }
+	for _, tc := range []struct {
+		name    string
+		changes []time.Time // each change, at which tokens are minted just before and just after
+	}{
+		{"one change", []time.Time{ms(500)}},
+		{"one change on a whole second", []time.Time{sec}},
+		{"two changes in a second", []time.Time{ms(500), ms(700)}},
+		{"three changes in a second", []time.Time{ms(100), ms(200), ms(300)}},
+		{"changes a second apart", []time.Time{ms(500), ms(1500)}},
+		{"changes in adjacent seconds", []time.Time{ms(900), ms(1100)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var validAfter time.Time
+			var minted []int64 // iat of every token minted so far
+			for _, at := range tc.changes {
+				minted = append(minted, issuedAt(at.Add(-time.Microsecond), validAfter))
+				validAfter = ValidAfter(at, validAfter)
+				for _, iat := range minted {
+					if !time.Unix(iat, 0).Before(validAfter) {
+						t.Errorf("a token with iat %d, minted before the change at %v, is accepted (TokensValidAfter %v)", iat, at, validAfter)
+					}
+				}
+				iat := issuedAt(at.Add(time.Microsecond), validAfter)
+				if time.Unix(iat, 0).Before(validAfter) {
+					t.Errorf("a token minted just after the change at %v has iat %d, refused (TokensValidAfter %v)", at, iat, validAfter)
+				}
+				minted = append(minted, iat) // before the next change
+				if skew := time.Unix(issuedAt(at, validAfter), 0).Sub(at); skew > time.Duration(len(tc.changes))*time.Second {
+					t.Errorf("iat runs %v ahead of the clock", skew)
+				}
+			}
+		})
+	}
+	if got := ValidAfter(ms(500).In(time.FixedZone("JST", 9*3600)).Add(123), time.Time{}); !got.Equal(ms(500)) || got.Location() != time.UTC {
+		t.Errorf("ValidAfter() = %v, want %v in UTC, to the microsecond", got, ms(500))
+	}
+}

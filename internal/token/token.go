@@ -89,15 +89,37 @@ func (i *Issuer) Issue(u store.User) (Token, error) {
 // it has iat <= now < validAfter. The iat may run up to a second ahead of
 // the clock, well within any verifier's leeway.
 func issuedAt(now, validAfter time.Time) int64 {
-	iat := now.Unix()
 	if validAfter.IsZero() {
-		return iat
+		return now.Unix()
 	}
-	floor := validAfter.Unix()
-	if validAfter.Nanosecond() > 0 {
-		floor++
+	return max(now.Unix(), ceilUnix(validAfter))
+}
+
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
 	}
-	return max(iat, floor)
+	return s
+}
+
+// ValidAfter is the TokensValidAfter of a user whose credentials change at
+// now (a new password, a disable) and was old: now, so that every code,
+// refresh token and sign-in from before it is refused, and every token
+// minted before it too, since their iat <= now. One exception: a token
+// minted under old may carry an iat of old rounded up (issuedAt), past now
+// when old is in the same second; the instant is then just after that iat,
+// which refuses those tokens too, and any sign-in within that second with
+// them, to be made again a second later.
+func ValidAfter(now, old time.Time) time.Time {
+	now = now.UTC().Truncate(time.Microsecond)
+	if old.IsZero() {
+		return now
+	}
+	if past := time.Unix(ceilUnix(old), 0).UTC().Add(time.Microsecond); past.After(now) {
+		return past
+	}
+	return now
 }
 
 // Profile is what a token, or an endpoint answering one, tells about its

@@ -122,6 +122,29 @@ func openIDConnect(t *testing.T, p *proc, store ...string) {
 	if ct, err := cc.Token(ctx); err != nil || ct.AccessToken == "" {
 		t.Errorf("client_credentials = %v, %v", ct, err)
 	}
+	// A client registered for the issuer's audience gets tokens that GET
+	// /user takes, showing what their scope allows; the first client's,
+	// for its own audience, are refused there.
+	out = mustInkan(t, "", append([]string{"clients", "add", "--name", "Tutorial App", "--redirect-uri", "http://127.0.0.1/cb",
+		"--grant", "password", "--audience", p.base}, store...)...)
+	var tut struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal([]byte(out), &tut); err != nil {
+		t.Fatalf("clients add printed %q: %v", out, err)
+	}
+	pw := oauth2.Config{ClientID: tut.ClientID, ClientSecret: tut.ClientSecret, Endpoint: provider.Endpoint(), Scopes: []string{"email"}}
+	ptok, err := pw.PasswordCredentialsToken(ctx, "alice@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatalf("password grant = %v", err)
+	}
+	if code, body, _ := call(t, "GET", p.base+"/user", "", "Authorization", "Bearer "+ptok.AccessToken); code != 200 || body["email"] != "alice@example.com" || body["user"] != nil {
+		t.Errorf("GET /user with a token for the issuer, scope email = %d %v, want 200 with the email only", code, body)
+	}
+	if code := p.me(t, tok.AccessToken); code != 401 {
+		t.Errorf("GET /user with a token for the client's own audience = %d, want 401", code)
+	}
 	// A disabled user's refresh tokens end with the CLI command.
 	mustInkan(t, "", append([]string{"users", "disable", "alice@example.com"}, store...)...)
 	nt.Expiry = time.Now().Add(-time.Minute)

@@ -109,8 +109,9 @@ func ceilUnix(t time.Time) int64 {
 // minted before it too, since their iat <= now. One exception: a token
 // minted under old may carry an iat of old rounded up (issuedAt), past now
 // when old is in the same second; the instant is then just after that iat,
-// which refuses those tokens too, and any sign-in within that second with
-// them, to be made again a second later.
+// which refuses those tokens too, and with them the codes and refresh
+// tokens of sign-ins in the rest of that second: the user signs in again a
+// second later.
 func ValidAfter(now, old time.Time) time.Time {
 	now = now.UTC().Truncate(time.Microsecond)
 	if old.IsZero() {

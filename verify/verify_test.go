@@ -582,8 +582,11 @@ func TestVerifier_name(t *testing.T) {
 		{"neither", claims(del("user")), ""},
 	} {
 		c, err := mustVerifier(t, nil).Verify(t.Context(), mustSign(t, jose.RS256, key, "rsa", tc.claims))
-		if err != nil || c.Name != tc.want {
-			t.Errorf("%s: Verify() = %+v, %v; want Name %q", tc.name, c, err, tc.want)
+		if err != nil {
+			t.Fatalf("%s: Verify() error = %v", tc.name, err)
+		}
+		if c.Name != tc.want {
+			t.Errorf("%s: Verify() Name = %q, want %q", tc.name, c.Name, tc.want)
 		}
 	}
 }

@@ -62,12 +62,12 @@ func startIssuer() *issuer {
 	return is
 }
 
-// token returns an access token for alice, for the audience "api", that
-// expires after ttl.
+// token returns an RFC 9068 access token (typ at+jwt) for alice, for the
+// audience "api", that expires after ttl.
 func (is *issuer) token(ttl time.Duration) string {
 	signer, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: is.key, KeyID: "2026-01"}},
-		(&jose.SignerOptions{}).WithType("JWT"))
+		(&jose.SignerOptions{}).WithType("at+jwt"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -80,6 +80,7 @@ var descriptions = []struct {
 	{ErrNotYetValid, "the access token is not valid yet"},
 	{ErrIssuer, "the access token has the wrong issuer"},
 	{ErrAudience, "the access token is not meant for this audience"},
+	{ErrType, "the token is not an access token"},
 }
 
 // describe returns the fixed description of err's class.

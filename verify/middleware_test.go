@@ -15,9 +15,9 @@ import (
 
 func TestVerifier_Middleware(t *testing.T) {
 	k := mustTestKeys(t)
-	valid := mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "api")))
+	valid := mustSignAccess(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "api")))
 	token := func(edits ...func(map[string]any)) string {
-		return mustSign(t, jose.RS256, k.rsa, "rsa", claims(append([]func(map[string]any){set("aud", "api")}, edits...)...))
+		return mustSignAccess(t, jose.RS256, k.rsa, "rsa", claims(append([]func(map[string]any){set("aud", "api")}, edits...)...))
 	}
 	bare := "Bearer"
 	invalid := func(desc string) string {
@@ -47,7 +47,7 @@ func TestVerifier_Middleware(t *testing.T) {
 		{name: "two headers", header: []string{"Bearer " + valid, "Bearer " + valid}, wantCode: 401, wantAuth: invalid("the access token is malformed"), wantError: "invalid_token"},
 		{name: "garbage", header: []string{`Bearer "><script>`}, wantCode: 401, wantAuth: invalid("the access token is malformed"), wantError: "invalid_token"},
 		{name: "alg none", header: []string{"Bearer " + seg(t, map[string]any{"alg": "none", "kid": "rsa"}) + "." + seg(t, claims(set("aud", "api"))) + "."}, wantCode: 401, wantAuth: invalid("the access token is signed with an algorithm that is not allowed"), wantError: "invalid_token"},
-		{name: "unknown kid", header: []string{"Bearer " + mustSign(t, jose.RS256, k.rsa, "nope", claims(set("aud", "api")))}, wantCode: 401, wantAuth: invalid("the access token is signed with an unknown key"), wantError: "invalid_token"},
+		{name: "unknown kid", header: []string{"Bearer " + mustSignAccess(t, jose.RS256, k.rsa, "nope", claims(set("aud", "api")))}, wantCode: 401, wantAuth: invalid("the access token is signed with an unknown key"), wantError: "invalid_token"},
 		{name: "bad signature", header: []string{"Bearer " + replaceSegment(valid, 1, seg(t, claims(set("aud", "api"), set("sub", "mallory-id"))))}, wantCode: 401, wantAuth: invalid("the access token signature is invalid"), wantError: "invalid_token"},
 		{name: "expired", header: []string{"Bearer " + token(set("exp", testNow.Add(-time.Hour).Unix()))}, wantCode: 401, wantAuth: invalid("the access token expired"), wantError: "invalid_token"},
 		{name: "not yet valid", header: []string{"Bearer " + token(set("nbf", testNow.Add(time.Hour).Unix()))}, wantCode: 401, wantAuth: invalid("the access token is not valid yet"), wantError: "invalid_token"},

@@ -12,6 +12,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -46,6 +47,13 @@ var (
 // Config.Algorithms is empty. HMAC and "none" are never accepted, whatever
 // this slice holds: New checks against its own copy.
 var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
+
+// DefaultTypes are the typ header values accepted when Config.Types is
+// empty: RFC 9068 access tokens ("at+jwt") and inkan's tutorial tokens
+// ("JWT", without an aud). New uses its own copy.
+var DefaultTypes = []string{"at+jwt", "JWT"}
+
+var defaultTypes = []string{"at+jwt", "JWT"}
 
 // asymmetric is the fixed set Config.Algorithms may choose from.
 var asymmetric = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
@@ -116,11 +124,22 @@ type Config struct {
 	// MaxTokenSize bounds the token length in bytes; zero means
 	// DefaultMaxTokenSize.
 	MaxTokenSize int
-	// Types, when set, lists the typ header values accepted, compared
-	// case-insensitively with any "application/" prefix dropped. A resource
-	// server that takes only access tokens sets []string{"at+jwt"}, which
-	// refuses ID tokens (RFC 9068 §4). Empty accepts any typ.
+	// Types lists the typ header values accepted, compared
+	// case-insensitively with any "application/" prefix dropped; "" stands
+	// for a token without typ. Empty means DefaultTypes: "at+jwt" (RFC 9068
+	// access tokens) and "JWT" (inkan's tutorial tokens). A resource server
+	// that takes only OAuth access tokens sets []string{"at+jwt"}.
 	Types []string
+	// AllowIDTokens accepts OpenID Connect ID tokens, which are refused by
+	// default whatever Types says: a token whose typ is not at+jwt and that
+	// carries an aud is taken for an ID token, since an ID token always
+	// names its client in aud (OpenID Connect Core §2) and is typ JWT, while
+	// access tokens are typ at+jwt (RFC 9068 §2.1) and inkan's tutorial
+	// tokens have no aud. An API that took ID tokens would let any client
+	// the user signed in to call it as the user (RFC 9068 §4). Only a
+	// relying party that checks ID tokens sets it, with Audience its client
+	// id.
+	AllowIDTokens bool
 	// CacheSize, when positive, keeps up to that many verified tokens, so
 	// that a token presented again skips the signature check. A hit still
 	// checks that the key its kid names is the same key in the KeySet (a
@@ -154,6 +173,11 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	if len(cfg.Algorithms) == 0 {
 		cfg.Algorithms = slices.Clone(asymmetric)
+	}
+	if len(cfg.Types) == 0 {
+		cfg.Types = slices.Clone(defaultTypes)
+	} else {
+		cfg.Types = slices.Clone(cfg.Types)
 	}
 	v := &Verifier{cfg: cfg}
 	for _, a := range cfg.Algorithms {
@@ -201,7 +225,7 @@ type Claims struct {
 	IssuedAt  time.Time // zero when absent
 	ID        string    // jti
 	Email     string
-	Name      string // inkan's "user" claim
+	Name      string // inkan's "user" claim, or else OpenID Connect's "name"
 	KeyID     string // the kid of the key that verified the token
 	Type      string // the typ header, such as "JWT"
 
@@ -222,6 +246,7 @@ type wireClaims struct {
 	ID        string           `json:"jti"`
 	Email     string           `json:"email"`
 	Name      string           `json:"user"`
+	OIDCName  string           `json:"name"`
 }
 
 // Verify checks raw, a JWS in compact serialization, and returns its claims.
@@ -269,7 +294,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	c := &Claims{
 		Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience, ID: w.ID,
-		Email: w.Email, Name: w.Name, KeyID: key.ID, raw: payload,
+		Email: w.Email, Name: cmp.Or(w.Name, w.OIDCName), KeyID: key.ID, raw: payload,
 	}
 	if typ, ok := h.ExtraHeaders[jose.HeaderType].(string); ok {
 		c.Type = typ
@@ -363,8 +388,11 @@ func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {
 			return fmt.Errorf("%w: issued in the future, at %s", ErrNotYetValid, c.IssuedAt.Format(time.RFC3339))
 		}
 	}
-	if len(v.cfg.Types) > 0 && !slices.ContainsFunc(v.cfg.Types, func(t string) bool { return normalType(t) == normalType(c.Type) }) {
+	if !slices.ContainsFunc(v.cfg.Types, func(t string) bool { return normalType(t) == normalType(c.Type) }) {
 		return fmt.Errorf("%w: %q", ErrType, c.Type)
+	}
+	if !v.cfg.AllowIDTokens && isIDToken(c) {
+		return fmt.Errorf("%w: an ID token (typ %q with an aud), not an access token", ErrType, c.Type)
 	}
 	if c.Issuer != v.cfg.Issuer {
 		return fmt.Errorf("%w: %q", ErrIssuer, c.Issuer)
@@ -393,6 +421,13 @@ func peekAlg(raw string) (string, bool) {
 		return "", false
 	}
 	return h.Alg, true
+}
+
+// isIDToken reports whether c has the shape of an OpenID Connect ID token:
+// a typ other than at+jwt, and an aud (see Config.AllowIDTokens). inkan
+// mints nothing else of that shape.
+func isIDToken(c *Claims) bool {
+	return normalType(c.Type) != "at+jwt" && len(c.Audience) > 0
 }
 
 func normalType(t string) string {

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,7 @@ const testIssuer = "https://id.example.com"
 
 var sentinels = []error{
 	ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrSignature,
-	ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience,
+	ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrType,
 }
 
 // testKeys holds one private key per algorithm; set publishes their public
@@ -113,13 +114,31 @@ func mustFixedRSA(tb testing.TB) *rsa.PrivateKey {
 }
 
 // mustSign returns the compact JWS of claims signed by key under alg, with
-// the header {alg, kid, typ: "JWT"} (no kid when kid is empty).
+// the header {alg, kid, typ: "JWT"} (no kid when kid is empty), as inkan's
+// tutorial tokens are.
 func mustSign(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid string, claims any) string {
+	tb.Helper()
+	return mustSignType(tb, "JWT", alg, key, kid, claims)
+}
+
+// mustSignAccess is mustSign with typ at+jwt, as RFC 9068 access tokens,
+// which carry an aud, are.
+func mustSignAccess(tb testing.TB, alg jose.SignatureAlgorithm, key any, kid string, claims any) string {
+	tb.Helper()
+	return mustSignType(tb, "at+jwt", alg, key, kid, claims)
+}
+
+// mustSignType is mustSign with the given typ, none when it is empty.
+func mustSignType(tb testing.TB, typ string, alg jose.SignatureAlgorithm, key any, kid string, claims any) string {
 	tb.Helper()
 	if kid != "" {
 		key = jose.JSONWebKey{Key: key, KeyID: kid}
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
 	if err != nil {
 		tb.Fatalf("jose.NewSigner(%s): %v", alg, err)
 	}
@@ -281,12 +300,12 @@ func TestVerifier_Verify(t *testing.T) {
 		{name: "wrong issuer", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("iss", "https://evil.example.com"))), wantErr: ErrIssuer},
 		{name: "issuer with trailing slash", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("iss", testIssuer+"/"))), wantErr: ErrIssuer},
 		{name: "no issuer", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(del("iss"))), wantErr: ErrIssuer},
-		{name: "audience unchecked", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "other")))},
+		{name: "audience unchecked", raw: mustSignAccess(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "other")))},
 		{name: "audience missing", raw: valid, config: audience, wantErr: ErrAudience},
-		{name: "audience wrong", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "other"))), config: audience, wantErr: ErrAudience},
-		{name: "audience wrong array", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("aud", []string{"other", "apis"}))), config: audience, wantErr: ErrAudience},
-		{name: "audience string", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "api"))), config: audience},
-		{name: "audience in array", raw: mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("aud", []string{"other", "api"}))), config: audience},
+		{name: "audience wrong", raw: mustSignAccess(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "other"))), config: audience, wantErr: ErrAudience},
+		{name: "audience wrong array", raw: mustSignAccess(t, jose.RS256, k.rsa, "rsa", claims(set("aud", []string{"other", "apis"}))), config: audience, wantErr: ErrAudience},
+		{name: "audience string", raw: mustSignAccess(t, jose.RS256, k.rsa, "rsa", claims(set("aud", "api"))), config: audience},
+		{name: "audience in array", raw: mustSignAccess(t, jose.RS256, k.rsa, "rsa", claims(set("aud", []string{"other", "api"}))), config: audience},
 
 		// Tampering.
 		{name: "tampered payload", raw: replaceSegment(valid, 1, seg(t, claims(set("sub", "mallory-id")))), wantErr: ErrSignature},
@@ -349,7 +368,7 @@ func TestVerifier_Verify(t *testing.T) {
 
 func TestVerifier_Verify_claims(t *testing.T) {
 	k := mustTestKeys(t)
-	raw := mustSign(t, jose.ES256, k.p256, "p256", claims(
+	raw := mustSignAccess(t, jose.ES256, k.p256, "p256", claims(
 		set("aud", []string{"api", "web"}),
 		set("nbf", testNow.Add(-time.Minute).Unix()),
 		set("roles", []string{"admin", "ops"}),
@@ -370,7 +389,7 @@ func TestVerifier_Verify_claims(t *testing.T) {
 		Email:     "alice@example.com",
 		Name:      "Alice",
 		KeyID:     "p256",
-		Type:      "JWT",
+		Type:      "at+jwt",
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Claims{})); diff != "" {
 		t.Errorf("Verify(%.40q) claims mismatch (-want +got):\n%s", raw, diff)
@@ -492,34 +511,82 @@ func TestNew_defaultAlgorithmsImmutable(t *testing.T) {
 	}
 }
 
+// By default only access tokens verify: RFC 9068's (typ at+jwt) and inkan's
+// tutorial tokens (typ JWT, no aud); an OpenID Connect ID token (typ JWT
+// with an aud) is refused unless AllowIDTokens, whatever Types says.
 func TestVerifier_types(t *testing.T) {
 	key := mustFixedRSA(t)
-	mint := func(typ string) string {
-		t.Helper()
-		opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
-		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "rsa"}}, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(claims())
-		obj, _ := s.Sign(b)
-		raw, _ := obj.CompactSerialize()
-		return raw
-	}
-	v := mustVerifier(t, func(c *Config) { c.Types = []string{"at+jwt"} })
+	idToken := claims(set("aud", "client-1"), set("nonce", "n"), set("at_hash", "x"))
+	only := func(types ...string) func(*Config) { return func(c *Config) { c.Types = types } }
 	for _, tc := range []struct {
+		name    string
 		typ     string
+		claims  map[string]any
+		config  func(*Config)
 		wantErr error
 	}{
-		{"at+jwt", nil},
-		{"application/at+JWT", nil},
-		{"JWT", ErrType},
+		{name: "access token", typ: "at+jwt", claims: claims(set("aud", "api"))},
+		{name: "access token media type", typ: "application/at+JWT", claims: claims(set("aud", "api"))},
+		{name: "tutorial token", typ: "JWT", claims: claims()},
+		{name: "tutorial token lower case", typ: "jwt", claims: claims()},
+		{name: "id token", typ: "JWT", claims: idToken, wantErr: ErrType},
+		{name: "id token without typ", claims: idToken, wantErr: ErrType},
+		{name: "no typ", claims: claims(), wantErr: ErrType},
+		{name: "other typ", typ: "logout+jwt", claims: claims(), wantErr: ErrType},
+		{name: "id token allowed", typ: "JWT", claims: idToken, config: func(c *Config) { c.AllowIDTokens = true }},
+		{name: "id token listed", typ: "JWT", claims: idToken, config: only("JWT"), wantErr: ErrType},
+		{name: "no typ listed", claims: claims(), config: only("")},
+		{name: "only at+jwt", typ: "JWT", claims: claims(), config: only("at+jwt"), wantErr: ErrType},
+		{name: "only at+jwt access token", typ: "at+jwt", claims: claims(set("aud", "api")), config: only("at+jwt")},
 	} {
-		if _, err := v.Verify(t.Context(), mint(tc.typ)); !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
-			t.Errorf("Verify(typ %s) = %v, want %v", tc.typ, err, tc.wantErr)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			raw := mustSignType(t, tc.typ, jose.RS256, key, "rsa", tc.claims)
+			_, err := mustVerifier(t, tc.config).Verify(t.Context(), raw)
+			if !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
+				t.Errorf("Verify(typ %q, aud %v) = %v, want %v", tc.typ, tc.claims["aud"], err, tc.wantErr)
+			}
+		})
 	}
-	if _, err := mustVerifier(t, nil).Verify(t.Context(), mint("JWT")); err != nil {
-		t.Errorf("Verify() without Types = %v, want any typ accepted", err)
+}
+
+// Types given to New are copied: a caller changing its slice later, or
+// DefaultTypes, changes nothing.
+func TestNew_typesCopied(t *testing.T) {
+	types := []string{"at+jwt"}
+	v := mustVerifier(t, func(c *Config) { c.Types = types })
+	types[0] = "JWT"
+	saved := slices.Clone(DefaultTypes)
+	t.Cleanup(func() { DefaultTypes = saved })
+	DefaultTypes = append(DefaultTypes, "")
+	raw := mustSign(t, jose.RS256, mustFixedRSA(t), "rsa", claims())
+	if _, err := v.Verify(t.Context(), raw); !errors.Is(err, ErrType) {
+		t.Errorf("Verify(typ JWT) after the caller changed its Types = %v, want %v", err, ErrType)
+	}
+	if _, err := mustVerifier(t, nil).Verify(t.Context(), mustSignType(t, "", jose.RS256, mustFixedRSA(t), "rsa", claims())); !errors.Is(err, ErrType) {
+		t.Errorf("Verify(no typ) after DefaultTypes was changed = %v, want %v", err, ErrType)
+	}
+}
+
+// inkan's tutorial tokens name the user in "user", OAuth access tokens in
+// OpenID Connect's "name"; Claims.Name holds either.
+func TestVerifier_name(t *testing.T) {
+	key := mustFixedRSA(t)
+	for _, tc := range []struct {
+		name   string
+		claims map[string]any
+		want   string
+	}{
+		{"user", claims(), "Alice"},
+		{"name", claims(del("user"), set("name", "Alice N")), "Alice N"},
+		{"both", claims(set("name", "Alice N")), "Alice"},
+		{"neither", claims(del("user")), ""},
+	} {
+		c, err := mustVerifier(t, nil).Verify(t.Context(), mustSign(t, jose.RS256, key, "rsa", tc.claims))
+		if err != nil {
+			t.Fatalf("%s: Verify() error = %v", tc.name, err)
+		}
+		if c.Name != tc.want {
+			t.Errorf("%s: Verify() Name = %q, want %q", tc.name, c.Name, tc.want)
+		}
 	}
 }

@@ -72,12 +72,24 @@ func TestCLI_liveChanges(t *testing.T) {
 	})
 
 	t.Run("passwd", func(t *testing.T) {
+		token := p.login(t, "alice@example.com", "first password")
+		if code := p.me(t, token); code != 200 { // the server has the user cached
+			t.Fatalf("GET /user = %d", code)
+		}
 		mustInkan(t, "second password\n", "users", "passwd", "--data-dir", dir, "alice@example.com")
+		// The change ends the tokens issued before it, the one of a moment
+		// ago too, and not those of a login with the new password at once.
+		eventually(t, propagation, "token from before passwd refused", func() bool { return p.me(t, token) == 401 })
+		if code := p.me(t, oldToken); code != 401 {
+			t.Errorf("the first token after passwd: GET /user = %d, want 401", code)
+		}
 		code, _, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("alice@example.com", "first password"))
 		if code != 401 {
 			t.Errorf("old password after passwd: %d, want 401", code)
 		}
-		p.login(t, "alice@example.com", "second password")
+		if code := p.me(t, p.login(t, "alice@example.com", "second password")); code != 200 {
+			t.Errorf("token of the new password: GET /user = %d, want 200", code)
+		}
 	})
 
 	t.Run("disable enable", func(t *testing.T) {
@@ -96,7 +108,11 @@ func TestCLI_liveChanges(t *testing.T) {
 			t.Errorf("users list =\n%s\nwant alice disabled", list)
 		}
 		mustInkan(t, "", "users", "enable", "--data-dir", dir, "alice@example.com")
-		eventually(t, propagation, "enabled user's token accepted", func() bool { return p.me(t, token) == 200 })
+		fresh := p.login(t, "alice@example.com", "second password") // the login works again at once
+		eventually(t, propagation, "enabled user's new token accepted", func() bool { return p.me(t, fresh) == 200 })
+		if code := p.me(t, token); code != 401 {
+			t.Errorf("token from before the disable, after enable: GET /user = %d, want 401", code)
+		}
 	})
 
 	t.Run("delete", func(t *testing.T) {

@@ -38,6 +38,9 @@ Subcommands:
 
 List flags repeat or take comma-separated values. Grants default to
 authorization_code,refresh_token; scopes to openid,profile,email,offline_access.
+--audience is the aud of the client's access tokens (default the client id);
+GET /user, the tutorial's route, takes an access token only when its aud
+includes the issuer URL (--audience http://localhost:8000).
 Redirect URIs are absolute, without a fragment: https, http only on a loopback
 address (127.0.0.1, [::1], localhost), or a private-use scheme with a dot
 (com.example.app:/cb) for native apps (RFC 8252 §7).
@@ -148,7 +151,7 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 		fs.BoolVar(&spec.public, "public", false, "a public client (native or browser app): no secret, must use PKCE")
 		fs.Var(&spec.grants, "grant", "a grant type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
 		fs.Var(&spec.scopes, "scope", "a scope the client may ask for (repeat or comma-separate; at most 64, of 2048 bytes in all; default openid,profile,email,offline_access)")
-		fs.Var(&spec.audience, "audience", "an aud of the client's access tokens (repeat or comma-separate; default the client id)")
+		fs.Var(&spec.audience, "audience", "an aud of the client's access tokens (repeat or comma-separate; default the client id); the issuer URL makes them good at GET /user")
 		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only)")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print a JSON array instead of a table")

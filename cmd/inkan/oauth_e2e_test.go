@@ -102,6 +102,12 @@ func openIDConnect(t *testing.T, p *proc, store ...string) {
 	if err != nil || idt.Nonce != "n-1" {
 		t.Fatalf("go-oidc Verify() = %+v, %v", idt, err)
 	}
+	// inkan token verify checks every kind of token inkan signs, ID tokens too.
+	for _, raw := range []string{tok.AccessToken, tok.Extra("id_token").(string)} {
+		if out, err := inkan(t, "", "token", "verify", "--jwks", p.base+"/.well-known/jwks.json", "--issuer", p.base, raw); err != nil {
+			t.Errorf("token verify = %v\n%s", err, out)
+		}
+	}
 	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil || ui.Email != "alice@example.com" {
 		t.Errorf("UserInfo() = %+v, %v", ui, err)
@@ -115,6 +121,29 @@ func openIDConnect(t *testing.T, p *proc, store ...string) {
 	cc := clientcredentials.Config{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, TokenURL: provider.Endpoint().TokenURL}
 	if ct, err := cc.Token(ctx); err != nil || ct.AccessToken == "" {
 		t.Errorf("client_credentials = %v, %v", ct, err)
+	}
+	// A client registered for the issuer's audience gets tokens that GET
+	// /user takes, showing what their scope allows; the first client's,
+	// for its own audience, are refused there.
+	out = mustInkan(t, "", append([]string{"clients", "add", "--name", "Tutorial App", "--redirect-uri", "http://127.0.0.1/cb",
+		"--grant", "password", "--audience", p.base}, store...)...)
+	var tut struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal([]byte(out), &tut); err != nil {
+		t.Fatalf("clients add printed %q: %v", out, err)
+	}
+	pw := oauth2.Config{ClientID: tut.ClientID, ClientSecret: tut.ClientSecret, Endpoint: provider.Endpoint(), Scopes: []string{"email"}}
+	ptok, err := pw.PasswordCredentialsToken(ctx, "alice@example.com", "correct horse battery")
+	if err != nil {
+		t.Fatalf("password grant = %v", err)
+	}
+	if code, body, _ := call(t, "GET", p.base+"/user", "", "Authorization", "Bearer "+ptok.AccessToken); code != 200 || body["email"] != "alice@example.com" || body["user"] != nil {
+		t.Errorf("GET /user with a token for the issuer, scope email = %d %v, want 200 with the email only", code, body)
+	}
+	if code := p.me(t, tok.AccessToken); code != 401 {
+		t.Errorf("GET /user with a token for the client's own audience = %d, want 401", code)
 	}
 	// A disabled user's refresh tokens end with the CLI command.
 	mustInkan(t, "", append([]string{"users", "disable", "alice@example.com"}, store...)...)

@@ -114,6 +114,29 @@ func TestReplicas(t *testing.T) {
 			eventually(t, 3*time.Second, p.base+" refuses the disabled user's token", func() bool { return p.me(t, tok) == 401 })
 		}
 	})
+	t.Run("password changed on one, earlier tokens refused on all", func(t *testing.T) {
+		tok := b.login(t, "alice@example.com", "correct horse")
+		for _, p := range ps { // every replica has the user cached
+			if code := p.me(t, tok); code != 200 {
+				t.Fatalf("%s GET /user = %d", p.base, code)
+			}
+		}
+		mustInkan(t, "new horse battery\n", "users", "passwd", "--database", url, "alice@example.com")
+		for _, p := range ps {
+			eventually(t, 3*time.Second, p.base+" refuses the token from before the change", func() bool { return p.me(t, tok) == 401 })
+		}
+		var fresh string
+		eventually(t, 3*time.Second, "a login with the new password", func() bool {
+			code, body, _ := call(t, "POST", c.base+"/user/_authenticate", "", "Authorization", basicAuth("alice@example.com", "new horse battery"))
+			fresh, _ = body["access_token"].(string)
+			return code == 200
+		})
+		for _, p := range ps {
+			if code := p.me(t, fresh); code != 200 {
+				t.Errorf("%s GET /user with the token of the new password = %d, want 200", p.base, code)
+			}
+		}
+	})
 	t.Run("100 concurrent registrations of one email", func(t *testing.T) {
 		var mu sync.Mutex
 		codes := map[int]int{}

@@ -81,7 +81,8 @@ func tokenCmd(ctx context.Context, std stdio, args []string) error {
 	if jwks == "" {
 		return fmt.Errorf("%w: token verify needs --jwks", errUsage)
 	}
-	cfg := verify.Config{Issuer: issuer, Audience: audience, Leeway: time.Minute}
+	// Any token inkan signs: access tokens, the tutorial's, and ID tokens.
+	cfg := verify.Config{Issuer: issuer, Audience: audience, Leeway: time.Minute, AllowIDTokens: true}
 	if cfg.Issuer == "" { // not checked: accept the token's own
 		cfg.Issuer, _ = claims["iss"].(string)
 		if cfg.Issuer == "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/token"
 )
 
 const usersUsage = `Usage: inkan users <subcommand> [flags]
@@ -30,9 +31,11 @@ Subcommands:
                         brings over an existing bcrypt or argon2id hash instead
   list                  list users
   disable EMAIL|ID      refuse the user's logins and tokens
-  enable EMAIL|ID       undo disable
+  enable EMAIL|ID       allow logins again; tokens issued before the disable
+                        stay refused
   delete EMAIL|ID       delete the user; their tokens stop working
-  passwd EMAIL|ID       set a new password (stdin or prompt, as for add)
+  passwd EMAIL|ID       set a new password (stdin or prompt, as for add); every
+                        token, code and refresh token issued before stops working
 
 Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
 and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
@@ -112,6 +115,9 @@ func users(ctx context.Context, std stdio, args []string) error {
 		_, err := st.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
 			old.Disabled = sub == "disable"
 			old.UpdatedAt = now()
+			if sub == "disable" { // what was issued before stays refused after an enable
+				old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter)
+			}
 			return old, nil
 		})
 		if err != nil {
@@ -136,6 +142,7 @@ func users(ctx context.Context, std stdio, args []string) error {
 		_, err = st.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
 			old.PasswordHash = h
 			old.UpdatedAt = now()
+			old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter) // ends every token issued before
 			return old, nil
 		})
 		if err != nil {

@@ -17,26 +17,37 @@ import (
 
 func TestRoutes(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	v, err := verify.New(context.Background(), verify.Config{
-		Issuer: "https://inkan.test",
-		KeySet: verify.StaticKeySet{{ID: "k1", Algorithm: "RS256", Public: &key.PublicKey}},
-	})
+	cfg := config("https://inkan.test", "https://hello.example")
+	cfg.KeySet = verify.StaticKeySet{{ID: "k1", Algorithm: "RS256", Public: &key.PublicKey}}
+	v, err := verify.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
-	payload, _ := json.Marshal(map[string]any{"iss": "https://inkan.test", "sub": "u1", "user": "Alice", "email": "alice@example.com", "exp": time.Now().Add(time.Hour).Unix()})
-	obj, _ := signer.Sign(payload)
-	tok, _ := obj.CompactSerialize()
+	sign := func(typ string, claims map[string]any) string {
+		signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+		c := map[string]any{"iss": "https://inkan.test", "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()}
+		for k, v := range claims {
+			c[k] = v
+		}
+		payload, _ := json.Marshal(c)
+		obj, _ := signer.Sign(payload)
+		tok, _ := obj.CompactSerialize()
+		return tok
+	}
+	access := sign("at+jwt", map[string]any{"aud": []string{"https://hello.example"}, "client_id": "c1", "scope": "profile email", "name": "Alice", "email": "alice@example.com"})
 
 	for _, tc := range []struct {
 		name, auth string
 		want       int
 		body       string
 	}{
-		{"token", "Bearer " + tok, 200, "hello Alice <alice@example.com>"},
+		{"token", "Bearer " + access, 200, "hello Alice <alice@example.com>, your token expires"},
+		{"no scope", "Bearer " + sign("at+jwt", map[string]any{"aud": "https://hello.example", "client_id": "c1"}), 200, "hello u1, your token expires"},
+		{"another audience", "Bearer " + sign("at+jwt", map[string]any{"aud": "https://other.example", "name": "Alice"}), 401, "not meant for this audience"},
+		{"tutorial token", "Bearer " + sign("JWT", map[string]any{"user": "Alice", "email": "alice@example.com"}), 401, "not meant for this audience"},
+		{"ID token", "Bearer " + sign("JWT", map[string]any{"aud": "https://hello.example", "name": "Alice", "nonce": "n"}), 401, "not an access token"},
 		{"none", "", 401, ""},
-		{"bad", "Bearer " + tok + "x", 401, ""},
+		{"bad", "Bearer " + access + "x", 401, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/hello", nil)

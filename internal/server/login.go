@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/verify"
+	"github.com/inkan-dev/inkan/internal/token"
 )
 
 type tokenResponse struct {
@@ -140,12 +140,19 @@ func noStore(w http.ResponseWriter) {
 
 type meResponse struct {
 	Subject string `json:"sub"`
-	Name    string `json:"user"`
-	Email   string `json:"email"`
+	Name    string `json:"user,omitempty"`
+	Email   string `json:"email,omitempty"`
 }
 
 // handleMe is GET /user: a valid Bearer token of a current, enabled user →
 // that user. The token is never echoed back.
+//
+// GET /user is the tutorial's resource, whose audience is the issuer URL: an
+// OAuth access token counts here only when its aud includes the issuer (a
+// client registered with --audience <issuer>), since a token minted for
+// another audience must not be accepted by this one (RFC 9068 §4), and it
+// sees only what its scopes allow (token.ProfileFor). The tutorial's own
+// tokens have no aud and see everything, as they always did.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	raw, err := parseBearer(r.Header.Get("Authorization"), maxTokenSize)
@@ -156,25 +163,19 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 		s.opts.Logger.InfoContext(ctx, "token refused", "reason", err)
 		return errBadToken
 	}
-	_, _, u, err := s.checkAccessToken(ctx, raw)
-	if err != nil || u == nil {
+	claims, extra, u, err := s.checkAccessToken(ctx, raw)
+	if err == nil && u == nil {
+		err = errors.New("a client's own token, with no user")
+	}
+	if err == nil && isRFC9068(claims) && !slices.Contains(claims.Audience, s.opts.Issuer) {
+		err = fmt.Errorf("an access token for %q, not for the issuer", claims.Audience)
+	}
+	if err != nil {
 		s.opts.Logger.InfoContext(ctx, "token refused", "reason", fmt.Sprint(err))
 		return errBadToken
 	}
+	p := token.ProfileFor(*u, grantedScope(claims, extra))
 	noStore(w)
-	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: u.Name, Email: u.Email})
+	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: p.Name, Email: p.Email})
 	return nil
-}
-
-// isAccessToken tells access tokens from ID tokens: an RFC 9068 token (typ
-// at+jwt), or the tutorial's token (typ JWT with no aud). An ID token is
-// typ JWT and always has an aud, the client it was issued to.
-func isAccessToken(c *verify.Claims) bool {
-	switch strings.ToLower(c.Type) {
-	case "at+jwt", "application/at+jwt":
-		return true
-	case "jwt", "":
-		return len(c.Audience) == 0
-	}
-	return false
 }

@@ -152,12 +152,16 @@ func TestAuthenticate_bcryptRehash(t *testing.T) {
 		if err := h.store.CreateUser(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
-		h.login(t, email, "tutorial-pass")
+		tok := h.login(t, email, "tutorial-pass")
 		got, _ := h.store.GetUser(t.Context(), u.ID)
 		if !strings.HasPrefix(got.PasswordHash, "$argon2id$") {
 			t.Errorf("%s hash after login = %.10s…, want it rehashed to argon2id", prefix, got.PasswordHash)
 		}
 		h.login(t, email, "tutorial-pass") // the new hash works
+		// A rehash is no credential change: the token of that login stands.
+		if rec := h.do(t, "GET", "/user", "", "Authorization", "Bearer "+tok); rec.Code != 200 || !got.TokensValidAfter.IsZero() {
+			t.Errorf("%s: after the rehash GET /user = %d, TokensValidAfter = %v; want 200 and none", prefix, rec.Code, got.TokensValidAfter)
+		}
 	}
 }
 
@@ -311,12 +315,16 @@ func TestMe(t *testing.T) {
 	}
 
 	t.Run("access token accepted, ID token refused", func(t *testing.T) {
-		access, err := h.srv.tokens.IssueAccess(token.AccessClaims{Subject: alice["id"].(string), Audience: []string{"api"}, ClientID: "c1"})
+		c := store.Client{ID: "c1", Name: "App", SecretHash: make([]byte, 32), CreatedAt: t0, UpdatedAt: t0}
+		if err := h.store.CreateClient(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		access, err := h.srv.tokens.IssueAccess(token.AccessClaims{Subject: alice["id"].(string), Audience: []string{testIssuer}, ClientID: "c1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rec := h.do(t, "GET", "/user", "", "Authorization", "Bearer "+access.Raw); rec.Code != 200 {
-			t.Errorf("GET /user with an RFC 9068 access token = %d, want 200", rec.Code)
+			t.Errorf("GET /user with an RFC 9068 access token for the issuer = %d, want 200", rec.Code)
 		}
 		id, err := h.srv.tokens.IssueID(token.IDClaims{Subject: alice["id"].(string), Audience: "c1"}, "")
 		if err != nil {

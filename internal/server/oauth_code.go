@@ -54,9 +54,12 @@ func (s *Server) codeGrant(r *http.Request, c store.Client) (tokenResponseBody, 
 	} else if err != nil {
 		return tokenResponseBody{}, err
 	}
-	u, err := s.opts.Store.GetUser(ctx, code.UserID)
-	if err != nil || u.Disabled {
+	u, err := s.liveGrantUser(ctx, code.UserID, code.AuthTime)
+	if errors.Is(err, errGrantEnded) {
+		s.opts.Logger.InfoContext(ctx, "authorization code refused", "client_id", c.ID, "sub", code.UserID, "reason", err)
 		return tokenResponseBody{}, invalid
+	} else if err != nil {
+		return tokenResponseBody{}, err
 	}
 	return s.issueForUser(ctx, c, u, strings.Fields(code.Scope), code.AuthTime, code.Nonce, code.SessionID, code.Family)
 }

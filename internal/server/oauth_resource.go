@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
 )
 
@@ -20,20 +23,23 @@ type accessExtra struct {
 	AuthTime int64  `json:"auth_time"`
 }
 
-// errRevoked means a token was revoked before it expired.
-var errRevoked = errors.New("token revoked")
+// Why a token is refused, for the logs.
+var (
+	errRevoked     = errors.New("token revoked")
+	errUserGone    = errors.New("user deleted or disabled")
+	errBeforeReset = errors.New("issued before the user's credentials changed")
+	errClientGone  = errors.New("client deleted")
+)
 
 // checkAccessToken verifies raw as an access token (the tutorial's or RFC
-// 9068's, never an ID token) that nobody revoked, and whose user, if it has
-// one, still exists and is enabled.
+// 9068's; the verifier refuses ID tokens) that nobody revoked, whose client,
+// if it names one, still exists, and whose user, if it has one, is live
+// (liveUser) for a token issued at its iat.
 func (s *Server) checkAccessToken(ctx context.Context, raw string) (*verify.Claims, accessExtra, *store.User, error) {
 	var extra accessExtra
 	claims, err := s.verifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, extra, nil, err
-	}
-	if !isAccessToken(claims) {
-		return nil, extra, nil, errors.New("not an access token")
 	}
 	if err := claims.Decode(&extra); err != nil {
 		return nil, extra, nil, err
@@ -41,22 +47,63 @@ func (s *Server) checkAccessToken(ctx context.Context, raw string) (*verify.Clai
 	if s.revocations.revoked(claims.ID, extra.Family) {
 		return nil, extra, nil, errRevoked
 	}
-	if extra.ClientID != "" && claims.Subject == extra.ClientID {
-		return claims, extra, nil, nil // client_credentials: no user
+	if extra.ClientID != "" { // deleting a client ends its tokens
+		if _, err := s.opts.Store.GetClient(ctx, extra.ClientID); errors.Is(err, store.ErrNotFound) {
+			return nil, extra, nil, errClientGone
+		} else if err != nil {
+			return nil, extra, nil, err
+		}
+		if claims.Subject == extra.ClientID {
+			return claims, extra, nil, nil // client_credentials: no user
+		}
 	}
-	u, err := s.opts.Store.GetUser(ctx, claims.Subject)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return nil, extra, nil, errors.New("user gone or disabled")
-	}
+	u, err := s.liveUser(ctx, claims.Subject, claims.IssuedAt)
 	if err != nil {
 		return nil, extra, nil, err
 	}
 	return claims, extra, &u, nil
 }
 
+// liveUser is the one rule for whether what was issued to user id at issued
+// (a token's iat, a code's or refresh token's sign-in time) still counts:
+// the user exists, is enabled, and issued is not before their
+// TokensValidAfter, which a password change or a disable moves. Tokens
+// carry whole-second iat; token.Issuer rounds theirs up past
+// TokensValidAfter so that this comparison holds for them too.
+func (s *Server) liveUser(ctx context.Context, id string, issued time.Time) (store.User, error) {
+	u, err := s.opts.Store.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, errUserGone
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	if u.Disabled {
+		return store.User{}, errUserGone
+	}
+	if issued.Before(u.TokensValidAfter) {
+		return store.User{}, errBeforeReset
+	}
+	return u, nil
+}
+
+// isRFC9068 tells an OAuth access token (typ at+jwt) from the tutorial's.
+func isRFC9068(c *verify.Claims) bool {
+	return strings.TrimPrefix(strings.ToLower(c.Type), "application/") == "at+jwt"
+}
+
+// grantedScope is what an access token may see of its user: its scope, or
+// for the tutorial's tokens, which predate scopes, everything, as always.
+func grantedScope(c *verify.Claims, extra accessExtra) []string {
+	if isRFC9068(c) {
+		return strings.Fields(extra.Scope)
+	}
+	return []string{"openid", "profile", "email"}
+}
+
 // handleUserinfo is OpenID Connect's UserInfo endpoint (Core §5.3), GET or
-// POST with a Bearer access token; the claims follow the token's scopes (all
-// of them for the tutorial's tokens, which carry none).
+// POST with a Bearer access token; the claims follow the token's scopes
+// (token.ProfileFor).
 func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	ctx := r.Context()
@@ -82,30 +129,16 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "the access token is invalid"})
 		return
 	}
-	scopes := strings.Fields(extra.Scope)
-	all := extra.Scope == "" && claims.Type != "at+jwt"
-	if !all && !contains(scopes, "openid") {
+	scope := grantedScope(claims, extra)
+	if !slices.Contains(scope, "openid") {
 		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="openid"`)
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope"})
 		return
 	}
-	out := map[string]any{"sub": u.ID}
-	if all || contains(scopes, "email") {
-		out["email"], out["email_verified"] = u.Email, u.EmailVerified
-	}
-	if all || contains(scopes, "profile") {
-		out["name"] = u.Name
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	writeJSON(w, http.StatusOK, struct {
+		Subject string `json:"sub"`
+		token.Profile
+	}{u.ID, token.ProfileFor(*u, scope)})
 }
 
 // handleIntrospect is RFC 7662: an authenticated client asks whether a token
@@ -146,16 +179,20 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 		if extra.Scope != "" {
 			out["scope"] = extra.Scope
 		}
-		if u != nil {
-			out["username"] = u.Email
+		if u != nil { // RFC 7662 §2.2's username: the email, under its scope
+			if p := token.ProfileFor(*u, grantedScope(claims, extra)); p.Email != "" {
+				out["username"] = p.Email
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
 	rt, err := s.opts.Store.GetRefreshToken(ctx, hashToken(raw))
 	now := s.opts.Now()
-	if err != nil || rt.ClientID != c.ID || !now.Before(rt.ExpiresAt) || s.revocations.family(rt.Family) ||
-		(!rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) > s.opts.RefreshReuseWindow) {
+	if err == nil {
+		_, err = s.liveRefreshToken(ctx, rt, c, now)
+	}
+	if err != nil || (!rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) > s.opts.RefreshReuseWindow) {
 		writeJSON(w, http.StatusOK, inactive)
 		return nil
 	}
@@ -184,7 +221,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
 	}
 	if strings.Count(raw, ".") == 2 {
 		claims, err := s.verifier.Verify(ctx, raw)
-		if err == nil && isAccessToken(claims) {
+		if err == nil { // an access token: the verifier refuses ID tokens
 			var extra accessExtra
 			claims.Decode(&extra)
 			if extra.ClientID == c.ID {

@@ -236,8 +236,9 @@ func testOAuth_codeFlow(t *testing.T, backend harnessOption) {
 		if rec := p.do(t, "GET", "/userinfo", "", "Authorization", "Bearer "+rawID); rec.Code != 401 {
 			t.Errorf("userinfo with an ID token = %d, want 401", rec.Code)
 		}
-		if rec := p.do(t, "GET", "/user", "", "Authorization", "Bearer "+tok.AccessToken); rec.Code != 200 {
-			t.Errorf("GET /user with an access token = %d, want 200", rec.Code)
+		// Its aud is the client id, not the issuer: GET /user is not its resource.
+		if rec := p.do(t, "GET", "/user", "", "Authorization", "Bearer "+tok.AccessToken); rec.Code != 401 {
+			t.Errorf("GET /user with an access token for the client = %d, want 401", rec.Code)
 		}
 	})
 	t.Run("second login skips the pages", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"slices"
@@ -214,7 +215,7 @@ func (s *Server) passwordGrant(r *http.Request, c store.Client) (tokenResponseBo
 func (s *Server) issueForUser(ctx context.Context, c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, family string) (tokenResponseBody, error) {
 	at, err := s.tokens.IssueAccess(token.AccessClaims{
 		Subject: u.ID, Audience: audience(c), ClientID: c.ID, Scope: strings.Join(scope, " "),
-		AuthTime: authTime.Unix(), Family: family,
+		AuthTime: authTime.Unix(), Family: family, Profile: token.ProfileFor(u, scope), ValidAfter: u.TokensValidAfter,
 	})
 	if err != nil {
 		return tokenResponseBody{}, err
@@ -241,14 +242,9 @@ func (s *Server) issueForUser(ctx context.Context, c store.Client, u store.User,
 }
 
 func (s *Server) idToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, accessToken string) (string, error) {
-	claims := token.IDClaims{Subject: u.ID, Audience: c.ID, AuthTime: authTime.Unix(), Nonce: nonce}
-	if slices.Contains(scope, "email") {
-		verified := u.EmailVerified
-		claims.Email, claims.EmailVerified = u.Email, &verified
-	}
-	if slices.Contains(scope, "profile") {
-		claims.Name = u.Name
-	}
+	p := token.ProfileFor(u, scope)
+	claims := token.IDClaims{Subject: u.ID, Audience: c.ID, AuthTime: authTime.Unix(), Nonce: nonce,
+		Email: p.Email, EmailVerified: p.EmailVerified, Name: p.Name}
 	return s.tokens.IssueID(claims, accessToken)
 }
 
@@ -270,8 +266,12 @@ func (s *Server) refreshGrant(r *http.Request, c store.Client) (tokenResponseBod
 	} else if err != nil {
 		return tokenResponseBody{}, err
 	}
-	if rt.ClientID != c.ID || !now.Before(rt.ExpiresAt) || s.revocations.family(rt.Family) {
+	u, err := s.liveRefreshToken(ctx, rt, c, now)
+	if errors.Is(err, errGrantEnded) {
+		s.opts.Logger.InfoContext(ctx, "refresh token refused", "client_id", c.ID, "sub", rt.UserID, "reason", err)
 		return tokenResponseBody{}, invalid
+	} else if err != nil {
+		return tokenResponseBody{}, err
 	}
 	requested, err := oauth2.ParseScope(r.PostForm.Get("scope"))
 	if err != nil {
@@ -286,10 +286,6 @@ func (s *Server) refreshGrant(r *http.Request, c store.Client) (tokenResponseBod
 			}
 		}
 		scope = requested
-	}
-	u, err := s.opts.Store.GetUser(ctx, rt.UserID)
-	if err != nil || u.Disabled {
-		return tokenResponseBody{}, invalid
 	}
 	// The successor is derived from the token and a server secret, so a
 	// presentation within the reuse window gets the same one without the
@@ -313,7 +309,7 @@ func (s *Server) refreshGrant(r *http.Request, c store.Client) (tokenResponseBod
 	}
 	at, err := s.tokens.IssueAccess(token.AccessClaims{
 		Subject: u.ID, Audience: audience(c), ClientID: c.ID, Scope: strings.Join(scope, " "),
-		AuthTime: rt.AuthTime.Unix(), Family: rt.Family,
+		AuthTime: rt.AuthTime.Unix(), Family: rt.Family, Profile: token.ProfileFor(u, scope), ValidAfter: u.TokensValidAfter,
 	})
 	if err != nil {
 		return tokenResponseBody{}, err
@@ -325,6 +321,36 @@ func (s *Server) refreshGrant(r *http.Request, c store.Client) (tokenResponseBod
 		}
 	}
 	return resp, nil
+}
+
+// errGrantEnded wraps why a refresh token or code no longer counts.
+var errGrantEnded = errors.New("grant ended")
+
+// liveRefreshToken returns the user of rt when client c may still use it at
+// now: it is c's, unexpired, its family is not revoked, and its user is live
+// (liveUser) for the sign-in it came from. Whether it was used already is
+// the caller's matter. Any other answer wraps errGrantEnded, or is a store
+// error.
+func (s *Server) liveRefreshToken(ctx context.Context, rt store.RefreshToken, c store.Client, now time.Time) (store.User, error) {
+	if rt.ClientID != c.ID {
+		return store.User{}, fmt.Errorf("%w: another client's", errGrantEnded)
+	}
+	if !now.Before(rt.ExpiresAt) {
+		return store.User{}, fmt.Errorf("%w: expired", errGrantEnded)
+	}
+	if s.revocations.family(rt.Family) {
+		return store.User{}, fmt.Errorf("%w: %w", errGrantEnded, errRevoked)
+	}
+	return s.liveGrantUser(ctx, rt.UserID, rt.AuthTime)
+}
+
+// liveGrantUser is liveUser with its refusals wrapping errGrantEnded.
+func (s *Server) liveGrantUser(ctx context.Context, id string, authTime time.Time) (store.User, error) {
+	u, err := s.liveUser(ctx, id, authTime)
+	if errors.Is(err, errUserGone) || errors.Is(err, errBeforeReset) {
+		return store.User{}, fmt.Errorf("%w: %w", errGrantEnded, err)
+	}
+	return u, err
 }
 
 // successor is the refresh token that replaces raw.

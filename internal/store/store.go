@@ -28,6 +28,11 @@ type User struct {
 	EmailVerified bool      // set by the CLI or an import; false for self-registration
 	CreatedAt     time.Time // UTC
 	UpdatedAt     time.Time // UTC
+	// TokensValidAfter ends what was issued before a credential change: a
+	// token, code or refresh token issued, or a sign-in made, before it is
+	// refused. A password change and a disable set it (a re-enable leaves
+	// it); zero means none. UTC.
+	TokensValidAfter time.Time
 }
 
 // LogValue keeps the password hash out of logs.

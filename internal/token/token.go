@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/keys"
@@ -58,7 +59,7 @@ func (i *Issuer) Issue(u store.User) (Token, error) {
 	if i.Now != nil {
 		now = i.Now
 	}
-	iat := now().Unix()
+	iat := issuedAt(now(), u.TokensValidAfter)
 	c := Claims{
 		Issuer:   i.Issuer,
 		Subject:  u.ID,
@@ -80,6 +81,71 @@ func (i *Issuer) Issue(u store.User) (Token, error) {
 	return Token{Raw: raw, Claims: c, KeyID: s.KeyID}, nil
 }
 
+// issuedAt is the iat of a token minted at now for a user whose tokens are
+// valid from validAfter on (store.User.TokensValidAfter): now in whole
+// seconds, but never less than validAfter rounded up to a whole second. A
+// token minted just after a credential change, in the same second, thus
+// has iat >= validAfter like every later one, while one minted just before
+// it has iat <= now < validAfter. The iat may run up to a second ahead of
+// the clock, well within any verifier's leeway.
+func issuedAt(now, validAfter time.Time) int64 {
+	if validAfter.IsZero() {
+		return now.Unix()
+	}
+	return max(now.Unix(), ceilUnix(validAfter))
+}
+
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// ValidAfter is the TokensValidAfter of a user whose credentials change at
+// now (a new password, a disable) and was old: now, so that every code,
+// refresh token and sign-in from before it is refused, and every token
+// minted before it too, since their iat <= now. One exception: a token
+// minted under old may carry an iat of old rounded up (issuedAt), past now
+// when old is in the same second; the instant is then just after that iat,
+// which refuses those tokens too, and with them the codes and refresh
+// tokens of sign-ins in the rest of that second: the user signs in again a
+// second later.
+func ValidAfter(now, old time.Time) time.Time {
+	now = now.UTC().Truncate(time.Microsecond)
+	if old.IsZero() {
+		return now
+	}
+	if past := time.Unix(ceilUnix(old), 0).UTC().Add(time.Microsecond); past.After(now) {
+		return past
+	}
+	return now
+}
+
+// Profile is what a token, or an endpoint answering one, tells about its
+// user.
+type Profile struct {
+	Email         string `json:"email,omitempty"`
+	EmailVerified *bool  `json:"email_verified,omitempty"`
+	Name          string `json:"name,omitempty"`
+}
+
+// ProfileFor is the one rule for what a grant of scope reveals about u
+// (OpenID Connect Core §5.4): email and email_verified with the email
+// scope, name with the profile scope, nothing else.
+func ProfileFor(u store.User, scope []string) Profile {
+	var p Profile
+	if slices.Contains(scope, "email") {
+		verified := u.EmailVerified
+		p.Email, p.EmailVerified = u.Email, &verified
+	}
+	if slices.Contains(scope, "profile") {
+		p.Name = u.Name
+	}
+	return p
+}
+
 // AccessClaims are the claims of an RFC 9068 access token.
 type AccessClaims struct {
 	Issuer   string   `json:"iss"`
@@ -92,6 +158,9 @@ type AccessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	Family   string   `json:"fam,omitempty"` // the grant it came from, for revoking it as a whole
+	Profile           // the user's identity claims, by scope (RFC 9068 §2.2.3.1): ProfileFor
+	// ValidAfter is the user's TokensValidAfter: iat is never before it.
+	ValidAfter time.Time `json:"-"`
 }
 
 // Access is a minted access token.
@@ -109,7 +178,7 @@ func (i *Issuer) IssueAccess(c AccessClaims) (Access, error) {
 		now = i.Now
 	}
 	c.Issuer = i.Issuer
-	c.IssuedAt = now().Unix()
+	c.IssuedAt = issuedAt(now(), c.ValidAfter)
 	c.Expiry = c.IssuedAt + int64(i.TTL/time.Second)
 	c.ID = rand.Text()
 	payload, err := json.Marshal(c)

@@ -62,6 +62,18 @@ func TestStore_otherProcess(t *testing.T) {
 	if got, _ := c.GetUser(ctx, "u1"); !got.Disabled {
 		t.Error("GetUser() after Refresh still serves the stale user")
 	}
+	// A password changed by the CLI ends the user's earlier tokens: every
+	// replica's cache must learn the new TokensValidAfter.
+	changed := time.Unix(1000, 123000).UTC()
+	if _, err := other.UpdateUser(ctx, "u1", func(u store.User) (store.User, error) { u.TokensValidAfter = changed; return u, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetUser(ctx, "u1"); !got.TokensValidAfter.Equal(changed) {
+		t.Errorf("GetUser() after Refresh: TokensValidAfter = %v, want %v", got.TokensValidAfter, changed)
+	}
 	if err := other.DeleteUser(ctx, "u1"); err != nil {
 		t.Fatal(err)
 	}

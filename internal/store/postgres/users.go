@@ -4,20 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at, email_verified"
+const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at, email_verified, tokens_valid_after"
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.EmailVerified); err != nil {
+	var validAfter *time.Time
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.EmailVerified, &validAfter); err != nil {
 		return store.User{}, err
 	}
-	u.CreatedAt, u.UpdatedAt = utc(u.CreatedAt), utc(u.UpdatedAt)
+	u.CreatedAt, u.UpdatedAt, u.TokensValidAfter = utc(u.CreatedAt), utc(u.UpdatedAt), fromNull(validAfter)
 	return u, nil
 }
 
@@ -27,8 +29,8 @@ type querier interface {
 
 // CreateUser inserts u; a taken id or email is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO users ("+userColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, utc(u.CreatedAt), utc(u.UpdatedAt), u.EmailVerified)
+	_, err := s.pool.Exec(ctx, "INSERT INTO users ("+userColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, utc(u.CreatedAt), utc(u.UpdatedAt), u.EmailVerified, toNull(u.TokensValidAfter))
 	if isUnique(err) {
 		return fmt.Errorf("create user: %w", store.ErrConflict)
 	}
@@ -89,10 +91,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 			return err
 		}
 		nu.ID = old.ID
-		nu.CreatedAt, nu.UpdatedAt = utc(nu.CreatedAt), utc(nu.UpdatedAt)
+		nu.CreatedAt, nu.UpdatedAt, nu.TokensValidAfter = utc(nu.CreatedAt), utc(nu.UpdatedAt), fromNull(toNull(nu.TokensValidAfter))
 		_, err = tx.Exec(ctx,
-			"UPDATE users SET name = $1, email = $2, password_hash = $3, disabled = $4, created_at = $5, updated_at = $6, email_verified = $7 WHERE id = $8",
-			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, nu.CreatedAt, nu.UpdatedAt, nu.EmailVerified, id)
+			"UPDATE users SET name = $1, email = $2, password_hash = $3, disabled = $4, created_at = $5, updated_at = $6, email_verified = $7, tokens_valid_after = $8 WHERE id = $9",
+			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, nu.CreatedAt, nu.UpdatedAt, nu.EmailVerified, toNull(nu.TokensValidAfter), id)
 		if isUnique(err) {
 			return fmt.Errorf("update user: %w", store.ErrConflict)
 		}

@@ -9,23 +9,24 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at, email_verified"
+const userColumns = "id, name, email, password_hash, disabled, created_at, updated_at, email_verified, tokens_valid_after"
 
 func scanUser(row scanner) (store.User, error) {
 	var u store.User
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &created, &updated, &u.EmailVerified); err != nil {
+	var validAfter sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Disabled, &created, &updated, &u.EmailVerified, &validAfter); err != nil {
 		return store.User{}, err
 	}
-	u.CreatedAt, u.UpdatedAt = fromDB(created), fromDB(updated)
+	u.CreatedAt, u.UpdatedAt, u.TokensValidAfter = fromDB(created), fromDB(updated), fromNullDB(validAfter)
 	return u, nil
 }
 
 // CreateUser inserts u; a taken id or email is store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	_, err := s.write.ExecContext(ctx,
-		"INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), u.EmailVerified)
+		"INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		u.ID, u.Name, u.Email, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), u.EmailVerified, toNullDB(u.TokensValidAfter))
 	if isUnique(err) {
 		return fmt.Errorf("create user: %w", store.ErrConflict)
 	}
@@ -91,8 +92,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(store.Use
 		}
 		nu.ID = old.ID
 		_, err = tx.ExecContext(ctx,
-			"UPDATE users SET name = ?, email = ?, password_hash = ?, disabled = ?, created_at = ?, updated_at = ?, email_verified = ? WHERE id = ?",
-			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, toDB(nu.CreatedAt), toDB(nu.UpdatedAt), nu.EmailVerified, id)
+			"UPDATE users SET name = ?, email = ?, password_hash = ?, disabled = ?, created_at = ?, updated_at = ?, email_verified = ?, tokens_valid_after = ? WHERE id = ?",
+			nu.Name, nu.Email, nu.PasswordHash, nu.Disabled, toDB(nu.CreatedAt), toDB(nu.UpdatedAt), nu.EmailVerified, toNullDB(nu.TokensValidAfter), id)
 		if isUnique(err) {
 			return fmt.Errorf("update user: %w", store.ErrConflict)
 		}

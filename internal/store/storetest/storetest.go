@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"update user", testUpdateUser},
 		{"delete user", testDeleteUser},
 		{"utc", testUTC},
+		{"tokens valid after", testTokensValidAfter},
 		{"key round trip", testKeyRoundTrip},
 		{"first key", testFirstKey},
 		{"update key", testUpdateKey},
@@ -110,6 +111,7 @@ func testUserRoundTrip(t *testing.T, s store.Store) {
 	want.Disabled = true
 	want.EmailVerified = true
 	want.UpdatedAt = want.CreatedAt.Add(time.Hour)
+	want.TokensValidAfter = want.CreatedAt.Add(time.Hour + time.Microsecond)
 	mustCreateUser(t, s, want)
 	got, err := s.GetUser(ctx, want.ID)
 	if err != nil {
@@ -189,6 +191,7 @@ func testUpdateUser(t *testing.T, s store.Store) {
 	want := u
 	want.Name, want.PasswordHash, want.Disabled = "Renamed", "$2b$04$new", true
 	want.UpdatedAt = base.Add(time.Hour)
+	want.TokensValidAfter = base.Add(time.Hour)
 	got, err := s.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
 		if diff := cmp.Diff(u, old); diff != "" {
 			t.Errorf("update func got old mismatch (-want +got):\n%s", diff)
@@ -262,6 +265,52 @@ func testUTC(t *testing.T, s store.Store) {
 	for _, c := range []struct{ got, want time.Time }{{got.CreatedAt, u.CreatedAt}, {got.UpdatedAt, u.UpdatedAt}} {
 		if !c.got.Equal(c.want) || c.got.Location() != time.UTC {
 			t.Errorf("stored time = %v, want the instant %v in UTC", c.got, c.want)
+		}
+	}
+}
+
+// TokensValidAfter is kept to the microsecond in UTC, can be moved and
+// cleared, and a user who never had it reads back zero.
+func testTokensValidAfter(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	tokyo := time.FixedZone("JST", 9*3600)
+	for _, tc := range []struct {
+		name string
+		set  time.Time
+	}{
+		{"never set", time.Time{}},
+		{"set", base.Add(time.Minute + 7*time.Microsecond).In(tokyo)},
+		{"moved", base.Add(2 * time.Hour)},
+		{"cleared", time.Time{}},
+	} {
+		if tc.name != "never set" {
+			if _, err := s.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+				old.TokensValidAfter = tc.set
+				return old, nil
+			}); err != nil {
+				t.Fatalf("%s: UpdateUser() = %v", tc.name, err)
+			}
+		}
+		for _, get := range []func() (store.User, error){
+			func() (store.User, error) { return s.GetUser(ctx, u.ID) },
+			func() (store.User, error) { return s.GetUserByEmail(ctx, u.Email) },
+			func() (store.User, error) {
+				list, err := s.ListUsers(ctx)
+				if err != nil || len(list) != 1 {
+					return store.User{}, fmt.Errorf("ListUsers() = %d users, %v", len(list), err)
+				}
+				return list[0], nil
+			},
+		} {
+			got, err := get()
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if !got.TokensValidAfter.Equal(tc.set) || (!tc.set.IsZero() && got.TokensValidAfter.Location() != time.UTC) {
+				t.Errorf("%s: TokensValidAfter = %v, want the instant %v in UTC", tc.name, got.TokensValidAfter, tc.set)
+			}
 		}
 	}
 }

@@ -1,0 +1,8 @@
+-- +goose Up
+-- The instant before which the user's tokens, codes and refresh tokens are
+-- refused (a password change, a disable); NULL means none. Microseconds
+-- since the Unix epoch, as every time here.
+ALTER TABLE users ADD COLUMN tokens_valid_after INTEGER;
+
+-- +goose Down
+ALTER TABLE users DROP COLUMN tokens_valid_after;

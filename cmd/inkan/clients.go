@@ -149,7 +149,7 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 		fs.Var(&spec.grants, "grant", "a grant type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
 		fs.Var(&spec.scopes, "scope", "a scope the client may ask for (repeat or comma-separate; default openid,profile,email,offline_access)")
 		fs.Var(&spec.audience, "audience", "an aud of the client's access tokens (repeat or comma-separate; default the client id)")
-		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only)")
+		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only; a public client only on an https redirect URI)")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print a JSON array instead of a table")
 	}

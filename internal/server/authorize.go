@@ -201,7 +201,23 @@ func clone(v url.Values) url.Values {
 	return out
 }
 
+// needsConsent is the one decision whether the user must confirm this
+// authorization on the consent page (and whether prompt=none must answer
+// consent_required). A trusted client never asks; others ask unless the user
+// already consented to every requested scope, or when prompt=consent.
+//
+// A public client has no secret, so anyone can send its client_id: another
+// app on the device that registers the same private-use scheme or listens on
+// the loopback port receives the code (RFC 8252 §8.6). Neither remembered
+// consent nor --trusted can tell the real app from an impostor, so a public
+// client is always asked, unless it is trusted and this request's redirect
+// URI is https: an app-claimed https URI (RFC 8252 §7.2) that only the app
+// owning the domain receives.
 func (s *Server) needsConsent(ctx context.Context, ar *authRequest, u store.User) bool {
+	if ar.client.Public {
+		u, err := url.Parse(ar.redirectURI)
+		return !ar.client.Trusted || err != nil || u.Scheme != "https"
+	}
 	if ar.client.Trusted {
 		return false
 	}

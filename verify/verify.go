@@ -43,12 +43,9 @@ var (
 )
 
 // DefaultAlgorithms are the asymmetric algorithms accepted when
-// Config.Algorithms is empty. HMAC and "none" are never accepted, whatever
-// this slice holds: New checks against its own copy.
-var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
-
-// asymmetric is the fixed set Config.Algorithms may choose from.
-var asymmetric = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
+// Config.Algorithms is empty: every one of [Algorithms]. HMAC and "none" are
+// never accepted, whatever this slice holds: New checks against its own copy.
+var DefaultAlgorithms = Algorithms()
 
 // DefaultMaxTokenSize is the size above which a token is refused unparsed.
 const DefaultMaxTokenSize = 8192
@@ -153,12 +150,12 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, errors.New("verify: set Config.KeySet or Config.JWKSURL, not both")
 	}
 	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = slices.Clone(asymmetric)
+		cfg.Algorithms = Algorithms()
 	}
 	v := &Verifier{cfg: cfg}
 	for _, a := range cfg.Algorithms {
-		if !slices.Contains(asymmetric, a) {
-			return nil, fmt.Errorf("verify: algorithm %q is not allowed (use %s)", a, strings.Join(asymmetric, ", "))
+		if !slices.Contains(algorithms, a) {
+			return nil, fmt.Errorf("verify: algorithm %q is not allowed (use %s)", a, strings.Join(algorithms, ", "))
 		}
 		v.algs = append(v.algs, jose.SignatureAlgorithm(a))
 		v.names = append(v.names, a)

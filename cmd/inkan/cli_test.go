@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // propagation is how soon a running server must see a CLI change.
@@ -255,5 +257,38 @@ func TestCLI_jwk(t *testing.T) {
 				t.Errorf("jwk printed the private exponent")
 			}
 		})
+	}
+}
+
+// inkan jwk --alg takes every JOSE algorithm valid for the key's type, and
+// only those; keys generate --out makes a key for each of them.
+func TestCLI_jwkEveryAlgorithm(t *testing.T) {
+	const dir = "../../internal/keys/testdata/"
+	files := map[string][]string{
+		"testdata/tutorial_private_key.pem": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"},
+		dir + "ec_p256_spki.pem":            {"ES256"},
+		dir + "ec_p384_spki.pem":            {"ES384"},
+		dir + "ec_p521_pkcs8.pem":           {"ES512"},
+		dir + "ed25519_spki.pem":            {"EdDSA"},
+	}
+	for file, valid := range files {
+		for _, alg := range verify.Algorithms() {
+			out, err := inkan(t, "", "jwk", "--alg", alg, file)
+			if want := slices.Contains(valid, alg); want != (err == nil) {
+				t.Errorf("inkan jwk --alg %s %s = %v, want success %t\n%s", alg, filepath.Base(file), err, want, out)
+				continue
+			}
+			if err == nil && !strings.Contains(out, `"alg": "`+alg+`"`) {
+				t.Errorf("inkan jwk --alg %s %s printed\n%s\nwant alg %s", alg, filepath.Base(file), out, alg)
+			}
+		}
+	}
+	tmp := t.TempDir()
+	for _, alg := range verify.Algorithms() {
+		path := filepath.Join(tmp, alg+".pem")
+		mustInkan(t, "", "keys", "generate", "--alg", alg, "--out", path)
+		if out := mustInkan(t, "", "jwk", "--alg", alg, path); !strings.Contains(out, `"alg": "`+alg+`"`) {
+			t.Errorf("jwk of a generated %s key =\n%s", alg, out)
+		}
 	}
 }

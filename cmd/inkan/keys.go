@@ -6,18 +6,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/verify"
 )
+
+// algUsage describes --alg of keys import and jwk: the algorithms each key
+// type allows, the default first.
+var algUsage = "algorithm (default: the first of the key's type): " + keys.AlgorithmsByKeyType()
 
 const keysUsage = `Usage: inkan keys <subcommand> [flags]
 
 Subcommands:
-  generate [--alg RS256|PS256|ES256|EdDSA] [--bits 2048|3072|4096] [--out FILE] [--now]
+  generate [--alg A] [--bits 2048|3072|4096] [--out FILE] [--now]
                    make a new key: with --out, write it as a PKCS#8 PEM file
                    (mode 0600); without, add it to the store as the next key
   import FILE.pem [--alg A] [--now]
@@ -82,11 +89,11 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	cfg.Register(fs, config.KeySettings...)
 	switch sub {
 	case "generate":
-		fs.StringVar(&alg, "alg", keys.RS256, "algorithm: RS256, PS256, ES256 or EdDSA")
-		fs.IntVar(&bits, "bits", 0, "RSA modulus size: 2048 (the default), 3072 or 4096")
+		fs.StringVar(&alg, "alg", keys.RS256, "algorithm: "+strings.Join(verify.Algorithms(), ", "))
+		fs.IntVar(&bits, "bits", 0, "RSA modulus size: 2048, 3072 or 4096 (0 means 2048)")
 		fs.StringVar(&out, "out", "", "write a PKCS#8 PEM file (mode 0600) instead of adding to the store")
 	case "import":
-		fs.StringVar(&alg, "alg", "", "algorithm (default: RS256 for RSA, ES256 for P-256, ES384 for P-384, EdDSA for Ed25519)")
+		fs.StringVar(&alg, "alg", "", algUsage)
 	case "rekey":
 		fs.StringVar(&newMaster, "new-master-key-file", "", "file holding the new master key (32 bytes, standard base64)")
 	}
@@ -106,10 +113,8 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	}
 
 	if sub == "generate" {
-		switch alg {
-		case keys.RS256, keys.PS256, keys.ES256, keys.EdDSA:
-		default:
-			return fmt.Errorf("%w: --alg %q: use RS256, PS256, ES256 or EdDSA", errUsage, alg)
+		if !slices.Contains(verify.Algorithms(), alg) {
+			return fmt.Errorf("%w: --alg %q: use one of %s", errUsage, alg, strings.Join(verify.Algorithms(), ", "))
 		}
 		if out != "" {
 			return writeKeyFile(std.out, out, alg, bits)

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // Config is every setting of inkan. Commands register the subset they use.
@@ -202,7 +204,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagAllowedOrigin:
 			fs.Var(&c.AllowedOrigins, name, "browser origin given CORS on the token, userinfo and revocation endpoints (repeat or comma-separate)")
 		case FlagSigningAlg:
-			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: RS256, PS256, ES256 or EdDSA")
+			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
 			panic("config: unknown setting " + name)
 		}
@@ -326,10 +328,8 @@ func (c *Config) Validate() error {
 			bad(FlagAllowedOrigin, "%q is not an origin such as https://app.example.com", o)
 		}
 	}
-	switch c.SigningAlg {
-	case "RS256", "PS256", "ES256", "EdDSA":
-	default:
-		bad(FlagSigningAlg, "%q is not RS256, PS256, ES256 or EdDSA", c.SigningAlg)
+	if !slices.Contains(verify.Algorithms(), c.SigningAlg) {
+		bad(FlagSigningAlg, "%q is not one of %s", c.SigningAlg, strings.Join(verify.Algorithms(), ", "))
 	}
 	if c.Issuer != "" {
 		if err := CheckIssuer(c.Issuer); err != nil {

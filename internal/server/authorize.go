@@ -18,6 +18,7 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // Cookies of the browser flow.
@@ -469,6 +470,15 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
 }
 
+// signatureAlgorithms are verify.Algorithms, as go-jose takes them.
+var signatureAlgorithms = func() []jose.SignatureAlgorithm {
+	var out []jose.SignatureAlgorithm
+	for _, a := range verify.Algorithms() {
+		out = append(out, jose.SignatureAlgorithm(a))
+	}
+	return out
+}()
+
 // idTokenHintClient returns the client an ID token of ours was issued to.
 // The signature is checked with the published keys; expiry is not, since
 // logout hints are often old.
@@ -476,7 +486,7 @@ func (s *Server) idTokenHintClient(ctx context.Context, raw string) (string, err
 	if len(raw) > maxTokenSize {
 		return "", errors.New("hint too long")
 	}
-	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.ES384, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(raw, signatureAlgorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", errors.New("malformed hint")
 	}

@@ -403,3 +403,40 @@ func TestManager_SealPlaintext(t *testing.T) {
 		t.Errorf("second SealPlaintext() sealed %d", n)
 	}
 }
+
+// The JWKS lists the active key first at every step of a rotation, so that a
+// client verifying with keys[0] (the tutorial's) accepts fresh tokens while
+// the next key is published and while the previous one retires.
+func TestSet_JWKSActiveFirst(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	first, _ := f.m.EnsureKey(ctx)
+	second, err := f.m.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := schedule.MaxAge + schedule.PublishDelay
+	for _, step := range []struct {
+		name string
+		at   time.Time
+		want []string
+	}{
+		{"next published", t0, []string{first, second}},
+		{"next active", t0.Add(pre), []string{second, first}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			f.clock.Set(step.at)
+			var doc jose.JSONWebKeySet
+			if err := json.Unmarshal(f.newSet(t).JWKS(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, k := range doc.Keys {
+				got = append(got, k.KeyID)
+			}
+			if len(got) != len(step.want) || got[0] != step.want[0] || got[1] != step.want[1] {
+				t.Errorf("JWKS kids = %v, want %v (the active key first)", got, step.want)
+			}
+		})
+	}
+}

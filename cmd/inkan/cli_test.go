@@ -292,3 +292,39 @@ func TestCLI_jwkEveryAlgorithm(t *testing.T) {
 		}
 	}
 }
+
+// keys list marks the next key that will sign, and keys revoke of the active
+// key promotes it rather than making a key no JWKS cache holds.
+func TestCLI_keysRevokePromotesNext(t *testing.T) {
+	dir := dataDir(t)
+	first := strings.TrimSpace(mustInkan(t, "", "keys", "generate", "--data-dir", dir, "--alg", "ES256"))
+	next := strings.TrimSpace(mustInkan(t, "", "keys", "rotate", "--data-dir", dir))
+	later := strings.TrimSpace(mustInkan(t, "", "keys", "rotate", "--data-dir", dir))
+	row := func(list, kid string) string {
+		for _, l := range strings.Split(list, "\n") {
+			if strings.HasPrefix(l, kid) {
+				return l
+			}
+		}
+		t.Fatalf("keys list =\n%s\nlacks %s", list, kid)
+		return ""
+	}
+	list := mustInkan(t, "", "keys", "list", "--data-dir", dir)
+	if !strings.Contains(strings.Split(list, "\n")[0], "NOTE") ||
+		!strings.HasSuffix(row(list, first), "signs now") || !strings.HasSuffix(row(list, next), "signs next") ||
+		strings.Contains(row(list, later), "signs") {
+		t.Errorf("keys list =\n%s\nwant %s signs now, %s signs next, %s unmarked", list, first, next, later)
+	}
+	out := mustInkan(t, "", "keys", "revoke", "--data-dir", dir, first)
+	if !strings.Contains(out, next+", the next key already in the JWKS, signs from now on") {
+		t.Errorf("keys revoke of the active key printed\n%s\nwant %s promoted", out, next)
+	}
+	list = mustInkan(t, "", "keys", "list", "--data-dir", dir)
+	if n := len(strings.Split(strings.TrimSpace(list), "\n")); n != 4 {
+		t.Errorf("keys list =\n%s\nwant the 3 keys and no new one", list)
+	}
+	if !strings.Contains(row(list, first), " revoked ") || !strings.Contains(row(list, next), " active ") ||
+		!strings.HasSuffix(row(list, later), "signs next") {
+		t.Errorf("keys list after revoke =\n%s\nwant %s revoked, %s active, %s signs next", list, first, next, later)
+	}
+}

@@ -32,12 +32,15 @@ Subcommands:
                    as the next key
   rotate [--now]   add a new key of --signing-alg as the next key
   revoke KID       revoke a compromised key: it leaves the JWKS at once and
-                   every token it signed is refused (a revoked active key is
-                   replaced at once)
+                   every token it signed is refused. A revoked active key is
+                   replaced at once by the next key that was to sign, already
+                   in the JWKS, or by a new key when there is none
   rekey --new-master-key-file FILE
                    re-seal every key under a new master key, then switch the
                    servers to FILE (or its content in INKAN_MASTER_KEY)
-  list             each key's state and the times of its next transitions
+  list             each key's state and the times of its next transitions;
+                   NOTE marks the key that signs now and the next key that
+                   will sign
 
 A key's life: next (published in the JWKS, not yet signing) → active (signs;
 one at a time) → retiring (published, verifies) → retired (gone from the
@@ -166,15 +169,18 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		}
 		return printAdded(ctx, std, m, kid)
 	case "revoke":
-		repl, err := m.Revoke(ctx, pos[0])
+		repl, promoted, err := m.Revoke(ctx, pos[0])
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no key with kid %q", pos[0])
 		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(std.out, "revoked %s\n", pos[0])
-		if repl != "" {
-			fmt.Fprintf(std.out, "it was the active key: %s signs from now on\n", repl)
+		switch {
+		case promoted:
+			fmt.Fprintf(std.out, "it was the active key: %s, the next key already in the JWKS, signs from now on\n", repl)
+		case repl != "":
+			fmt.Fprintf(std.out, "it was the active key: %s, a new key, signs from now on; verifiers whose cached JWKS lacks it refuse its tokens until they refetch\n", repl)
 		}
 		return nil
 	case "rekey":
@@ -196,10 +202,17 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 			return t.UTC().Format(time.RFC3339)
 		}
 		tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tACTIVE FROM\tRETIRING FROM\tLEAVES JWKS")
+		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tACTIVE FROM\tRETIRING FROM\tLEAVES JWKS\tNOTE")
 		for _, k := range sts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State,
-				t(k.CreatedAt), t(k.ActiveFrom), t(k.RetiringFrom), t(k.RetiredAt))
+			note := "-"
+			switch {
+			case k.State == keys.StateActive:
+				note = "signs now"
+			case k.SignsNext:
+				note = "signs next"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State,
+				t(k.CreatedAt), t(k.ActiveFrom), t(k.RetiringFrom), t(k.RetiredAt), note)
 		}
 		return tw.Flush()
 	}

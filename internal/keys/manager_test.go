@@ -226,12 +226,12 @@ func TestManager_Revoke(t *testing.T) {
 	next, _ := f.m.Rotate(ctx, false)
 	set := f.newSet(t)
 
-	if repl, err := f.m.Revoke(ctx, next); err != nil || repl != "" {
+	if repl, _, err := f.m.Revoke(ctx, next); err != nil || repl != "" {
 		t.Fatalf("Revoke(next) = %q, %v", repl, err)
 	}
-	repl, err := f.m.Revoke(ctx, first)
-	if err != nil || repl == "" {
-		t.Fatalf("Revoke(active) = %q, %v; want a replacement active at once", repl, err)
+	repl, promoted, err := f.m.Revoke(ctx, first)
+	if err != nil || repl == "" || promoted {
+		t.Fatalf("Revoke(active) = %q, %t, %v; want a new replacement active at once (no next key is left)", repl, promoted, err)
 	}
 	set.Reload(ctx)
 	got := f.states(t)
@@ -253,7 +253,7 @@ func TestManager_Revoke(t *testing.T) {
 	if _, err := f.m.Add(ctx, priv, "", true); err == nil {
 		t.Error("re-importing a revoked key succeeded")
 	}
-	if _, err := f.m.Revoke(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := f.m.Revoke(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Revoke(unknown) = %v, want %v", err, store.ErrNotFound)
 	}
 }
@@ -438,5 +438,50 @@ func TestSet_JWKSActiveFirst(t *testing.T) {
 				t.Errorf("JWKS kids = %v, want %v (the active key first)", got, step.want)
 			}
 		})
+	}
+}
+
+// Revoking the active key promotes the published next key that was to sign
+// (it is in the caches of the JWKS already) instead of making a new key that
+// no cache holds; later next keys keep their times.
+func TestManager_RevokePromotesNext(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, _ := f.m.EnsureKey(ctx)
+	next, _ := f.m.Rotate(ctx, false)
+	f.clock.Set(t0.Add(time.Second))
+	later, _ := f.m.Rotate(ctx, false)
+	before, _ := f.store.GetKey(ctx, later)
+	f.clock.Set(t0.Add(2 * time.Second))
+
+	sts, err := f.m.Statuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if want := st.ID == next; st.SignsNext != want {
+			t.Errorf("%.8s… (%s) SignsNext = %t, want %t", st.ID, st.State, st.SignsNext, want)
+		}
+	}
+
+	repl, promoted, err := f.m.Revoke(ctx, first)
+	if err != nil || repl != next || !promoted {
+		t.Fatalf("Revoke(active) = %q, %t, %v; want the next key %q promoted", repl, promoted, err, next)
+	}
+	got := f.states(t)
+	if got[first] != keys.StateRevoked || got[next] != keys.StateActive || got[later] != keys.StateNext || len(got) != 3 {
+		t.Errorf("after revoking the active key: %v, want it revoked, the next key active, the later one next, no new key", got)
+	}
+	if set := f.newSet(t); set.Active().KeyID != next {
+		t.Errorf("Set signs with %.8s…, want the promoted %.8s…", set.Active().KeyID, next)
+	}
+	if after, _ := f.store.GetKey(ctx, later); !after.ActivatedAt.Equal(before.ActivatedAt) {
+		t.Errorf("the later next key's activation moved from %v to %v", before.ActivatedAt, after.ActivatedAt)
+	}
+	sts, _ = f.m.Statuses(ctx)
+	for _, st := range sts {
+		if want := st.ID == later; st.SignsNext != want {
+			t.Errorf("after the promotion: %.8s… (%s) SignsNext = %t, want %t", st.ID, st.State, st.SignsNext, want)
+		}
 	}
 }

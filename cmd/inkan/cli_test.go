@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,13 +24,13 @@ const propagation = 2 * time.Second
 // within 2 s without a restart.
 func TestCLI_liveChanges(t *testing.T) {
 	dir := dataDir(t)
-	p := startInkan(t, dir, nil)
+	p := startInkan(t, dir, nil, "--jwks-max-age", "1s")
 	mustInkan(t, "first password\n", "users", "add", "--data-dir", dir, "--email", "Alice@Example.com", "--name", "Alice")
 	oldToken := p.login(t, "alice@example.com", "first password")
 	oldKID := tokenKID(t, oldToken)
 
 	t.Run("keys generate", func(t *testing.T) {
-		out := mustInkan(t, "", "keys", "generate", "--data-dir", dir, "--jwks-max-age", "1s")
+		out := mustInkan(t, "", "keys", "generate", "--data-dir", dir) // scheduled by the server's --jwks-max-age
 		newKID := strings.TrimSpace(out)
 		eventually(t, propagation, "new key published", func() bool {
 			return strings.Contains(strings.Join(jwksKIDs(t, p.base), ","), newKID)
@@ -326,5 +327,49 @@ func TestCLI_keysRevokePromotesNext(t *testing.T) {
 	if !strings.Contains(row(list, first), " revoked ") || !strings.Contains(row(list, next), " active ") ||
 		!strings.HasSuffix(row(list, later), "signs next") {
 		t.Errorf("keys list after revoke =\n%s\nwant %s revoked, %s active, %s signs next", list, first, next, later)
+	}
+}
+
+// Keys the CLI adds follow the running server's --jwks-max-age and
+// --token-ttl, not the CLI's defaults (5m, 1h) nor flags given to it.
+func TestCLI_keysFollowServerSchedule(t *testing.T) {
+	dir := dataDir(t)
+	startInkan(t, dir, nil, "--jwks-max-age", "3s", "--token-ttl", "2s")
+	first := strings.TrimSpace(mustInkan(t, "", "keys", "list", "--data-dir", dir))
+	firstKID := strings.Fields(strings.Split(first, "\n")[1])[0]
+	var stderr strings.Builder
+	err := run(t.Context(), []string{"keys", "rotate", "--data-dir", dir, "--jwks-max-age", "10m"}, func(string) string { return "" },
+		strings.NewReader(""), io.Discard, &stderr)
+	if err != nil {
+		t.Fatalf("keys rotate = %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "--jwks-max-age 10m0s ignored: the servers serve 3s") {
+		t.Errorf("keys rotate --jwks-max-age 10m: stderr\n%s\nwant a note that the server's 3s wins", stderr.String())
+	}
+	list := mustInkan(t, "", "keys", "list", "--data-dir", dir)
+	times := map[string][]time.Time{} // kid → CREATED, ACTIVE FROM, RETIRING FROM, LEAVES JWKS
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n")[1:] {
+		f := strings.Fields(line)
+		for _, v := range f[3:7] {
+			tm, _ := time.Parse(time.RFC3339, v) // "-" is the zero time
+			times[f[0]] = append(times[f[0]], tm)
+		}
+	}
+	var next string
+	for kid := range times {
+		if kid != firstKID {
+			next = kid
+		}
+	}
+	if len(times) != 2 || next == "" {
+		t.Fatalf("keys list =\n%s\nwant the first key and the rotated one", list)
+	}
+	// Published 3 s + 0.25 s before it signs (whole seconds in the list).
+	if pre := times[next][1].Sub(times[next][0]); pre < 3*time.Second || pre > 4*time.Second {
+		t.Errorf("the rotated key signs %v after it was created, want the server's --jwks-max-age 3s + 0.25 s\n%s", pre, list)
+	}
+	// The first key leaves the JWKS 2 s + 60 s + 3 s + 0.25 s after its successor took over.
+	if linger := times[firstKID][3].Sub(times[firstKID][2]); linger < 64*time.Second || linger > 66*time.Second {
+		t.Errorf("the first key leaves the JWKS %v after its successor activates, want --token-ttl 2s + 60s + 3s + 0.25s\n%s", linger, list)
 	}
 }

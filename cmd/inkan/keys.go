@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -49,6 +50,12 @@ that every cache of the JWKS holds it first; --now skips that wait and breaks
 caches: tokens it signs fail at verifiers whose cached JWKS lacks it until they
 refetch. The first key of an empty store is active at once. A key leaves the
 JWKS --token-ttl + 60 s + --jwks-max-age after its successor activates.
+
+These are the servers' --jwks-max-age and --token-ttl: every server records
+its own in the store at start and every minute, and these commands schedule
+with them (with replicas that differ, the largest of each among the servers
+running in the last 3 minutes). This command's own --jwks-max-age and
+--token-ttl count only while no server has recorded any.
 generate, import and rotate print the new key's kid on stdout.
 
 Private keys are sealed (AES-256-GCM) under the master key: INKAN_MASTER_KEY,
@@ -103,6 +110,9 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	if sub == "generate" || sub == "import" || sub == "rotate" {
 		fs.BoolVar(&now, "now", false, "activate at once, skipping pre-publication (breaks JWKS caches: for emergencies)")
 	}
+	for _, name := range []string{config.FlagJWKSMaxAge, config.FlagTokenTTL} {
+		fs.Lookup(name).Usage = "--" + name + " of the servers, used only while no server has recorded its own (keys follow the servers' settings)"
+	}
 	pos, err := parse(std, fs, args)
 	if err != nil {
 		return helpOK(err)
@@ -146,6 +156,9 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	defer st.Close()
 	m, err := openKeys(ctx, std, cfg, st, cliLogger(std))
 	if err != nil {
+		return err
+	}
+	if err := useServing(ctx, std, fs, m, sub == "generate" || sub == "import" || sub == "rotate"); err != nil {
 		return err
 	}
 	switch sub {
@@ -216,6 +229,35 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		}
 		return tw.Flush()
 	}
+}
+
+// useServing makes m schedule by the settings the running servers recorded
+// (the largest of each among them), not by this command's --jwks-max-age and
+// --token-ttl, which count only while no server has recorded any; an
+// explicit flag that disagrees is overruled with a note on stderr.
+func useServing(ctx context.Context, std stdio, fs *flag.FlagSet, m *keys.Manager, adds bool) error {
+	own := m.Schedule
+	s, ok, err := m.UseServing(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if !adds {
+			return nil
+		}
+		fmt.Fprintf(std.errOut, "note: no server has recorded its settings in this store yet: keys are scheduled with --jwks-max-age %v and --token-ttl %v\n",
+			own.MaxAge, own.TokenTTL)
+		return nil
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case f.Name == config.FlagJWKSMaxAge && own.MaxAge != s.JWKSMaxAge:
+			fmt.Fprintf(std.errOut, "note: --jwks-max-age %v ignored: the servers serve %v, and keys follow them\n", own.MaxAge, s.JWKSMaxAge)
+		case f.Name == config.FlagTokenTTL && own.TokenTTL != s.TokenTTL:
+			fmt.Fprintf(std.errOut, "note: --token-ttl %v ignored: the servers issue tokens for %v, and keys follow them\n", own.TokenTTL, s.TokenTTL)
+		}
+	})
+	return nil
 }
 
 // printAdded prints a new key's kid on stdout and its state on stderr.

@@ -485,3 +485,53 @@ func TestManager_RevokePromotesNext(t *testing.T) {
 		}
 	}
 }
+
+// A server records its schedule; a manager that does not serve (the CLI)
+// takes it over before adding a key, and with replicas that differ the
+// largest of each setting wins.
+func TestManager_UseServing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.m.EnsureKey(ctx)
+	cli := *f.m
+	cli.Schedule.MaxAge, cli.Schedule.TokenTTL = 5*time.Minute, time.Hour
+	if _, ok, err := cli.UseServing(ctx); ok || err != nil {
+		t.Fatalf("UseServing() before any server reported = %t, %v; want false", ok, err)
+	}
+
+	server := *f.m
+	server.Schedule.MaxAge, server.Schedule.TokenTTL = time.Hour, 2*time.Minute
+	if got, err := server.ReportServing(ctx); err != nil || got.JWKSMaxAge != time.Hour || got.TokenTTL != 2*time.Minute {
+		t.Fatalf("ReportServing() = %+v, %v", got, err)
+	}
+	replica := *f.m
+	replica.Schedule.MaxAge, replica.Schedule.TokenTTL = time.Minute, 10*time.Minute
+	stored, err := replica.ReportServing(ctx)
+	if err != nil || stored.JWKSMaxAge != time.Hour || stored.TokenTTL != 10*time.Minute {
+		t.Fatalf("ReportServing() by a second replica = %+v, %v; want the larger of each (1h, 10m)", stored, err)
+	}
+
+	if s, ok, err := cli.UseServing(ctx); !ok || err != nil || s != stored {
+		t.Fatalf("UseServing() = %+v, %t, %v; want %+v", s, ok, err, stored)
+	}
+	kid, err := cli.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ := f.store.GetKey(ctx, kid)
+	if want := t0.Add(time.Hour + schedule.PublishDelay); !row.ActivatedAt.Equal(want) {
+		t.Errorf("key added after UseServing activates at %v, want %v (the servers' 1h max-age)", row.ActivatedAt, want)
+	}
+	sts, _ := cli.Statuses(ctx)
+	for _, st := range sts {
+		if st.ID != kid && !st.RetiredAt.Equal(row.ActivatedAt.Add(10*time.Minute+schedule.Leeway+time.Hour+schedule.PublishDelay)) {
+			t.Errorf("predecessor leaves the JWKS at %v, want by the servers' 10m token TTL and 1h max-age", st.RetiredAt)
+		}
+	}
+
+	// Three report intervals without a report: the 1h server is gone.
+	f.clock.Set(t0.Add(4 * keys.ReportInterval))
+	if stored, _ := replica.ReportServing(ctx); stored.JWKSMaxAge != time.Minute {
+		t.Errorf("after the larger server stopped reporting: %+v, want the remaining replica's 1m", stored)
+	}
+}

@@ -218,10 +218,14 @@ func EnvName(flagName string) string {
 
 // Parse parses args into fs, allowing flags after positional arguments
 // ("inkan jwk key.pem --kid k1"; a lone "--" ends the flags), and returns the
-// positional arguments. Then, for every flag that args did not set, it
-// applies the flag's INKAN_* variable from getenv when that is non-empty.
-// Errors name the flag or variable at fault.
+// positional arguments. A boolean flag takes its value in either form,
+// "--signup=false" or "--signup false": a boolean flag followed by true or
+// false (in any case) takes it as its value, and alone it means true. Then,
+// for every flag that args did not set, it applies the flag's INKAN_*
+// variable from getenv when that is non-empty. Errors name the flag or
+// variable at fault.
 func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	args = joinBoolValues(fs, args)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -263,6 +267,47 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 		}
 	})
 	return positional, errors.Join(errs...)
+}
+
+// joinBoolValues rewrites "--flag true|false" as "--flag=true|false" for the
+// boolean flags of fs, which the flag package would otherwise read as a bare
+// flag followed by a positional argument. It walks the arguments as the flag
+// package does: a non-boolean flag without "=" consumes the next argument
+// as its value (so "--name --signup" keeps "--signup" as --name's value),
+// and a lone "--" ends the flags.
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out = append(out, a)
+		if a == "--" {
+			return append(out, args[i+1:]...)
+		}
+		name, ok := strings.CutPrefix(a, "-")
+		if !ok || name == "" {
+			continue // a positional argument, or "-"
+		}
+		name = strings.TrimPrefix(name, "-")
+		if name == "" || name[0] == '-' || name[0] == '=' || strings.Contains(name, "=") {
+			continue // bad syntax (the flag package reports it), or the value is attached
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // unknown, or -h: the flag package answers
+		}
+		if b, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool && b.IsBoolFlag() {
+			if i+1 < len(args) && (strings.EqualFold(args[i+1], "true") || strings.EqualFold(args[i+1], "false")) {
+				out[len(out)-1] = a + "=" + args[i+1]
+				i++
+			}
+			continue
+		}
+		if i+1 < len(args) { // the value of a non-boolean flag
+			out = append(out, args[i+1])
+			i++
+		}
+	}
+	return out
 }
 
 // Validate reports every problem of the settings at once, naming the flag.

@@ -151,12 +151,12 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 	switch sub {
 	case "add":
 		fs.StringVar(&spec.name, "name", "", "the client's name, 1 to 64 characters (required)")
-		fs.Var(&spec.redirectURIs, "redirect-uri", "a redirect URI (repeat or comma-separate; required for authorization_code); a loopback http://127.0.0.1/... or http://[::1]/... without a port matches any port")
-		fs.Var(&spec.postLogout, "post-logout-redirect-uri", "a URI to return to after logout (repeat or comma-separate)")
+		fs.Var(&spec.redirectURIs, "redirect-uri", "a redirect `URI` (repeat or comma-separate; required for authorization_code); a loopback http://127.0.0.1/... or http://[::1]/... without a port matches any port")
+		fs.Var(&spec.postLogout, "post-logout-redirect-uri", "a `URI` to return to after logout (repeat or comma-separate)")
 		fs.BoolVar(&spec.public, "public", false, "a public client (native or browser app): no secret, must use PKCE")
-		fs.Var(&spec.grants, "grant", "a grant type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
-		fs.Var(&spec.scopes, "scope", "a scope the client may ask for (repeat or comma-separate; default openid,profile,email,offline_access)")
-		fs.Var(&spec.audience, "audience", "an aud of the client's access tokens (repeat or comma-separate; default the client id)")
+		fs.Var(&spec.grants, "grant", "a `grant` type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
+		fs.Var(&spec.scopes, "scope", "a `scope` the client may ask for (repeat or comma-separate; default openid,profile,email,offline_access)")
+		fs.Var(&spec.audience, "audience", "an `aud` of the client's access tokens (repeat or comma-separate; default the client id)")
 		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only; a public client only on an https redirect URI)")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print a JSON array instead of a table")

@@ -168,7 +168,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagDatabase:
 			fs.StringVar(&c.Database, name, c.Database, "database: empty for SQLite in --data-dir, or postgres://user@host/db for PostgreSQL")
 		case FlagTrustedProxies:
-			fs.Var(&c.TrustedProxies, name, "CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (repeat or comma-separate)")
+			fs.Var(&c.TrustedProxies, name, "`CIDR`s (or addresses) of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: a list; repeat the flag or separate with commas")
 		case FlagMetricsAddr:
 			fs.StringVar(&c.MetricsAddr, name, c.MetricsAddr, "serve /metrics on this address instead of the public one")
 		case FlagTLSCert:
@@ -202,7 +202,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagRefreshReuseWindow:
 			fs.DurationVar(&c.RefreshReuseWindow, name, c.RefreshReuseWindow, "a used refresh token presented again within this gets the same successor; later, its family is revoked")
 		case FlagAllowedOrigin:
-			fs.Var(&c.AllowedOrigins, name, "browser origin given CORS on the token, userinfo and revocation endpoints (repeat or comma-separate)")
+			fs.Var(&c.AllowedOrigins, name, "browser `origin`s (such as https://app.example.com) given CORS on the token, introspection, revocation and userinfo endpoints: a list; repeat the flag or separate with commas")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:

@@ -2,10 +2,6 @@ package verify
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,9 +77,9 @@ type RemoteKeySetOptions struct {
 // them, with ErrUnknownKey, in the error for a kid it cannot find.
 //
 // Only keys that can verify a token are kept: those with a kid, a "use" of
-// "sig" or none, an "alg" among RS256, PS256, ES256, ES384 and EdDSA that
-// fits the key's type (RS256 and PS256: RSA of at least 2048 bits; ES256:
-// P-256; ES384: P-384; EdDSA: Ed25519), and no private or symmetric key
+// "sig" or none, an "alg" among [Algorithms] that fits the key's type
+// ([AlgorithmFits]: RS* and PS*: RSA of at least 2048 bits; ES256: P-256;
+// ES384: P-384; ES512: P-521; EdDSA: Ed25519), and no private or symmetric key
 // material. A JWK holding a private key is dropped, not reduced to its public
 // half: an issuer that publishes its private key has lost it. Other keys are
 // ignored, as RFC 7517 §5 advises. When two usable keys share a kid, the
@@ -441,20 +436,11 @@ func parseJWKS(body []byte) (map[string]Key, error) {
 // usable returns jwk as a Key if it can verify tokens: a public key with a
 // kid, for signing, whose alg is allowed and fits its type.
 func usable(jwk *jose.JSONWebKey) (Key, bool) {
-	if jwk.KeyID == "" || (jwk.Use != "" && jwk.Use != "sig") || !slices.Contains(asymmetric, jwk.Algorithm) {
+	if jwk.KeyID == "" || (jwk.Use != "" && jwk.Use != "sig") {
 		return Key{}, false
 	}
-	var fits bool
-	switch pub := jwk.Key.(type) {
-	case *rsa.PublicKey:
-		fits = (jwk.Algorithm == "RS256" || jwk.Algorithm == "PS256") && pub.N.BitLen() >= minRSABits
-	case *ecdsa.PublicKey:
-		fits = jwk.Algorithm == "ES256" && pub.Curve == elliptic.P256() ||
-			jwk.Algorithm == "ES384" && pub.Curve == elliptic.P384()
-	case ed25519.PublicKey:
-		fits = jwk.Algorithm == "EdDSA" && len(pub) == ed25519.PublicKeySize
-	}
-	if !fits { // also private keys, symmetric keys and unknown types
+	// Private keys, symmetric keys and unknown types do not fit either.
+	if !AlgorithmFits(jwk.Algorithm, jwk.Key) {
 		return Key{}, false
 	}
 	return Key{ID: jwk.KeyID, Algorithm: jwk.Algorithm, Public: jwk.Key}, true

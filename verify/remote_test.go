@@ -669,6 +669,10 @@ func TestParseJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p521, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ok := jwk("ok", "ES256", &k.p256.PublicKey)
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	tests := []struct {
@@ -687,7 +691,14 @@ func TestParseJWKS(t *testing.T) {
 		{name: "no kid", key: jwk("", "RS256", &k.rsa.PublicKey)},
 		{name: "no alg", key: jwk("k", "", &k.rsa.PublicKey)},
 		{name: "alg none", key: jwk("k", "none", &k.rsa.PublicKey)},
-		{name: "alg rs512", key: jwk("k", "RS512", &k.rsa.PublicKey)},
+		{name: "rs384", key: jwk("k", "RS384", &k.rsa.PublicKey), wantAlg: "RS384"},
+		{name: "rs512", key: jwk("k", "RS512", &k.rsa.PublicKey), wantAlg: "RS512"},
+		{name: "ps384", key: jwk("k", "PS384", &k.pss.PublicKey), wantAlg: "PS384"},
+		{name: "ps512", key: jwk("k", "PS512", &k.pss.PublicKey), wantAlg: "PS512"},
+		{name: "es512", key: jwk("k", "ES512", &p521.PublicKey), wantAlg: "ES512"},
+		{name: "es512 on p384", key: jwk("k", "ES512", &k.p384.PublicKey)},
+		{name: "es384 on p521", key: jwk("k", "ES384", &p521.PublicKey)},
+		{name: "alg es256k", key: jwk("k", "ES256K", &k.p256.PublicKey)},
 		{name: "use enc", key: jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "k", Algorithm: "RS256", Use: "enc"}},
 		{name: "private rsa", key: jwk("k", "RS256", k.rsa)},
 		{name: "private ec", key: jwk("k", "ES256", k.p256)},

@@ -44,9 +44,9 @@ var (
 )
 
 // DefaultAlgorithms are the asymmetric algorithms accepted when
-// Config.Algorithms is empty. HMAC and "none" are never accepted, whatever
-// this slice holds: New checks against its own copy.
-var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
+// Config.Algorithms is empty: every one of [Algorithms]. HMAC and "none" are
+// never accepted, whatever this slice holds: New checks against its own copy.
+var DefaultAlgorithms = Algorithms()
 
 // DefaultTypes are the typ header values accepted when Config.Types is
 // empty: RFC 9068 access tokens ("at+jwt") and inkan's tutorial tokens
@@ -54,9 +54,6 @@ var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
 var DefaultTypes = []string{"at+jwt", "JWT"}
 
 var defaultTypes = []string{"at+jwt", "JWT"}
-
-// asymmetric is the fixed set Config.Algorithms may choose from.
-var asymmetric = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
 
 // DefaultMaxTokenSize is the size above which a token is refused unparsed.
 const DefaultMaxTokenSize = 8192
@@ -172,7 +169,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, errors.New("verify: set Config.KeySet or Config.JWKSURL, not both")
 	}
 	if len(cfg.Algorithms) == 0 {
-		cfg.Algorithms = slices.Clone(asymmetric)
+		cfg.Algorithms = Algorithms()
 	}
 	if len(cfg.Types) == 0 {
 		cfg.Types = slices.Clone(defaultTypes)
@@ -181,8 +178,8 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{cfg: cfg}
 	for _, a := range cfg.Algorithms {
-		if !slices.Contains(asymmetric, a) {
-			return nil, fmt.Errorf("verify: algorithm %q is not allowed (use %s)", a, strings.Join(asymmetric, ", "))
+		if !slices.Contains(algorithms, a) {
+			return nil, fmt.Errorf("verify: algorithm %q is not allowed (use %s)", a, strings.Join(algorithms, ", "))
 		}
 		v.algs = append(v.algs, jose.SignatureAlgorithm(a))
 		v.names = append(v.names, a)

@@ -433,7 +433,8 @@ func TestNew(t *testing.T) {
 		{name: "none", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"none"}}, wantErr: true},
 		{name: "empty name", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{""}}, wantErr: true},
 		{name: "lower case", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"rs256"}}, wantErr: true},
-		{name: "rs512", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"RS512"}}, wantErr: true},
+		{name: "rs512", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"RS512"}}},
+		{name: "es256k", cfg: Config{Issuer: testIssuer, KeySet: keys, Algorithms: []string{"ES256K"}}, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

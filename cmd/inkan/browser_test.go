@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
+	"github.com/inkan-dev/inkan/internal/testskip"
 )
 
 // chromium finds Debian's Chromium, which .ci/run installs.
@@ -25,7 +26,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no Chromium on PATH: install Debian's chromium (.ci/run does) to run the browser test")
+	testskip.Skip(t, "Chromium", "not on PATH; install Debian's chromium, as .ci/run does")
 	return ""
 }
 

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // propagation is how soon a running server must see a CLI change.
@@ -21,13 +24,13 @@ const propagation = 2 * time.Second
 // within 2 s without a restart.
 func TestCLI_liveChanges(t *testing.T) {
 	dir := dataDir(t)
-	p := startInkan(t, dir, nil)
+	p := startInkan(t, dir, nil, "--jwks-max-age", "1s")
 	mustInkan(t, "first password\n", "users", "add", "--data-dir", dir, "--email", "Alice@Example.com", "--name", "Alice")
 	oldToken := p.login(t, "alice@example.com", "first password")
 	oldKID := tokenKID(t, oldToken)
 
 	t.Run("keys generate", func(t *testing.T) {
-		out := mustInkan(t, "", "keys", "generate", "--data-dir", dir, "--jwks-max-age", "1s")
+		out := mustInkan(t, "", "keys", "generate", "--data-dir", dir) // scheduled by the server's --jwks-max-age
 		newKID := strings.TrimSpace(out)
 		eventually(t, propagation, "new key published", func() bool {
 			return strings.Contains(strings.Join(jwksKIDs(t, p.base), ","), newKID)
@@ -271,5 +274,118 @@ func TestCLI_jwk(t *testing.T) {
 				t.Errorf("jwk printed the private exponent")
 			}
 		})
+	}
+}
+
+// inkan jwk --alg takes every JOSE algorithm valid for the key's type, and
+// only those; keys generate --out makes a key for each of them.
+func TestCLI_jwkEveryAlgorithm(t *testing.T) {
+	const dir = "../../internal/keys/testdata/"
+	files := map[string][]string{
+		"testdata/tutorial_private_key.pem": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"},
+		dir + "ec_p256_spki.pem":            {"ES256"},
+		dir + "ec_p384_spki.pem":            {"ES384"},
+		dir + "ec_p521_pkcs8.pem":           {"ES512"},
+		dir + "ed25519_spki.pem":            {"EdDSA"},
+	}
+	for file, valid := range files {
+		for _, alg := range verify.Algorithms() {
+			out, err := inkan(t, "", "jwk", "--alg", alg, file)
+			if want := slices.Contains(valid, alg); want != (err == nil) {
+				t.Errorf("inkan jwk --alg %s %s = %v, want success %t\n%s", alg, filepath.Base(file), err, want, out)
+				continue
+			}
+			if err == nil && !strings.Contains(out, `"alg": "`+alg+`"`) {
+				t.Errorf("inkan jwk --alg %s %s printed\n%s\nwant alg %s", alg, filepath.Base(file), out, alg)
+			}
+		}
+	}
+	tmp := t.TempDir()
+	for _, alg := range verify.Algorithms() {
+		path := filepath.Join(tmp, alg+".pem")
+		mustInkan(t, "", "keys", "generate", "--alg", alg, "--out", path)
+		if out := mustInkan(t, "", "jwk", "--alg", alg, path); !strings.Contains(out, `"alg": "`+alg+`"`) {
+			t.Errorf("jwk of a generated %s key =\n%s", alg, out)
+		}
+	}
+}
+
+// keys list marks the next key that will sign, and keys revoke of the active
+// key promotes it rather than making a key no JWKS cache holds.
+func TestCLI_keysRevokePromotesNext(t *testing.T) {
+	dir := dataDir(t)
+	first := strings.TrimSpace(mustInkan(t, "", "keys", "generate", "--data-dir", dir, "--alg", "ES256"))
+	next := strings.TrimSpace(mustInkan(t, "", "keys", "rotate", "--data-dir", dir))
+	later := strings.TrimSpace(mustInkan(t, "", "keys", "rotate", "--data-dir", dir))
+	row := func(list, kid string) string {
+		for _, l := range strings.Split(list, "\n") {
+			if strings.HasPrefix(l, kid) {
+				return l
+			}
+		}
+		t.Fatalf("keys list =\n%s\nlacks %s", list, kid)
+		return ""
+	}
+	list := mustInkan(t, "", "keys", "list", "--data-dir", dir)
+	if !strings.Contains(strings.Split(list, "\n")[0], "NOTE") ||
+		!strings.HasSuffix(row(list, first), "signs now") || !strings.HasSuffix(row(list, next), "signs next") ||
+		strings.Contains(row(list, later), "signs") {
+		t.Errorf("keys list =\n%s\nwant %s signs now, %s signs next, %s unmarked", list, first, next, later)
+	}
+	out := mustInkan(t, "", "keys", "revoke", "--data-dir", dir, first)
+	if !strings.Contains(out, next+", the next key already in the JWKS, signs from now on") {
+		t.Errorf("keys revoke of the active key printed\n%s\nwant %s promoted", out, next)
+	}
+	list = mustInkan(t, "", "keys", "list", "--data-dir", dir)
+	if n := len(strings.Split(strings.TrimSpace(list), "\n")); n != 4 {
+		t.Errorf("keys list =\n%s\nwant the 3 keys and no new one", list)
+	}
+	if !strings.Contains(row(list, first), " revoked ") || !strings.Contains(row(list, next), " active ") ||
+		!strings.HasSuffix(row(list, later), "signs next") {
+		t.Errorf("keys list after revoke =\n%s\nwant %s revoked, %s active, %s signs next", list, first, next, later)
+	}
+}
+
+// Keys the CLI adds follow the running server's --jwks-max-age and
+// --token-ttl, not the CLI's defaults (5m, 1h) nor flags given to it.
+func TestCLI_keysFollowServerSchedule(t *testing.T) {
+	dir := dataDir(t)
+	startInkan(t, dir, nil, "--jwks-max-age", "3s", "--token-ttl", "2s")
+	first := strings.TrimSpace(mustInkan(t, "", "keys", "list", "--data-dir", dir))
+	firstKID := strings.Fields(strings.Split(first, "\n")[1])[0]
+	var stderr strings.Builder
+	err := run(t.Context(), []string{"keys", "rotate", "--data-dir", dir, "--jwks-max-age", "10m"}, func(string) string { return "" },
+		strings.NewReader(""), io.Discard, &stderr)
+	if err != nil {
+		t.Fatalf("keys rotate = %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "--jwks-max-age 10m0s ignored: the servers serve 3s") {
+		t.Errorf("keys rotate --jwks-max-age 10m: stderr\n%s\nwant a note that the server's 3s wins", stderr.String())
+	}
+	list := mustInkan(t, "", "keys", "list", "--data-dir", dir)
+	times := map[string][]time.Time{} // kid → CREATED, ACTIVE FROM, RETIRING FROM, LEAVES JWKS
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n")[1:] {
+		f := strings.Fields(line)
+		for _, v := range f[3:7] {
+			tm, _ := time.Parse(time.RFC3339, v) // "-" is the zero time
+			times[f[0]] = append(times[f[0]], tm)
+		}
+	}
+	var next string
+	for kid := range times {
+		if kid != firstKID {
+			next = kid
+		}
+	}
+	if len(times) != 2 || next == "" {
+		t.Fatalf("keys list =\n%s\nwant the first key and the rotated one", list)
+	}
+	// Published 3 s + 0.25 s before it signs (whole seconds in the list).
+	if pre := times[next][1].Sub(times[next][0]); pre < 3*time.Second || pre > 4*time.Second {
+		t.Errorf("the rotated key signs %v after it was created, want the server's --jwks-max-age 3s + 0.25 s\n%s", pre, list)
+	}
+	// The first key leaves the JWKS 2 s + 60 s + 3 s + 0.25 s after its successor took over.
+	if linger := times[firstKID][3].Sub(times[firstKID][2]); linger < 64*time.Second || linger > 66*time.Second {
+		t.Errorf("the first key leaves the JWKS %v after its successor activates, want --token-ttl 2s + 60s + 3s + 0.25s\n%s", linger, list)
 	}
 }

@@ -41,9 +41,17 @@ authorization_code,refresh_token; scopes to openid,profile,email,offline_access.
 --audience is the aud of the client's access tokens (default the client id);
 GET /user, the tutorial's route, takes an access token only when its aud
 includes the issuer URL (--audience http://localhost:8000).
-Redirect URIs are absolute, without a fragment: https, http only on a loopback
-address (127.0.0.1, [::1], localhost), or a private-use scheme with a dot
-(com.example.app:/cb) for native apps (RFC 8252 §7).
+
+Redirect URIs are absolute, without a fragment: https, http on a loopback IP
+literal (127.0.0.1 or [::1]), or a private-use scheme with a dot
+(com.example.app:/cb) for native apps (RFC 8252 §7). They match the request's
+redirect_uri character for character, with one exception (RFC 8252 §7.3):
+a loopback URI registered WITHOUT a port, such as http://127.0.0.1/cb, matches
+that URI with any port (http://127.0.0.1:49152/cb), so a native app may listen
+on whatever port it gets. A loopback URI registered WITH a port matches only
+that port, and clients add warns about it. http://localhost is refused: the
+name may resolve to another address or interface than the one the app
+listens on (RFC 8252 §8.3); register http://127.0.0.1/... instead.
 
 Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
 and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
@@ -146,13 +154,13 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 	switch sub {
 	case "add":
 		fs.StringVar(&spec.name, "name", "", "the client's name, 1 to 64 characters (required)")
-		fs.Var(&spec.redirectURIs, "redirect-uri", "a redirect URI (repeat or comma-separate; required for authorization_code)")
-		fs.Var(&spec.postLogout, "post-logout-redirect-uri", "a URI to return to after logout (repeat or comma-separate)")
+		fs.Var(&spec.redirectURIs, "redirect-uri", "a redirect `URI` (repeat or comma-separate; required for authorization_code); a loopback http://127.0.0.1/... or http://[::1]/... without a port matches any port")
+		fs.Var(&spec.postLogout, "post-logout-redirect-uri", "a `URI` to return to after logout (repeat or comma-separate)")
 		fs.BoolVar(&spec.public, "public", false, "a public client (native or browser app): no secret, must use PKCE")
-		fs.Var(&spec.grants, "grant", "a grant type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
-		fs.Var(&spec.scopes, "scope", "a scope the client may ask for (repeat or comma-separate; at most 64, of 2048 bytes in all; default openid,profile,email,offline_access)")
-		fs.Var(&spec.audience, "audience", "an aud of the client's access tokens (repeat or comma-separate; default the client id); the issuer URL makes them good at GET /user")
-		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only)")
+		fs.Var(&spec.grants, "grant", "a `grant` type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
+		fs.Var(&spec.scopes, "scope", "a `scope` the client may ask for (repeat or comma-separate; at most 64, of 2048 bytes in all; default openid,profile,email,offline_access)")
+		fs.Var(&spec.audience, "audience", "an `aud` of the client's access tokens (repeat or comma-separate; default the client id); the issuer URL makes them good at GET /user")
+		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only; a public client only on an https redirect URI)")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print a JSON array instead of a table")
 	}
@@ -315,8 +323,11 @@ func checkRedirectURI(raw string) string {
 		}
 	case "http":
 		host := u.Hostname()
-		if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" {
-			return "http is allowed only on a loopback address: 127.0.0.1, [::1] or localhost (RFC 8252 §7.3); use https"
+		if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+			return "localhost is refused: it may resolve to another address or interface than the app listens on, and only IP literals match any port (RFC 8252 §8.3, §7.3); register http://127.0.0.1" + pathOf(u) + " or http://[::1]" + pathOf(u) + ", which match any port"
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return "http is allowed only on a loopback IP literal: 127.0.0.1 or [::1] (RFC 8252 §7.3); use https"
 		}
 	default:
 		if !strings.Contains(u.Scheme, ".") {
@@ -324,6 +335,34 @@ func checkRedirectURI(raw string) string {
 		}
 	}
 	return ""
+}
+
+// pathOf is the part of a URI after its host and port, for suggestions.
+func pathOf(u *url.URL) string {
+	v := *u
+	v.Scheme, v.Host = "", ""
+	return v.String()
+}
+
+// loopbackPortWarning explains what registering a loopback redirect URI
+// with a port does, or returns "": oauth2.MatchRedirectURI lets any port
+// match only a loopback URI registered without one, so a registered port
+// pins the app to it.
+func loopbackPortWarning(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.Port() == "" {
+		return ""
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+		return ""
+	}
+	portless := *u
+	portless.Host = u.Hostname()
+	if strings.Contains(portless.Host, ":") {
+		portless.Host = "[" + portless.Host + "]"
+	}
+	return fmt.Sprintf("--redirect-uri %s names port %s: it matches only that port; register %s so that the app may listen on any port (RFC 8252 §7.3)",
+		raw, u.Port(), portless.String())
 }
 
 // newClientID returns a random client id: 26 base32 characters (130 bits),
@@ -338,6 +377,11 @@ func addClient(ctx context.Context, std stdio, st store.Store, c store.Client) e
 	}
 	if slices.Contains(c.Grants, oauth2.GrantPassword) {
 		fmt.Fprintln(std.errOut, "warning: the password grant exposes users' passwords to the client (RFC 9700 §2.4); use it only for a migration")
+	}
+	for _, u := range c.RedirectURIs {
+		if w := loopbackPortWarning(u); w != "" {
+			fmt.Fprintln(std.errOut, "warning: "+w)
+		}
 	}
 	t := now()
 	c.CreatedAt, c.UpdatedAt = t, t

@@ -73,9 +73,9 @@ func TestClients_add(t *testing.T) {
 		},
 		{
 			name: "public native app",
-			args: []string{"--name", "CLI", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--redirect-uri", "http://[::1]:8080/cb,com.example.app:/oauth2redirect", "--redirect-uri", "http://localhost/cb"},
+			args: []string{"--name", "CLI", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--redirect-uri", "http://[::1]:8080/cb,com.example.app:/oauth2redirect"},
 			want: clientJSON{
-				Name: "CLI", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]:8080/cb", "com.example.app:/oauth2redirect", "http://localhost/cb"},
+				Name: "CLI", Public: true, RedirectURIs: []string{"http://127.0.0.1/cb", "http://[::1]:8080/cb", "com.example.app:/oauth2redirect"},
 				PostLogoutRedirectURIs: []string{}, GrantTypes: []string{"authorization_code", "refresh_token"},
 				Scopes: []string{"openid", "profile", "email", "offline_access"}, Audience: []string{},
 			},
@@ -367,6 +367,9 @@ func TestClients_errors(t *testing.T) {
 		{"public client_credentials", add("--name", "A", "--public", "--grant", "client_credentials"), true, []string{"public client cannot use client_credentials"}},
 		{"http non-loopback", add("--name", "A", "--redirect-uri", "http://app.example.com/cb"), true, []string{"loopback", "RFC 8252 §7.3"}},
 		{"http private address", add("--name", "A", "--redirect-uri", "http://10.0.0.1/cb"), true, []string{"loopback"}},
+		{"localhost", add("--name", "A", "--public", "--redirect-uri", "http://localhost/cb"), true, []string{"localhost is refused", "RFC 8252 §8.3", "http://127.0.0.1/cb"}},
+		{"localhost with port", add("--name", "A", "--redirect-uri", "http://LocalHost:3000/cb?x=1"), true, []string{"localhost is refused", "http://127.0.0.1/cb?x=1"}},
+		{"localhost post-logout", add("--name", "A", "--redirect-uri", ok, "--post-logout-redirect-uri", "http://localhost/bye"), true, []string{"localhost is refused"}},
 		{"fragment", add("--name", "A", "--redirect-uri", "https://app.example.com/cb#frag"), true, []string{"fragment"}},
 		{"empty fragment", add("--name", "A", "--redirect-uri", "https://app.example.com/cb#"), true, []string{"fragment"}},
 		{"relative", add("--name", "A", "--redirect-uri", "/cb"), true, []string{"not an absolute URI"}},
@@ -438,5 +441,62 @@ func TestClients_help(t *testing.T) {
 	}
 	if out := mustInkan(t, "", "help"); !strings.Contains(out, "\n  clients") {
 		t.Errorf("inkan help does not list clients:\n%s", out)
+	}
+}
+
+// A loopback redirect URI registered with a port draws a warning on stderr
+// that says what matching does with it; one without a port does not.
+func TestClients_loopbackPortWarning(t *testing.T) {
+	dir := dataDir(t)
+	tests := []struct {
+		uri  string
+		warn string // "" for none
+	}{
+		{"http://127.0.0.1/cb", ""},
+		{"http://[::1]/cb", ""},
+		{"https://app.example.com:8443/cb", ""},
+		{"com.example.app:/cb", ""},
+		{"http://127.0.0.1:8080/cb", "warning: --redirect-uri http://127.0.0.1:8080/cb names port 8080: it matches only that port; register http://127.0.0.1/cb so that the app may listen on any port"},
+		{"http://[::1]:9000/a/b?c=d", "register http://[::1]/a/b?c=d so that"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.uri, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), []string{"clients", "add", "--data-dir", dir, "--name", "App", "--public", "--redirect-uri", tc.uri},
+				func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+			if err != nil {
+				t.Fatalf("clients add --redirect-uri %s = %v\n%s", tc.uri, err, stderr.String())
+			}
+			if tc.warn == "" && strings.Contains(stderr.String(), "warning") {
+				t.Errorf("clients add --redirect-uri %s warned:\n%s", tc.uri, stderr.String())
+			}
+			if tc.warn != "" && !strings.Contains(stderr.String(), tc.warn) {
+				t.Errorf("clients add --redirect-uri %s: stderr\n%s\nwant %q", tc.uri, stderr.String(), tc.warn)
+			}
+		})
+	}
+	// What the warning says is what matching does.
+	for _, tc := range []struct {
+		registered, requested string
+		match                 bool
+	}{
+		{"http://127.0.0.1/cb", "http://127.0.0.1:49152/cb", true},
+		{"http://127.0.0.1/cb", "http://127.0.0.1/cb", true},
+		{"http://127.0.0.1:8080/cb", "http://127.0.0.1:8080/cb", true},
+		{"http://127.0.0.1:8080/cb", "http://127.0.0.1:49152/cb", false},
+		{"http://[::1]/cb", "http://[::1]:49152/cb", true},
+	} {
+		if _, ok := oauth2.MatchRedirectURI([]string{tc.registered}, tc.requested); ok != tc.match {
+			t.Errorf("MatchRedirectURI(%s, %s) = %t, want %t", tc.registered, tc.requested, ok, tc.match)
+		}
+	}
+}
+
+// Boolean flags of clients add take their value after a space too.
+func TestClients_boolFlagSpaceForm(t *testing.T) {
+	dir := dataDir(t)
+	c := mustAddClient(t, dir, "--name", "Web", "--public", "false", "--trusted", "true", "--redirect-uri", "https://web.example.com/cb")
+	if c.Public || !c.Trusted || c.ClientSecret == "" {
+		t.Errorf("clients add --public false --trusted true = %+v, want a confidential trusted client", c)
 	}
 }

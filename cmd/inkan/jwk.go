@@ -9,11 +9,11 @@ import (
 func jwk(std stdio, args []string) error {
 	fs := newFlags(std, "jwk", "jwk [--kid K] [--alg A] FILE.pem   (FILE \"-\" reads stdin)\n\n"+
 		"Prints a JWKS holding the public key of a PEM file (PKCS#1, PKCS#8, SEC1,\n"+
-		"SPKI or a certificate; RSA, EC P-256/P-384, Ed25519), as pem-jwk does.\n"+
+		"SPKI or a certificate; RSA, EC P-256/P-384/P-521, Ed25519), as pem-jwk does.\n"+
 		"Private parts are never printed.")
 	var kid, alg string
 	fs.StringVar(&kid, "kid", "", "key id (default: the RFC 7638 thumbprint)")
-	fs.StringVar(&alg, "alg", "", "algorithm (default: RS256, ES256, ES384 or EdDSA by key type)")
+	fs.StringVar(&alg, "alg", "", algUsage)
 	pos, err := parse(std, fs, args)
 	if err != nil {
 		return helpOK(err)

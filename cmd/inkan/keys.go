@@ -3,21 +3,29 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/verify"
 )
+
+// algUsage describes --alg of keys import and jwk: the algorithms each key
+// type allows, the default first.
+var algUsage = "algorithm (default: the first of the key's type): " + keys.AlgorithmsByKeyType()
 
 const keysUsage = `Usage: inkan keys <subcommand> [flags]
 
 Subcommands:
-  generate [--alg RS256|PS256|ES256|EdDSA] [--bits 2048|3072|4096] [--out FILE] [--now]
+  generate [--alg A] [--bits 2048|3072|4096] [--out FILE] [--now]
                    make a new key: with --out, write it as a PKCS#8 PEM file
                    (mode 0600); without, add it to the store as the next key
   import FILE.pem [--alg A] [--now]
@@ -25,12 +33,15 @@ Subcommands:
                    as the next key
   rotate [--now]   add a new key of --signing-alg as the next key
   revoke KID       revoke a compromised key: it leaves the JWKS at once and
-                   every token it signed is refused (a revoked active key is
-                   replaced at once)
+                   every token it signed is refused. A revoked active key is
+                   replaced at once by the next key that was to sign, already
+                   in the JWKS, or by a new key when there is none
   rekey --new-master-key-file FILE
                    re-seal every key under a new master key, then switch the
                    servers to FILE (or its content in INKAN_MASTER_KEY)
-  list             each key's state and the times of its next transitions
+  list             each key's state and the times of its next transitions;
+                   NOTE marks the key that signs now and the next key that
+                   will sign
 
 A key's life: next (published in the JWKS, not yet signing) → active (signs;
 one at a time) → retiring (published, verifies) → retired (gone from the
@@ -39,6 +50,12 @@ that every cache of the JWKS holds it first; --now skips that wait and breaks
 caches: tokens it signs fail at verifiers whose cached JWKS lacks it until they
 refetch. The first key of an empty store is active at once. A key leaves the
 JWKS --token-ttl + 60 s + --jwks-max-age after its successor activates.
+
+These are the servers' --jwks-max-age and --token-ttl: every server records
+its own in the store at start and every minute, and these commands schedule
+with them (with replicas that differ, the largest of each among the servers
+running in the last 3 minutes). This command's own --jwks-max-age and
+--token-ttl count only while no server has recorded any.
 generate, import and rotate print the new key's kid on stdout.
 
 Private keys are sealed (AES-256-GCM) under the master key: INKAN_MASTER_KEY,
@@ -82,16 +99,19 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	cfg.Register(fs, config.KeySettings...)
 	switch sub {
 	case "generate":
-		fs.StringVar(&alg, "alg", keys.RS256, "algorithm: RS256, PS256, ES256 or EdDSA")
-		fs.IntVar(&bits, "bits", 0, "RSA modulus size: 2048 (the default), 3072 or 4096")
+		fs.StringVar(&alg, "alg", keys.RS256, "algorithm: "+strings.Join(verify.Algorithms(), ", "))
+		fs.IntVar(&bits, "bits", 0, "RSA modulus size: 2048, 3072 or 4096 (0 means 2048)")
 		fs.StringVar(&out, "out", "", "write a PKCS#8 PEM file (mode 0600) instead of adding to the store")
 	case "import":
-		fs.StringVar(&alg, "alg", "", "algorithm (default: RS256 for RSA, ES256 for P-256, ES384 for P-384, EdDSA for Ed25519)")
+		fs.StringVar(&alg, "alg", "", algUsage)
 	case "rekey":
 		fs.StringVar(&newMaster, "new-master-key-file", "", "file holding the new master key (32 bytes, standard base64)")
 	}
 	if sub == "generate" || sub == "import" || sub == "rotate" {
 		fs.BoolVar(&now, "now", false, "activate at once, skipping pre-publication (breaks JWKS caches: for emergencies)")
+	}
+	for _, name := range []string{config.FlagJWKSMaxAge, config.FlagTokenTTL} {
+		fs.Lookup(name).Usage = "--" + name + " of the servers, used only while no server has recorded its own (keys follow the servers' settings)"
 	}
 	pos, err := parse(std, fs, args)
 	if err != nil {
@@ -111,10 +131,8 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	}
 
 	if sub == "generate" {
-		switch alg {
-		case keys.RS256, keys.PS256, keys.ES256, keys.EdDSA:
-		default:
-			return fmt.Errorf("%w: --alg %q: use RS256, PS256, ES256 or EdDSA", errUsage, alg)
+		if !slices.Contains(verify.Algorithms(), alg) {
+			return fmt.Errorf("%w: --alg %q: use one of %s", errUsage, alg, strings.Join(verify.Algorithms(), ", "))
 		}
 		if out != "" {
 			return writeKeyFile(std.out, out, alg, bits)
@@ -145,6 +163,9 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := useServing(ctx, std, fs, m, sub == "generate" || sub == "import" || sub == "rotate"); err != nil {
+		return err
+	}
 	switch sub {
 	case "generate", "rotate":
 		if sub == "rotate" {
@@ -166,15 +187,18 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		}
 		return printAdded(ctx, std, m, kid)
 	case "revoke":
-		repl, err := m.Revoke(ctx, pos[0])
+		repl, promoted, err := m.Revoke(ctx, pos[0])
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no key with kid %q", pos[0])
 		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(std.out, "revoked %s\n", pos[0])
-		if repl != "" {
-			fmt.Fprintf(std.out, "it was the active key: %s signs from now on\n", repl)
+		switch {
+		case promoted:
+			fmt.Fprintf(std.out, "it was the active key: %s, the next key already in the JWKS, signs from now on\n", repl)
+		case repl != "":
+			fmt.Fprintf(std.out, "it was the active key: %s, a new key, signs from now on; verifiers whose cached JWKS lacks it refuse its tokens until they refetch\n", repl)
 		}
 		return nil
 	case "rekey":
@@ -196,13 +220,49 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 			return t.UTC().Format(time.RFC3339)
 		}
 		tw := tabwriter.NewWriter(std.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tACTIVE FROM\tRETIRING FROM\tLEAVES JWKS")
+		fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tACTIVE FROM\tRETIRING FROM\tLEAVES JWKS\tNOTE")
 		for _, k := range sts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State,
-				t(k.CreatedAt), t(k.ActiveFrom), t(k.RetiringFrom), t(k.RetiredAt))
+			note := "-"
+			switch {
+			case k.State == keys.StateActive:
+				note = "signs now"
+			case k.SignsNext:
+				note = "signs next"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State,
+				t(k.CreatedAt), t(k.ActiveFrom), t(k.RetiringFrom), t(k.RetiredAt), note)
 		}
 		return tw.Flush()
 	}
+}
+
+// useServing makes m schedule by the settings the running servers recorded
+// (the largest of each among them), not by this command's --jwks-max-age and
+// --token-ttl, which count only while no server has recorded any; an
+// explicit flag that disagrees is overruled with a note on stderr.
+func useServing(ctx context.Context, std stdio, fs *flag.FlagSet, m *keys.Manager, adds bool) error {
+	own := m.Schedule
+	s, ok, err := m.UseServing(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if !adds {
+			return nil
+		}
+		fmt.Fprintf(std.errOut, "note: no server has recorded its settings in this store yet: keys are scheduled with --jwks-max-age %v and --token-ttl %v\n",
+			own.MaxAge, own.TokenTTL)
+		return nil
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case f.Name == config.FlagJWKSMaxAge && own.MaxAge != s.JWKSMaxAge:
+			fmt.Fprintf(std.errOut, "note: --jwks-max-age %v ignored: the servers serve %v, and keys follow them\n", own.MaxAge, s.JWKSMaxAge)
+		case f.Name == config.FlagTokenTTL && own.TokenTTL != s.TokenTTL:
+			fmt.Fprintf(std.errOut, "note: --token-ttl %v ignored: the servers issue tokens for %v, and keys follow them\n", own.TokenTTL, s.TokenTTL)
+		}
+	})
+	return nil
 }
 
 // printAdded prints a new key's kid on stdout and its state on stderr.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/inkan-dev/inkan/internal/config"
@@ -125,8 +126,11 @@ func newFlags(std stdio, name, synopsis string) *flag.FlagSet {
 			if name, _ := flag.UnquoteUsage(f); name != "" {
 				fmt.Fprintf(w, " %s", name)
 			}
-			fmt.Fprintf(w, "\n      %s", f.Usage)
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			_, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(w, "\n      %s", usage)
+			// A usage that states its own default (one that depends on the
+			// machine, such as cores - 1) is not followed by this one's.
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.Contains(usage, "default") {
 				fmt.Fprintf(w, " (default %s)", f.DefValue)
 			}
 			if config.IsSetting(f.Name) {

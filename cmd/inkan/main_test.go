@@ -20,17 +20,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inkan-dev/inkan/internal/testskip"
 )
 
 // The test binary doubles as the inkan binary: with INKAN_TEST_MAIN=1 it
 // runs main, so end-to-end tests start real server processes without a
-// separate build.
+// separate build. Otherwise it runs the tests and names those that skipped
+// for want of PostgreSQL or Chromium.
 func TestMain(m *testing.M) {
 	if os.Getenv("INKAN_TEST_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(testskip.Main(m))
 }
 
 // proc is an inkan process under test.

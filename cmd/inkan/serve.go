@@ -81,6 +81,15 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	// Record this server's --jwks-max-age and --token-ttl, by which the CLI
+	// schedules the keys it adds; a replica with larger ones wins there.
+	if stored, err := km.ReportServing(ctx); err != nil {
+		return fmt.Errorf("record serving settings: %w", err)
+	} else if stored.JWKSMaxAge != cfg.JWKSMaxAge || stored.TokenTTL != cfg.TokenTTL {
+		logger.WarnContext(ctx, "another running replica has a larger --jwks-max-age or --token-ttl; replicas should share them, and keys added by the CLI follow the larger",
+			"jwks_max_age", stored.JWKSMaxAge.String(), "token_ttl", stored.TokenTTL.String(),
+			"own_jwks_max_age", cfg.JWKSMaxAge.String(), "own_token_ttl", cfg.TokenTTL.String())
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -147,6 +156,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	go st.Run(reloadCtx, reloadInterval)
 	go srv.Run(reloadCtx, reloadInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
+	go km.RunReport(reloadCtx)
 	jan := &janitor.Janitor{Store: st, Logger: logger}
 	go jan.Run(reloadCtx, janitor.DefaultInterval)
 

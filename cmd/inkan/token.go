@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -21,9 +23,11 @@ const tokenUsage = `Usage: inkan token <subcommand> [flags] TOKEN
 Subcommands:
   decode TOKEN     print the header and claims, with times made readable; the
                    signature is NOT checked
-  verify --jwks URL|FILE [--issuer I] [--audience A] TOKEN
-                   check the token against a JWKS (an issuer's URL or a file):
-                   exit 0 when valid, 1 with the reason otherwise
+  verify --jwks ISSUER|URL|FILE [--issuer I] [--audience A] TOKEN
+                   check the token against a JWKS: exit 0 when valid, 1 with
+                   the reason otherwise. --jwks is an issuer's URL (its
+                   /.well-known/openid-configuration names the JWKS, and the
+                   issuer is then checked too), the JWKS's own URL, or a file
 
 TOKEN "-" reads the token from stdin.
 `
@@ -43,15 +47,15 @@ func tokenCmd(ctx context.Context, std stdio, args []string) error {
 	case "decode":
 		synopsis = "token decode TOKEN"
 	case "verify":
-		synopsis = "token verify --jwks URL|FILE [--issuer I] [--audience A] TOKEN"
+		synopsis = "token verify --jwks ISSUER|URL|FILE [--issuer I] [--audience A] TOKEN"
 	default:
 		fmt.Fprint(std.errOut, tokenUsage)
 		return fmt.Errorf("%w: unknown token subcommand %q", errUsage, sub)
 	}
 	fs := newFlags(std, "token "+sub, synopsis)
 	if sub == "verify" {
-		fs.StringVar(&jwks, "jwks", "", "the JWKS: an http(s) URL, or a file (- for stdin is not allowed here)")
-		fs.StringVar(&issuer, "issuer", "", "the iss the token must carry (default: not checked)")
+		fs.StringVar(&jwks, "jwks", "", "the keys: an issuer's http(s) URL (found through its discovery document), a JWKS URL, or a JWKS file (- for stdin is not allowed here)")
+		fs.StringVar(&issuer, "issuer", "", "the iss the token must carry (default: the issuer --jwks names, else not checked)")
 		fs.StringVar(&audience, "audience", "", "an aud the token must carry (default: not checked)")
 	}
 	pos, err := parse(std, fs, args)
@@ -81,16 +85,18 @@ func tokenCmd(ctx context.Context, std stdio, args []string) error {
 	if jwks == "" {
 		return fmt.Errorf("%w: token verify needs --jwks", errUsage)
 	}
+	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	// Any token inkan signs: access tokens, the tutorial's, and ID tokens.
 	cfg := verify.Config{Issuer: issuer, Audience: audience, Leeway: time.Minute, AllowIDTokens: true}
-	if cfg.Issuer == "" { // not checked: accept the token's own
-		cfg.Issuer, _ = claims["iss"].(string)
-		if cfg.Issuer == "" {
-			cfg.Issuer = "(none)"
-		}
-	}
+	discovered := ""
 	if strings.HasPrefix(jwks, "https://") || strings.HasPrefix(jwks, "http://") {
-		cfg.JWKSURL = jwks
+		if cfg.JWKSURL, discovered, err = resolveJWKS(vctx, http.DefaultClient, jwks); err != nil {
+			return err
+		}
+		if cfg.Issuer == "" {
+			cfg.Issuer = discovered
+		}
 	} else {
 		data, err := readInput(nil, jwks)
 		if err != nil {
@@ -100,8 +106,13 @@ func tokenCmd(ctx context.Context, std stdio, args []string) error {
 			return fmt.Errorf("%s: %w", jwks, err)
 		}
 	}
-	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	checked := cfg.Issuer != ""
+	if !checked { // not checked: accept the token's own
+		cfg.Issuer, _ = claims["iss"].(string)
+		if cfg.Issuer == "" {
+			cfg.Issuer = "(none)"
+		}
+	}
 	v, err := verify.New(vctx, cfg)
 	if err != nil {
 		return err
@@ -111,8 +122,76 @@ func tokenCmd(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("invalid: %w", err)
 	}
 	fmt.Fprintf(std.out, "valid: kid %s, sub %q, expires %s\n", c.KeyID, c.Subject, c.Expiry.Format(time.RFC3339))
-	if issuer == "" {
+	switch {
+	case !checked:
 		fmt.Fprintln(std.out, "note: the issuer was not checked (no --issuer)")
+	case issuer == "":
+		fmt.Fprintf(std.out, "issuer %s checked, from its discovery document\n", discovered)
+	}
+	return nil
+}
+
+// maxDocBytes bounds a discovery document or JWKS fetched by token verify.
+const maxDocBytes = 1 << 20
+
+// resolveJWKS turns --jwks given as a URL into the JWKS URL: the URL itself
+// when it serves a JWKS, or else the jwks_uri of the discovery document of
+// the issuer it names (OpenID Connect Discovery §4: the document at
+// <issuer>/.well-known/openid-configuration, whose issuer must be that URL),
+// with that issuer.
+func resolveJWKS(ctx context.Context, client *http.Client, raw string) (jwksURL, issuer string, err error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	errJWKS := fetchJSON(ctx, client, raw, &set)
+	if errJWKS == nil && set.Keys != nil {
+		return raw, "", nil
+	}
+	iss := strings.TrimSuffix(raw, "/")
+	discoveryURL := iss + "/.well-known/openid-configuration"
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := fetchJSON(ctx, client, discoveryURL, &doc); err != nil {
+		if errJWKS == nil {
+			errJWKS = errors.New(`no "keys" array`)
+		}
+		return "", "", fmt.Errorf("--jwks %s is neither a JWKS (%v) nor an issuer (%s: %v)", raw, errJWKS, discoveryURL, err)
+	}
+	if doc.Issuer != iss {
+		return "", "", fmt.Errorf("--jwks %s: the discovery document names issuer %q, not this URL (OpenID Connect Discovery §4.3)", raw, doc.Issuer)
+	}
+	if u, err := url.Parse(doc.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", "", fmt.Errorf("--jwks %s: the discovery document has no usable jwks_uri (%q)", raw, doc.JWKSURI)
+	}
+	return doc.JWKSURI, doc.Issuer, nil
+}
+
+// fetchJSON GETs a JSON document of at most maxDocBytes into v.
+func fetchJSON(ctx context.Context, client *http.Client, target string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocBytes+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxDocBytes {
+		return fmt.Errorf("larger than %d bytes", maxDocBytes)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return errors.New("not a JSON object")
 	}
 	return nil
 }

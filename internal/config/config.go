@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // Config is every setting of inkan. Commands register the subset they use.
@@ -166,7 +168,7 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagDatabase:
 			fs.StringVar(&c.Database, name, c.Database, "database: empty for SQLite in --data-dir, or postgres://user@host/db for PostgreSQL")
 		case FlagTrustedProxies:
-			fs.Var(&c.TrustedProxies, name, "CIDRs of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (repeat or comma-separate)")
+			fs.Var(&c.TrustedProxies, name, "`CIDR`s (or addresses) of proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: a list; repeat the flag or separate with commas")
 		case FlagMetricsAddr:
 			fs.StringVar(&c.MetricsAddr, name, c.MetricsAddr, "serve /metrics on this address instead of the public one")
 		case FlagTLSCert:
@@ -200,9 +202,9 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 		case FlagRefreshReuseWindow:
 			fs.DurationVar(&c.RefreshReuseWindow, name, c.RefreshReuseWindow, "a used refresh token presented again within this gets the same successor; later, its family is revoked")
 		case FlagAllowedOrigin:
-			fs.Var(&c.AllowedOrigins, name, "browser origin given CORS on the token, userinfo and revocation endpoints (repeat or comma-separate)")
+			fs.Var(&c.AllowedOrigins, name, "browser `origin`s (such as https://app.example.com) given CORS on the token, introspection, revocation and userinfo endpoints: a list; repeat the flag or separate with commas")
 		case FlagSigningAlg:
-			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: RS256, PS256, ES256 or EdDSA")
+			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
 			panic("config: unknown setting " + name)
 		}
@@ -216,10 +218,14 @@ func EnvName(flagName string) string {
 
 // Parse parses args into fs, allowing flags after positional arguments
 // ("inkan jwk key.pem --kid k1"; a lone "--" ends the flags), and returns the
-// positional arguments. Then, for every flag that args did not set, it
-// applies the flag's INKAN_* variable from getenv when that is non-empty.
-// Errors name the flag or variable at fault.
+// positional arguments. A boolean flag takes its value in either form,
+// "--signup=false" or "--signup false": a boolean flag followed by true or
+// false (in any case) takes it as its value, and alone it means true. Then,
+// for every flag that args did not set, it applies the flag's INKAN_*
+// variable from getenv when that is non-empty. Errors name the flag or
+// variable at fault.
 func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	args = joinBoolValues(fs, args)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -261,6 +267,47 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 		}
 	})
 	return positional, errors.Join(errs...)
+}
+
+// joinBoolValues rewrites "--flag true|false" as "--flag=true|false" for the
+// boolean flags of fs, which the flag package would otherwise read as a bare
+// flag followed by a positional argument. It walks the arguments as the flag
+// package does: a non-boolean flag without "=" consumes the next argument
+// as its value (so "--name --signup" keeps "--signup" as --name's value),
+// and a lone "--" ends the flags.
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		out = append(out, a)
+		if a == "--" {
+			return append(out, args[i+1:]...)
+		}
+		name, ok := strings.CutPrefix(a, "-")
+		if !ok || name == "" {
+			continue // a positional argument, or "-"
+		}
+		name = strings.TrimPrefix(name, "-")
+		if name == "" || name[0] == '-' || name[0] == '=' || strings.Contains(name, "=") {
+			continue // bad syntax (the flag package reports it), or the value is attached
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // unknown, or -h: the flag package answers
+		}
+		if b, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool && b.IsBoolFlag() {
+			if i+1 < len(args) && (strings.EqualFold(args[i+1], "true") || strings.EqualFold(args[i+1], "false")) {
+				out[len(out)-1] = a + "=" + args[i+1]
+				i++
+			}
+			continue
+		}
+		if i+1 < len(args) { // the value of a non-boolean flag
+			out = append(out, args[i+1])
+			i++
+		}
+	}
+	return out
 }
 
 // Validate reports every problem of the settings at once, naming the flag.
@@ -326,10 +373,8 @@ func (c *Config) Validate() error {
 			bad(FlagAllowedOrigin, "%q is not an origin such as https://app.example.com", o)
 		}
 	}
-	switch c.SigningAlg {
-	case "RS256", "PS256", "ES256", "EdDSA":
-	default:
-		bad(FlagSigningAlg, "%q is not RS256, PS256, ES256 or EdDSA", c.SigningAlg)
+	if !slices.Contains(verify.Algorithms(), c.SigningAlg) {
+		bad(FlagSigningAlg, "%q is not one of %s", c.SigningAlg, strings.Join(verify.Algorithms(), ", "))
 	}
 	if c.Issuer != "" {
 		if err := CheckIssuer(c.Issuer); err != nil {

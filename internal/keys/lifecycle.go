@@ -54,6 +54,10 @@ type Status struct {
 	RetiringFrom time.Time
 	// RetiredAt is when it leaves the JWKS; zero while it has no successor.
 	RetiredAt time.Time
+	// SignsNext marks the next key that signs when the active one is
+	// replaced: at its ActiveFrom, or at once if the active key is revoked.
+	// At most one key has it; later next keys sign after it in turn.
+	SignsNext bool
 }
 
 // NextTransition is the next time after now at which the key changes
@@ -111,6 +115,7 @@ func Lifecycle(rows []store.SigningKey, now time.Time, sch Schedule) []Status {
 			st.State = StateActive
 		case i > active:
 			st.State = StateNext
+			st.SignsNext = i == active+1
 		case now.Before(st.RetiredAt):
 			st.State = StateRetiring
 		default:

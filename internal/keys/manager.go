@@ -230,17 +230,23 @@ func (m *Manager) RunRotation(ctx context.Context, every, interval time.Duration
 }
 
 // Revoke marks a compromised key revoked: it leaves the JWKS at once and its
-// tokens are refused. If it was the active key, a new key of the manager's
-// algorithm becomes active at once, and its kid is returned.
-func (m *Manager) Revoke(ctx context.Context, kid string) (string, error) {
+// tokens are refused. If it was the active key, another key signs at once:
+// the next key that would have signed, when one is published (it is already
+// in the JWKS caches, or has been for longest), and promoted reports that;
+// otherwise a new key of the manager's algorithm, which caches of the JWKS
+// lack until they refetch. The kid of that key is returned.
+func (m *Manager) Revoke(ctx context.Context, kid string) (repl string, promoted bool, err error) {
 	sts, err := m.Statuses(ctx)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	wasActive := false
+	wasActive, next := false, ""
 	for _, st := range sts {
 		if st.ID == kid && st.State == StateActive {
 			wasActive = true
+		}
+		if st.SignsNext && st.ID != kid {
+			next = st.ID
 		}
 	}
 	_, err = m.Store.UpdateKey(ctx, kid, func(old store.SigningKey) (store.SigningKey, error) {
@@ -249,14 +255,35 @@ func (m *Manager) Revoke(ctx context.Context, kid string) (string, error) {
 		}
 		return old, nil
 	})
-	if err != nil {
-		return "", err
+	if err != nil || !wasActive {
+		return "", false, err
 	}
-	if !wasActive {
-		return "", nil
+	if next != "" {
+		now := m.now().UTC().Truncate(time.Microsecond)
+		_, err := m.Store.UpdateKey(ctx, next, func(old store.SigningKey) (store.SigningKey, error) {
+			if !old.RevokedAt.IsZero() {
+				return old, errRevokedMeanwhile
+			}
+			if old.ActivatedAt.After(now) {
+				old.ActivatedAt = now
+			}
+			return old, nil
+		})
+		if err == nil {
+			m.Logger.InfoContext(ctx, "revoked the active key: the published next key signs from now on", "revoked", kid, "kid", next)
+			return next, true, nil
+		}
+		if !errors.Is(err, errRevokedMeanwhile) && !errors.Is(err, store.ErrNotFound) {
+			return "", false, err
+		}
 	}
-	return m.Generate(ctx, "", 0, true)
+	repl, err = m.Generate(ctx, "", 0, true)
+	return repl, false, err
 }
+
+// errRevokedMeanwhile: the next key was revoked between reading and
+// promoting it; Revoke then makes a new key instead.
+var errRevokedMeanwhile = errors.New("next key revoked meanwhile")
 
 // SealPlaintext seals the keys that releases before sealing stored in
 // plaintext, and returns how many it sealed.

@@ -226,12 +226,12 @@ func TestManager_Revoke(t *testing.T) {
 	next, _ := f.m.Rotate(ctx, false)
 	set := f.newSet(t)
 
-	if repl, err := f.m.Revoke(ctx, next); err != nil || repl != "" {
+	if repl, _, err := f.m.Revoke(ctx, next); err != nil || repl != "" {
 		t.Fatalf("Revoke(next) = %q, %v", repl, err)
 	}
-	repl, err := f.m.Revoke(ctx, first)
-	if err != nil || repl == "" {
-		t.Fatalf("Revoke(active) = %q, %v; want a replacement active at once", repl, err)
+	repl, promoted, err := f.m.Revoke(ctx, first)
+	if err != nil || repl == "" || promoted {
+		t.Fatalf("Revoke(active) = %q, %t, %v; want a new replacement active at once (no next key is left)", repl, promoted, err)
 	}
 	set.Reload(ctx)
 	got := f.states(t)
@@ -253,7 +253,7 @@ func TestManager_Revoke(t *testing.T) {
 	if _, err := f.m.Add(ctx, priv, "", true); err == nil {
 		t.Error("re-importing a revoked key succeeded")
 	}
-	if _, err := f.m.Revoke(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := f.m.Revoke(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Revoke(unknown) = %v, want %v", err, store.ErrNotFound)
 	}
 }
@@ -401,5 +401,137 @@ func TestManager_SealPlaintext(t *testing.T) {
 	}
 	if n, _ := f.m.SealPlaintext(ctx); n != 0 {
 		t.Errorf("second SealPlaintext() sealed %d", n)
+	}
+}
+
+// The JWKS lists the active key first at every step of a rotation, so that a
+// client verifying with keys[0] (the tutorial's) accepts fresh tokens while
+// the next key is published and while the previous one retires.
+func TestSet_JWKSActiveFirst(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	first, _ := f.m.EnsureKey(ctx)
+	second, err := f.m.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := schedule.MaxAge + schedule.PublishDelay
+	for _, step := range []struct {
+		name string
+		at   time.Time
+		want []string
+	}{
+		{"next published", t0, []string{first, second}},
+		{"next active", t0.Add(pre), []string{second, first}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			f.clock.Set(step.at)
+			var doc jose.JSONWebKeySet
+			if err := json.Unmarshal(f.newSet(t).JWKS(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, k := range doc.Keys {
+				got = append(got, k.KeyID)
+			}
+			if len(got) != len(step.want) || got[0] != step.want[0] || got[1] != step.want[1] {
+				t.Errorf("JWKS kids = %v, want %v (the active key first)", got, step.want)
+			}
+		})
+	}
+}
+
+// Revoking the active key promotes the published next key that was to sign
+// (it is in the caches of the JWKS already) instead of making a new key that
+// no cache holds; later next keys keep their times.
+func TestManager_RevokePromotesNext(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, _ := f.m.EnsureKey(ctx)
+	next, _ := f.m.Rotate(ctx, false)
+	f.clock.Set(t0.Add(time.Second))
+	later, _ := f.m.Rotate(ctx, false)
+	before, _ := f.store.GetKey(ctx, later)
+	f.clock.Set(t0.Add(2 * time.Second))
+
+	sts, err := f.m.Statuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		if want := st.ID == next; st.SignsNext != want {
+			t.Errorf("%.8s… (%s) SignsNext = %t, want %t", st.ID, st.State, st.SignsNext, want)
+		}
+	}
+
+	repl, promoted, err := f.m.Revoke(ctx, first)
+	if err != nil || repl != next || !promoted {
+		t.Fatalf("Revoke(active) = %q, %t, %v; want the next key %q promoted", repl, promoted, err, next)
+	}
+	got := f.states(t)
+	if got[first] != keys.StateRevoked || got[next] != keys.StateActive || got[later] != keys.StateNext || len(got) != 3 {
+		t.Errorf("after revoking the active key: %v, want it revoked, the next key active, the later one next, no new key", got)
+	}
+	if set := f.newSet(t); set.Active().KeyID != next {
+		t.Errorf("Set signs with %.8s…, want the promoted %.8s…", set.Active().KeyID, next)
+	}
+	if after, _ := f.store.GetKey(ctx, later); !after.ActivatedAt.Equal(before.ActivatedAt) {
+		t.Errorf("the later next key's activation moved from %v to %v", before.ActivatedAt, after.ActivatedAt)
+	}
+	sts, _ = f.m.Statuses(ctx)
+	for _, st := range sts {
+		if want := st.ID == later; st.SignsNext != want {
+			t.Errorf("after the promotion: %.8s… (%s) SignsNext = %t, want %t", st.ID, st.State, st.SignsNext, want)
+		}
+	}
+}
+
+// A server records its schedule; a manager that does not serve (the CLI)
+// takes it over before adding a key, and with replicas that differ the
+// largest of each setting wins.
+func TestManager_UseServing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.m.EnsureKey(ctx)
+	cli := *f.m
+	cli.Schedule.MaxAge, cli.Schedule.TokenTTL = 5*time.Minute, time.Hour
+	if _, ok, err := cli.UseServing(ctx); ok || err != nil {
+		t.Fatalf("UseServing() before any server reported = %t, %v; want false", ok, err)
+	}
+
+	server := *f.m
+	server.Schedule.MaxAge, server.Schedule.TokenTTL = time.Hour, 2*time.Minute
+	if got, err := server.ReportServing(ctx); err != nil || got.JWKSMaxAge != time.Hour || got.TokenTTL != 2*time.Minute {
+		t.Fatalf("ReportServing() = %+v, %v", got, err)
+	}
+	replica := *f.m
+	replica.Schedule.MaxAge, replica.Schedule.TokenTTL = time.Minute, 10*time.Minute
+	stored, err := replica.ReportServing(ctx)
+	if err != nil || stored.JWKSMaxAge != time.Hour || stored.TokenTTL != 10*time.Minute {
+		t.Fatalf("ReportServing() by a second replica = %+v, %v; want the larger of each (1h, 10m)", stored, err)
+	}
+
+	if s, ok, err := cli.UseServing(ctx); !ok || err != nil || s != stored {
+		t.Fatalf("UseServing() = %+v, %t, %v; want %+v", s, ok, err, stored)
+	}
+	kid, err := cli.Rotate(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ := f.store.GetKey(ctx, kid)
+	if want := t0.Add(time.Hour + schedule.PublishDelay); !row.ActivatedAt.Equal(want) {
+		t.Errorf("key added after UseServing activates at %v, want %v (the servers' 1h max-age)", row.ActivatedAt, want)
+	}
+	sts, _ := cli.Statuses(ctx)
+	for _, st := range sts {
+		if st.ID != kid && !st.RetiredAt.Equal(row.ActivatedAt.Add(10*time.Minute+schedule.Leeway+time.Hour+schedule.PublishDelay)) {
+			t.Errorf("predecessor leaves the JWKS at %v, want by the servers' 10m token TTL and 1h max-age", st.RetiredAt)
+		}
+	}
+
+	// Three report intervals without a report: the 1h server is gone.
+	f.clock.Set(t0.Add(4 * keys.ReportInterval))
+	if stored, _ := replica.ReportServing(ctx); stored.JWKSMaxAge != time.Minute {
+		t.Errorf("after the larger server stopped reporting: %+v, want the remaining replica's 1m", stored)
 	}
 }

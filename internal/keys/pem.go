@@ -7,6 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	_ "crypto/sha256" // Hash's functions are linked in
+	_ "crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -15,24 +17,52 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/inkan-dev/inkan/verify"
 )
 
-// Algorithms inkan signs with (RFC 7518 §3.1, RFC 8037 §3.1).
+// Algorithms inkan signs with (RFC 7518 §3.1, RFC 8037 §3.1): exactly
+// verify.Algorithms, which is the list every part of inkan takes them from.
 const (
 	// RS256 is RSASSA-PKCS1-v1_5 with SHA-256.
 	RS256 = "RS256"
+	// RS384 is RSASSA-PKCS1-v1_5 with SHA-384.
+	RS384 = "RS384"
+	// RS512 is RSASSA-PKCS1-v1_5 with SHA-512.
+	RS512 = "RS512"
 	// PS256 is RSASSA-PSS with SHA-256 and MGF1 with SHA-256.
 	PS256 = "PS256"
+	// PS384 is RSASSA-PSS with SHA-384 and MGF1 with SHA-384.
+	PS384 = "PS384"
+	// PS512 is RSASSA-PSS with SHA-512 and MGF1 with SHA-512.
+	PS512 = "PS512"
 	// ES256 is ECDSA with P-256 and SHA-256.
 	ES256 = "ES256"
 	// ES384 is ECDSA with P-384 and SHA-384.
 	ES384 = "ES384"
+	// ES512 is ECDSA with P-521 and SHA-512.
+	ES512 = "ES512"
 	// EdDSA is Ed25519 (RFC 8037); Ed448 is not supported.
 	EdDSA = "EdDSA"
 )
+
+// Hash is the hash function of alg, for at_hash (OpenID Connect Core
+// §3.1.3.6): SHA-384 for RS384, PS384 and ES384, SHA-512 for RS512, PS512,
+// ES512 and EdDSA (Ed25519 hashes with SHA-512), SHA-256 otherwise.
+func Hash(alg string) crypto.Hash {
+	switch alg {
+	case RS384, PS384, ES384:
+		return crypto.SHA384
+	case RS512, PS512, ES512, EdDSA:
+		return crypto.SHA512
+	default:
+		return crypto.SHA256
+	}
+}
 
 // minRSABits is the smallest RSA modulus inkan accepts (RFC 7518 §3.3).
 const minRSABits = 2048
@@ -60,8 +90,8 @@ var errEncrypted = errors.New("encrypted keys are not supported: decrypt with op
 // "Proc-Type: 4,ENCRYPTED") is refused with an error telling the user to
 // decrypt it with openssl first.
 //
-// Supported keys are RSA of at least 2048 bits, ECDSA on P-256 and P-384,
-// and Ed25519. Anything else is an error wrapping [ErrUnsupportedKey].
+// Supported keys are RSA of at least 2048 bits, ECDSA on P-256, P-384 and
+// P-521, and Ed25519. Anything else is an error wrapping [ErrUnsupportedKey].
 func ParsePEM(data []byte) (any, error) {
 	rest := data
 	for {
@@ -236,8 +266,8 @@ func checkPublic(pub crypto.PublicKey) error {
 		if k == nil || k.Curve == nil {
 			return fmt.Errorf("%w: nil ECDSA key", ErrUnsupportedKey)
 		}
-		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
-			return fmt.Errorf("%w: ECDSA curve %s, need P-256 or P-384", ErrUnsupportedKey, k.Curve.Params().Name)
+		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() && k.Curve != elliptic.P521() {
+			return fmt.Errorf("%w: ECDSA curve %s, need P-256, P-384 or P-521", ErrUnsupportedKey, k.Curve.Params().Name)
 		}
 		// Bytes fails for points that are not on the curve.
 		if _, err := k.Bytes(); err != nil {
@@ -254,7 +284,7 @@ func checkPublic(pub crypto.PublicKey) error {
 }
 
 // keyTypeName names the kind of a supported key for messages: "RSA",
-// "P-256", "P-384" or "Ed25519".
+// "P-256", "P-384", "P-521" or "Ed25519".
 func keyTypeName(key any) string {
 	pub, err := PublicKey(key)
 	if err != nil {
@@ -270,8 +300,9 @@ func keyTypeName(key any) string {
 	}
 }
 
-// DefaultAlgorithm returns the algorithm inkan signs with for pub: RS256 for
-// RSA, ES256 for P-256, ES384 for P-384 and EdDSA for Ed25519.
+// DefaultAlgorithm returns the algorithm inkan signs with for pub when none
+// is chosen: RS256 for RSA, ES256 for P-256, ES384 for P-384, ES512 for
+// P-521 and EdDSA for Ed25519.
 func DefaultAlgorithm(pub crypto.PublicKey) (string, error) {
 	algs, err := algorithmsFor(pub)
 	if err != nil {
@@ -280,9 +311,10 @@ func DefaultAlgorithm(pub crypto.PublicKey) (string, error) {
 	return algs[0], nil
 }
 
-// CheckAlgorithm reports whether alg can be used with pub: RS256 or PS256
-// for RSA, ES256 for P-256, ES384 for P-384 and EdDSA for Ed25519. The error
-// names both the algorithm and the key type.
+// CheckAlgorithm reports whether alg can be used with pub: RS256, RS384,
+// RS512, PS256, PS384 or PS512 for RSA, ES256 for P-256, ES384 for P-384,
+// ES512 for P-521 and EdDSA for Ed25519 (verify.AlgorithmFits). The error
+// names both the algorithm and the key type, and lists the allowed ones.
 func CheckAlgorithm(pub crypto.PublicKey, alg string) error {
 	algs, err := algorithmsFor(pub)
 	if err != nil {
@@ -297,23 +329,52 @@ func CheckAlgorithm(pub crypto.PublicKey, alg string) error {
 		alg, keyTypeName(pub), strings.Join(algs, ", "))
 }
 
-// algorithmsFor lists the algorithms usable with pub, the default first.
+// algorithmsFor lists the algorithms usable with pub, the default first:
+// those of verify.Algorithms that fit it.
 func algorithmsFor(pub crypto.PublicKey) ([]string, error) {
 	pub, err := PublicKey(pub)
 	if err != nil {
 		return nil, err
 	}
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return []string{RS256, PS256}, nil
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			return []string{ES256}, nil
+	var algs []string
+	for _, a := range verify.Algorithms() {
+		if verify.AlgorithmFits(a, pub) {
+			algs = append(algs, a)
 		}
-		return []string{ES384}, nil
-	default:
-		return []string{EdDSA}, nil
 	}
+	if len(algs) == 0 { // PublicKey accepted a key that no algorithm fits
+		return nil, fmt.Errorf("%w: no signature algorithm for key type %s", ErrUnsupportedKey, keyTypeName(pub))
+	}
+	return algs, nil
+}
+
+// AlgorithmsByKeyType describes, for help texts, the algorithms each key
+// type allows, its default first: "RSA: RS256, RS384, …; P-256: ES256; …".
+// It is computed from verify.Algorithms and verify.AlgorithmFits, so that
+// it follows the one list.
+func AlgorithmsByKeyType() string {
+	n := new(big.Int).Lsh(big.NewInt(1), minRSABits-1) // the shape of a key is all AlgorithmFits looks at
+	types := []struct {
+		name string
+		pub  crypto.PublicKey
+	}{
+		{"RSA", &rsa.PublicKey{N: n, E: 65537}},
+		{"P-256", &ecdsa.PublicKey{Curve: elliptic.P256()}},
+		{"P-384", &ecdsa.PublicKey{Curve: elliptic.P384()}},
+		{"P-521", &ecdsa.PublicKey{Curve: elliptic.P521()}},
+		{"Ed25519", make(ed25519.PublicKey, ed25519.PublicKeySize)},
+	}
+	var parts []string
+	for _, t := range types {
+		var algs []string
+		for _, a := range verify.Algorithms() {
+			if verify.AlgorithmFits(a, t.pub) {
+				algs = append(algs, a)
+			}
+		}
+		parts = append(parts, t.name+": "+strings.Join(algs, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Thumbprint returns the RFC 7638 JWK thumbprint of pub: the SHA-256 hash of
@@ -377,13 +438,18 @@ func JWKSFromPEM(data []byte, kid, alg string) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// Generate makes a new private key for alg: RSA for RS256 and PS256 (bits
-// 2048, 3072 or 4096; 0 means 2048), P-256 for ES256, P-384 for ES384 and
-// Ed25519 for EdDSA. For the elliptic-curve algorithms bits must be 0.
-// Anything else is an error naming the allowed values.
+// Generate makes a new private key for alg: RSA for RS256, RS384, RS512,
+// PS256, PS384 and PS512 (bits 2048, 3072 or 4096; 0 means 2048), P-256 for
+// ES256, P-384 for ES384, P-521 for ES512 and Ed25519 for EdDSA. For the
+// elliptic-curve algorithms bits must be 0. Anything else is an error
+// naming the allowed values.
 func Generate(alg string, bits int) (crypto.Signer, error) {
+	var (
+		key crypto.Signer
+		err error
+	)
 	switch alg {
-	case RS256, PS256:
+	case RS256, RS384, RS512, PS256, PS384, PS512:
 		switch bits {
 		case 0:
 			bits = minRSABits
@@ -391,29 +457,23 @@ func Generate(alg string, bits int) (crypto.Signer, error) {
 		default:
 			return nil, fmt.Errorf("generate %s key: %d bits, want 2048, 3072 or 4096", alg, bits)
 		}
-		key, err := rsa.GenerateKey(rand.Reader, bits)
-		if err != nil {
-			return nil, fmt.Errorf("generate %s key: %w", alg, err)
-		}
-		return key, nil
-	case ES256, ES384, EdDSA:
+		key, err = rsa.GenerateKey(rand.Reader, bits)
+	case ES256, ES384, ES512, EdDSA:
 		if bits != 0 {
 			return nil, fmt.Errorf("generate %s key: bits must be 0, not %d (the curve fixes the size)", alg, bits)
 		}
+		switch alg {
+		case ES256:
+			key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		case ES384:
+			key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		case ES512:
+			key, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+		default:
+			_, key, err = ed25519.GenerateKey(rand.Reader)
+		}
 	default:
-		return nil, fmt.Errorf("generate key: algorithm %q, want one of %s, %s, %s, %s, %s", alg, RS256, PS256, ES256, ES384, EdDSA)
-	}
-	var (
-		key crypto.Signer
-		err error
-	)
-	switch alg {
-	case ES256:
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case ES384:
-		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	default:
-		_, key, err = ed25519.GenerateKey(rand.Reader)
+		return nil, fmt.Errorf("generate key: algorithm %q, want one of %s", alg, strings.Join(verify.Algorithms(), ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("generate %s key: %w", alg, err)
@@ -482,6 +542,7 @@ var (
 	oidEd25519   = asn1.ObjectIdentifier{1, 3, 101, 112}
 	oidCurveP256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
 	oidCurveP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidCurveP521 = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
 )
 
 // oidNames names algorithms and curves inkan does not support, for messages.
@@ -493,7 +554,6 @@ var oidNames = map[string]string{
 	"1.3.101.113":             "Ed448",
 	"1.3.132.0.10":            "secp256k1",
 	"1.3.132.0.33":            "P-224",
-	"1.3.132.0.35":            "P-521",
 	"1.3.36.3.3.2.8.1.1.7":    "brainpoolP256r1",
 	"1.3.36.3.3.2.8.1.1.11":   "brainpoolP384r1",
 	"1.3.36.3.3.2.8.1.1.13":   "brainpoolP512r1",
@@ -532,10 +592,10 @@ func unsupportedAlgorithm(alg pkix.AlgorithmIdentifier) (string, bool) {
 // unsupportedCurve describes an EC curve and reports whether inkan does not
 // support it.
 func unsupportedCurve(curve asn1.ObjectIdentifier) (string, bool) {
-	if curve.Equal(oidCurveP256) || curve.Equal(oidCurveP384) {
+	if curve.Equal(oidCurveP256) || curve.Equal(oidCurveP384) || curve.Equal(oidCurveP521) {
 		return "", false
 	}
-	return "ECDSA curve " + oidName(curve) + ", need P-256 or P-384", true
+	return "ECDSA curve " + oidName(curve) + ", need P-256, P-384 or P-521", true
 }
 
 // spkiASN1 is SubjectPublicKeyInfo (RFC 5280 §4.1).

@@ -20,6 +20,8 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // pemFixture describes one file in testdata/ (see testdata/README.md).
@@ -51,7 +53,7 @@ var pemFixtures = []pemFixture{
 	{name: "ec_secp256k1_sec1.pem", wantErr: ErrUnsupportedKey, errText: "secp256k1"},
 	{name: "ec_secp256k1_spki.pem", wantErr: ErrUnsupportedKey, errText: "secp256k1"},
 	{name: "ec_secp256k1_cert.pem", wantErr: ErrUnsupportedKey, errText: "secp256k1"},
-	{name: "ec_p521_pkcs8.pem", wantErr: ErrUnsupportedKey, errText: "P-521"},
+	{name: "ec_p521_pkcs8.pem", private: true, kty: "EC", alg: ES512, same: "ec_p521_pkcs8.pem"},
 	{name: "ed25519_pkcs8.pem", private: true, kty: "OKP", alg: EdDSA, same: "ed25519_pkcs8.pem"},
 	{name: "ed25519_spki.pem", kty: "OKP", alg: EdDSA, same: "ed25519_pkcs8.pem"},
 	{name: "ed448_pkcs8.pem", wantErr: ErrUnsupportedKey, errText: "Ed448"},
@@ -220,6 +222,7 @@ func TestCheckAlgorithm(t *testing.T) {
 	rsaKey := mustParsePEM(t, "rsa2048_spki.pem")
 	p256 := mustParsePEM(t, "ec_p256_spki.pem")
 	p384 := mustParsePEM(t, "ec_p384_spki.pem")
+	p521 := mustParsePEM(t, "ec_p521_pkcs8.pem")
 	ed := mustParsePEM(t, "ed25519_spki.pem")
 	tests := []struct {
 		name    string
@@ -230,12 +233,20 @@ func TestCheckAlgorithm(t *testing.T) {
 		{name: "rsa rs256", key: rsaKey, alg: RS256},
 		{name: "rsa ps256", key: rsaKey, alg: PS256},
 		{name: "rsa es256", key: rsaKey, alg: ES256, wantErr: true},
-		{name: "rsa rs384", key: rsaKey, alg: "RS384", wantErr: true},
+		{name: "rsa rs384", key: rsaKey, alg: RS384},
+		{name: "rsa rs512", key: rsaKey, alg: RS512},
+		{name: "rsa ps384", key: rsaKey, alg: PS384},
+		{name: "rsa ps512", key: rsaKey, alg: PS512},
+		{name: "rsa rs1", key: rsaKey, alg: "RS1", wantErr: true},
+		{name: "rsa eddsa", key: rsaKey, alg: EdDSA, wantErr: true},
 		{name: "rsa none", key: rsaKey, alg: "none", wantErr: true},
 		{name: "p256 es256", key: p256, alg: ES256},
 		{name: "p256 es384", key: p256, alg: ES384, wantErr: true},
 		{name: "p384 es384", key: p384, alg: ES384},
 		{name: "p384 es256", key: p384, alg: ES256, wantErr: true},
+		{name: "p384 es512", key: p384, alg: ES512, wantErr: true},
+		{name: "p521 es512", key: p521, alg: ES512},
+		{name: "p521 es384", key: p521, alg: ES384, wantErr: true},
 		{name: "ed eddsa", key: ed, alg: EdDSA},
 		{name: "ed rs256", key: ed, alg: RS256, wantErr: true},
 		{name: "ed empty", key: ed, alg: "", wantErr: true},
@@ -591,7 +602,7 @@ func TestParsePKCS8(t *testing.T) {
 		{name: "rsa", file: "rsa2048_pkcs8.pem"},
 		{name: "p384", file: "ec_p384_pkcs8.pem"},
 		{name: "ed25519", file: "ed25519_pkcs8.pem"},
-		{name: "p521", file: "ec_p521_pkcs8.pem", wantErr: ErrUnsupportedKey},
+		{name: "p521", file: "ec_p521_pkcs8.pem"},
 		{name: "ed448", file: "ed448_pkcs8.pem", wantErr: ErrUnsupportedKey},
 		{name: "rsa1024", file: "rsa1024.pem", wantErr: ErrUnsupportedKey},
 	}
@@ -626,4 +637,36 @@ func FuzzJWKSFromPEM(f *testing.F) {
 		}
 		checkPublicJWKS(t, out)
 	})
+}
+
+// Every algorithm of the shared list (verify.Algorithms) can be generated,
+// signs, and its token verifies with package verify under that algorithm.
+func TestGenerate_everyAlgorithm(t *testing.T) {
+	for _, alg := range verify.Algorithms() {
+		t.Run(alg, func(t *testing.T) {
+			priv, err := Generate(alg, 0)
+			if err != nil {
+				t.Fatalf("Generate(%q, 0) = %v", alg, err)
+			}
+			if err := CheckAlgorithm(priv.Public(), alg); err != nil {
+				t.Fatalf("CheckAlgorithm(Generate(%q)) = %v", alg, err)
+			}
+			s, err := NewSigner("k", alg, priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := s.Sign([]byte(`{"iss":"https://i.example","sub":"a","exp":4102444800}`), TypeJWT)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := verify.New(t.Context(), verify.Config{Issuer: "https://i.example",
+				KeySet: verify.StaticKeySet{{ID: "k", Algorithm: alg, Public: priv.Public()}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(t.Context(), tok); err != nil {
+				t.Errorf("Verify(%s token) = %v", alg, err)
+			}
+		})
+	}
 }

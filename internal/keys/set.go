@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,7 +159,14 @@ func (s *Set) build(version int64, rows []store.SigningKey, now time.Time) (*sna
 		if err != nil {
 			return nil, fmt.Errorf("key %s: %w", st.ID, err)
 		}
-		doc.Keys = append(doc.Keys, jwk)
+		// The active key first: clients that verify with keys[0] (the
+		// tutorial's) then check fresh tokens with the right key, whether
+		// or not a next key is already published.
+		if st.State == StateActive {
+			doc.Keys = slices.Insert(doc.Keys, 0, jwk)
+		} else {
+			doc.Keys = append(doc.Keys, jwk)
+		}
 	}
 	if snap.active == nil {
 		return nil, ErrNoKey
@@ -180,7 +188,9 @@ func (s *Set) Run(ctx context.Context, interval time.Duration) {
 // Active returns the signer of the active key.
 func (s *Set) Active() *Signer { return s.state.Load().active }
 
-// JWKS returns the pre-rendered JWKS document. Callers must not modify it.
+// JWKS returns the pre-rendered JWKS document, the active key first, then
+// the next and retiring keys, most recently activated first. Callers must
+// not modify it.
 func (s *Set) JWKS() []byte { return s.state.Load().jwks }
 
 // Key implements verify.KeySet over the published keys.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,10 +15,12 @@ import (
 	"github.com/inkan-dev/inkan/verify"
 )
 
-// Every signing algorithm: tokens issued with it verify with go-jose against
-// the JWKS and through GET /user, and are refused under any other alg header.
+// Every signing algorithm (verify.Algorithms, the one list): tokens issued
+// with it verify with go-jose against the JWKS and through GET /user, it is
+// advertised in discovery, and its tokens are refused under any other alg
+// header.
 func TestAlgorithms(t *testing.T) {
-	all := []string{keys.RS256, keys.PS256, keys.ES256, keys.EdDSA}
+	all := verify.Algorithms()
 	for _, alg := range all {
 		t.Run(alg, func(t *testing.T) {
 			priv, err := keys.Generate(alg, 0)
@@ -51,9 +54,17 @@ func TestAlgorithms(t *testing.T) {
 			if rec := h.do(t, "GET", "/user", "", "Authorization", "Bearer "+tok); rec.Code != 200 {
 				t.Errorf("GET /user = %d, want 200", rec.Code)
 			}
+			// Discovery advertises it, so that a relying party that reads
+			// id_token_signing_alg_values_supported accepts its ID tokens.
+			var disc struct {
+				Algs []string `json:"id_token_signing_alg_values_supported"`
+			}
+			if err := json.Unmarshal(h.do(t, "GET", "/.well-known/openid-configuration", "").Body.Bytes(), &disc); err != nil || !slices.Contains(disc.Algs, alg) {
+				t.Errorf("discovery id_token_signing_alg_values_supported = %v (%v), want it to hold %s", disc.Algs, err, alg)
+			}
 
 			parts := strings.Split(tok, ".")
-			for _, other := range append(all, "ES384", "HS256", "none") {
+			for _, other := range append(all, "HS256", "none") {
 				if other == alg {
 					continue
 				}

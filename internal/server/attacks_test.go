@@ -34,7 +34,9 @@ func testOAuth_attacks(t *testing.T, backend harnessOption) {
 		if v != "" {
 			opts = append(opts, oauth2.S256ChallengeOption(v))
 		}
-		landed := b.signIn(conf.AuthCodeURL("st", opts...), "alice@example.com", "correct horse", false)
+		// The trusted public client still sees the consent page: its
+		// redirect URI is loopback, not claimed https (RFC 8252 §8.6).
+		landed := b.signIn(conf.AuthCodeURL("st", opts...), "alice@example.com", "correct horse", true)
 		if landed.Query().Get("code") == "" {
 			t.Fatalf("no code: %s", landed)
 		}

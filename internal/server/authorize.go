@@ -19,6 +19,7 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // Cookies of the browser flow.
@@ -210,7 +211,23 @@ func clone(v url.Values) url.Values {
 	return out
 }
 
+// needsConsent is the one decision whether the user must confirm this
+// authorization on the consent page (and whether prompt=none must answer
+// consent_required). A trusted client never asks; others ask unless the user
+// already consented to every requested scope, or when prompt=consent.
+//
+// A public client has no secret, so anyone can send its client_id: another
+// app on the device that registers the same private-use scheme or listens on
+// the loopback port receives the code (RFC 8252 §8.6). Neither remembered
+// consent nor --trusted can tell the real app from an impostor, so a public
+// client is always asked, unless it is trusted and this request's redirect
+// URI is https: an app-claimed https URI (RFC 8252 §7.2) that only the app
+// owning the domain receives.
 func (s *Server) needsConsent(ctx context.Context, ar *authRequest, u store.User) bool {
+	if ar.client.Public {
+		u, err := url.Parse(ar.redirectURI)
+		return !ar.client.Trusted || err != nil || u.Scheme != "https"
+	}
 	if ar.client.Trusted {
 		return false
 	}
@@ -462,6 +479,15 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
 }
 
+// signatureAlgorithms are verify.Algorithms, as go-jose takes them.
+var signatureAlgorithms = func() []jose.SignatureAlgorithm {
+	var out []jose.SignatureAlgorithm
+	for _, a := range verify.Algorithms() {
+		out = append(out, jose.SignatureAlgorithm(a))
+	}
+	return out
+}()
+
 // idTokenHintClient returns the client an ID token of ours was issued to.
 // The signature is checked with the published keys; expiry is not, since
 // logout hints are often old.
@@ -469,7 +495,7 @@ func (s *Server) idTokenHintClient(ctx context.Context, raw string) (string, err
 	if len(raw) > maxTokenSize {
 		return "", errors.New("hint too long")
 	}
-	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.ES384, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(raw, signatureAlgorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", errors.New("malformed hint")
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"slices"
+
+	"github.com/inkan-dev/inkan/verify"
 )
 
 // discovery is the provider metadata: OpenID Connect Discovery 1.0 §3 and
@@ -22,7 +24,7 @@ func (s *Server) discovery() map[string]any {
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials", "password"},
 		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{"RS256", "PS256", "ES256", "EdDSA"},
+		"id_token_signing_alg_values_supported":          verify.Algorithms(), // every algorithm a key may sign with
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},

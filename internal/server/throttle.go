@@ -73,7 +73,7 @@ func (s *Server) throttle(ctx context.Context, keys ...store.ThrottleKey) ([]str
 		s.opts.Logger.InfoContext(ctx, "throttled", "retry_after_s", secs)
 		return nil, throttledError{&detailError{
 			status: http.StatusTooManyRequests,
-			detail: fmt.Sprintf("Too many attempts, retry in %d seconds", secs),
+			detail: "Too many attempts, retry in " + seconds(secs),
 			header: [2]string{"Retry-After", strconv.FormatInt(secs, 10)},
 		}}
 	}
@@ -82,4 +82,12 @@ func (s *Server) throttle(ctx context.Context, keys ...store.ThrottleKey) ([]str
 		names[i] = k.Key
 	}
 	return names, nil
+}
+
+// seconds spells a count of seconds for people: "1 second", "2 seconds".
+func seconds(n int64) string {
+	if n == 1 {
+		return "1 second"
+	}
+	return strconv.FormatInt(n, 10) + " seconds"
 }

@@ -249,3 +249,11 @@ func mustBody(t *testing.T, resp *http.Response) []byte {
 	}
 	return []byte(b.String())
 }
+
+func TestSeconds(t *testing.T) {
+	for n, want := range map[int64]string{1: "1 second", 2: "2 seconds", 0: "0 seconds", 900: "900 seconds"} {
+		if got := seconds(n); got != want {
+			t.Errorf("seconds(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

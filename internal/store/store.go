@@ -96,6 +96,7 @@ type Store interface {
 	ThrottleStore
 	ClientStore
 	GrantStore
+	SettingsStore
 	// Exclusive runs fn unless another process sharing the database is
 	// running the job of that name; ran reports whether fn ran. Background
 	// jobs (the janitor) use it to run on one replica at a time.

@@ -49,6 +49,12 @@ func TestIssuer_IssueID_atHash(t *testing.T) {
 		{keys.RS256, func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:16] }},
 		{keys.ES256, func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:16] }},
 		{keys.EdDSA, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
+		{keys.RS384, func(s string) []byte { h := sha512.Sum384([]byte(s)); return h[:24] }},
+		{keys.PS384, func(s string) []byte { h := sha512.Sum384([]byte(s)); return h[:24] }},
+		{keys.ES384, func(s string) []byte { h := sha512.Sum384([]byte(s)); return h[:24] }},
+		{keys.RS512, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
+		{keys.PS512, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
+		{keys.ES512, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
 	} {
 		t.Run(tc.alg, func(t *testing.T) {
 			s, pub := mustSigner(t, tc.alg)

@@ -5,8 +5,6 @@ package token
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -230,20 +228,11 @@ func (i *Issuer) IssueID(c IDClaims, accessToken string) (string, error) {
 }
 
 // halfHash is the left half of the token's hash with the hash function of
-// the signing algorithm, base64url: SHA-256 for RS256, PS256 and ES256,
-// SHA-384 for ES384, SHA-512 for EdDSA (Ed25519), as OpenID Connect says.
+// the signing algorithm (keys.Hash: SHA-256, SHA-384 or SHA-512; SHA-512 for
+// EdDSA with Ed25519), base64url, as OpenID Connect Core §3.1.3.6 says.
 func halfHash(alg, tok string) string {
-	var sum []byte
-	switch alg {
-	case keys.ES384:
-		h := sha512.Sum384([]byte(tok))
-		sum = h[:]
-	case keys.EdDSA:
-		h := sha512.Sum512([]byte(tok))
-		sum = h[:]
-	default:
-		h := sha256.Sum256([]byte(tok))
-		sum = h[:]
-	}
+	h := keys.Hash(alg).New()
+	h.Write([]byte(tok))
+	sum := h.Sum(nil)
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }

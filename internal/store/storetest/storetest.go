@@ -49,7 +49,8 @@ func Run(t *testing.T, open Opener) {
 			}
 		}},
 	}
-	for _, tc := range append(tests, oauthTests...) {
+	tests = append(tests, oauthTests...)
+	for _, tc := range append(tests, settingsTests...) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
 }
@@ -63,6 +64,7 @@ func RunConcurrent(t *testing.T, open Opener) {
 	t.Run("throttle", func(t *testing.T) { testConcurrentThrottle(t, open(t)) })
 	t.Run("exclusive", func(t *testing.T) { testExclusive(t, open(t)) })
 	runConcurrentOAuth(t, open)
+	t.Run("serving settings", func(t *testing.T) { testConcurrentServing(t, open(t)) })
 }
 
 // base is a fixed instant with microsecond precision, the precision every

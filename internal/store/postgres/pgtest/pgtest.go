@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/inkan-dev/inkan/internal/testskip"
 )
 
 // EnvVar names the server the PostgreSQL tests run against, such as
@@ -19,12 +21,13 @@ import (
 const EnvVar = "INKAN_TEST_POSTGRES"
 
 // Database creates an empty database and returns its URL; the test is
-// skipped when EnvVar is unset.
+// skipped when EnvVar is unset, and named by testskip.Main at the end of the
+// package's tests.
 func Database(tb testing.TB) string {
 	tb.Helper()
 	admin := os.Getenv(EnvVar)
 	if admin == "" {
-		tb.Skipf("%s is not set: skipping the PostgreSQL tests (see README)", EnvVar)
+		testskip.Skip(tb, "PostgreSQL", EnvVar+" unset; see README")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -82,7 +82,7 @@ func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {
 	}.Encode()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(profileDir(t)),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -136,4 +136,30 @@ func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {
 		t.Fatal("the browser never reached the redirect URI")
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// profileDir is a Chromium profile directory removed after the test.
+// Chromium's helper processes (the crash handler) may still write to it for
+// a moment after the browser is gone, which t.TempDir's cleanup reports as
+// a failure, so the removal is retried until it succeeds or a deadline.
+func profileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "inkan-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil || time.Now().After(deadline) {
+				if err != nil {
+					t.Logf("remove Chromium profile %s: %v", dir, err)
+				}
+				return
+			}
+			time.Sleep(50 * time.Millisecond) // polling interval
+		}
+	})
+	return dir
 }

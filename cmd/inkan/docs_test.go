@@ -38,6 +38,7 @@ var (
 	outsideRE  = regexp.MustCompile("`\\.\\./[^`]*`|\\]\\(\\.\\./\\.\\./\\.\\.")
 	passwordRE = regexp.MustCompile(`"password": ?"([^"]+)"`)
 	basicRE    = regexp.MustCompile(`-u 'alice@example\.com:([^']+)'`)
+	formRE     = regexp.MustCompile(`-d 'password=([^']+)'`) // the password grant
 )
 
 // Every relative link of every document names a file inside the
@@ -90,7 +91,7 @@ func TestDocs_samePassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out []string
-		for _, re := range []*regexp.Regexp{passwordRE, basicRE} {
+		for _, re := range []*regexp.Regexp{passwordRE, basicRE, formRE} {
 			for _, m := range re.FindAllStringSubmatch(string(data), -1) {
 				out = append(out, m[1])
 			}

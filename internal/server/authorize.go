@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -226,7 +227,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 	now := s.opts.Now().UTC().Truncate(time.Microsecond)
 	err := s.opts.Store.CreateAuthCode(ctx, store.AuthCode{
 		Hash: hashToken(raw), ClientID: ar.client.ID, UserID: u.ID, RedirectURI: ar.params.Get("redirect_uri"),
-		Scope: strings.Join(ar.scope, " "), Nonce: ar.nonce, CodeChallenge: ar.challenge, SessionID: sess.Hash,
+		Scope: strings.Join(ar.scope, " "), Nonce: ar.nonce, CodeChallenge: ar.challenge, SessionID: sess.ID,
 		Family: newFamily(), AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(codeTTL),
 	})
 	if err != nil {
@@ -362,7 +363,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := randomToken()
 	now := s.opts.Now().UTC().Truncate(time.Microsecond)
-	sess := store.Session{Hash: hashToken(raw), UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
+	sess := store.Session{Hash: hashToken(raw), ID: rand.Text(), UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
 	if err := s.opts.Store.CreateSession(ctx, sess); err != nil {
 		s.opts.Logger.ErrorContext(ctx, "create session", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
@@ -424,10 +425,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			q = r.PostForm
 		}
 	}
-	// Ending the session also ends the refresh tokens issued under it.
+	// Ending the session also ends the refresh tokens and unredeemed codes
+	// issued under it.
 	if c, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
-		if err := s.opts.Store.EndSession(ctx, hashToken(c.Value)); err != nil {
-			s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
+		if sess, err := s.opts.Store.GetSession(ctx, hashToken(c.Value)); err == nil {
+			if err := s.opts.Store.EndSession(ctx, sess.ID, sess.UserID, s.opts.Now().UTC().Truncate(time.Microsecond)); err != nil && !errors.Is(err, store.ErrNotFound) {
+				s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
+			}
 		}
 	}
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))

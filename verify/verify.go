@@ -121,6 +121,13 @@ type Config struct {
 	// server that takes only access tokens sets []string{"at+jwt"}, which
 	// refuses ID tokens (RFC 9068 §4). Empty accepts any typ.
 	Types []string
+	// SkipExpiryCheck accepts tokens whose exp has passed; exp must still
+	// be present, and nbf, iat, iss, aud and the signature are checked as
+	// always. It is for tokens used as hints, such as the id_token_hint of
+	// OpenID Connect RP-Initiated Logout 1.0 §2, which an OP should accept
+	// after it expired. A resource server MUST NOT set it: it would take
+	// tokens that expired any time ago.
+	SkipExpiryCheck bool
 	// CacheSize, when positive, keeps up to that many verified tokens, so
 	// that a token presented again skips the signature check. A hit still
 	// checks that the key its kid names is the same key in the KeySet (a
@@ -348,7 +355,7 @@ func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {
 	}
 	c.Expiry = w.Expiry.Time().UTC()
 	// RFC 7519 §4.1.4: now must be before exp (plus leeway) to accept.
-	if !now.Before(c.Expiry.Add(leeway)) {
+	if !v.cfg.SkipExpiryCheck && !now.Before(c.Expiry.Add(leeway)) {
 		return fmt.Errorf("%w: at %s", ErrExpired, c.Expiry.Format(time.RFC3339))
 	}
 	if w.NotBefore != nil {

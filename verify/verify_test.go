@@ -523,3 +523,32 @@ func TestVerifier_types(t *testing.T) {
 		t.Errorf("Verify() without Types = %v, want any typ accepted", err)
 	}
 }
+
+// SkipExpiryCheck takes an expired token, and nothing else that is wrong.
+func TestVerifier_skipExpiryCheck(t *testing.T) {
+	k := mustTestKeys(t)
+	v := mustVerifier(t, func(c *Config) { c.SkipExpiryCheck = true })
+	year := 365 * 24 * time.Hour
+	for _, tc := range []struct {
+		name    string
+		raw     string
+		wantErr error
+	}{
+		{"expired a year ago", mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("exp", testNow.Add(-year).Unix()))), nil},
+		{"no exp", mustSign(t, jose.RS256, k.rsa, "rsa", claims(del("exp"))), ErrMalformed},
+		{"wrong issuer", mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("exp", testNow.Add(-year).Unix()), set("iss", "https://evil.example"))), ErrIssuer},
+		{"issued in the future", mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("iat", testNow.Add(time.Hour).Unix()))), ErrNotYetValid},
+		{"unknown key", mustSign(t, jose.RS256, k.pss, "rsa", claims(set("exp", testNow.Add(-year).Unix()))), ErrSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(t.Context(), tc.raw)
+			if !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
+				t.Errorf("Verify() = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	expired := mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("exp", testNow.Add(-year).Unix())))
+	if _, err := mustVerifier(t, nil).Verify(t.Context(), expired); !errors.Is(err, ErrExpired) {
+		t.Errorf("Verify(expired) without SkipExpiryCheck = %v, want %v", err, ErrExpired)
+	}
+}

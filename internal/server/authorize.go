@@ -7,15 +7,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -291,8 +288,14 @@ func (s *Server) cookieName(name string) string {
 
 // sessionCSRF is the consent form's CSRF token, bound to the session.
 func (s *Server) sessionCSRF(sess store.Session) string {
+	return s.sessionMAC("inkan consent csrf", sess)
+}
+
+// sessionMAC is a form's CSRF token, bound to the session and to one form,
+// so that the token of one form is worthless for another.
+func (s *Server) sessionMAC(form string, sess store.Session) string {
 	m := hmac.New(sha256.New, s.opts.TokenSecret)
-	m.Write([]byte("inkan consent csrf\x00" + sess.Hash))
+	m.Write([]byte(form + "\x00" + sess.Hash))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -411,78 +414,4 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueCode(w, r, ar, sess, u)
-}
-
-// handleLogout is OpenID Connect RP-initiated logout (end_session_endpoint):
-// it ends the login session, and redirects only to a post-logout redirect
-// URI registered for the client.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	q := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		if r.ParseForm() == nil {
-			q = r.PostForm
-		}
-	}
-	// Ending the session also ends the refresh tokens and unredeemed codes
-	// issued under it.
-	if c, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
-		if sess, err := s.opts.Store.GetSession(ctx, hashToken(c.Value)); err == nil {
-			if err := s.opts.Store.EndSession(ctx, sess.ID, sess.UserID, s.opts.Now().UTC().Truncate(time.Microsecond)); err != nil && !errors.Is(err, store.ErrNotFound) {
-				s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
-			}
-		}
-	}
-	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
-	target := q.Get("post_logout_redirect_uri")
-	if target != "" {
-		clientID := q.Get("client_id")
-		if clientID == "" && q.Get("id_token_hint") != "" {
-			// The hint only picks the client whose registered URIs bound
-			// the redirect; it grants nothing, so an expired one will do.
-			if aud, err := s.idTokenHintClient(ctx, q.Get("id_token_hint")); err == nil {
-				clientID = aud
-			}
-		}
-		if c, err := s.opts.Store.GetClient(ctx, clientID); err == nil && slices.Contains(c.PostLogoutRedirectURIs, target) {
-			v := url.Values{}
-			if st := q.Get("state"); st != "" {
-				v.Set("state", st)
-			}
-			s.redirectTo(w, r, target, v)
-			return
-		}
-	}
-	s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
-}
-
-// idTokenHintClient returns the client an ID token of ours was issued to.
-// The signature is checked with the published keys; expiry is not, since
-// logout hints are often old.
-func (s *Server) idTokenHintClient(ctx context.Context, raw string) (string, error) {
-	if len(raw) > maxTokenSize {
-		return "", errors.New("hint too long")
-	}
-	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.ES384, jose.EdDSA})
-	if err != nil || len(jws.Signatures) != 1 {
-		return "", errors.New("malformed hint")
-	}
-	h := jws.Signatures[0].Protected
-	k, err := s.opts.Keys.Key(ctx, h.KeyID)
-	if err != nil || k.Algorithm != h.Algorithm {
-		return "", errors.New("unknown key")
-	}
-	payload, err := jws.Verify(k.Public)
-	if err != nil {
-		return "", err
-	}
-	var c struct {
-		Issuer   string `json:"iss"`
-		Audience string `json:"aud"`
-	}
-	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer != s.opts.Issuer {
-		return "", errors.New("not our ID token")
-	}
-	return c.Audience, nil
 }

@@ -90,7 +90,8 @@ type Server struct {
 	opts      Options
 	tokens    *token.Issuer
 	verifier  *verify.Verifier
-	dummyHash string // verified against when the email is unknown
+	hints     *verify.Verifier // of id_token_hint at logout: expired ID tokens too
+	dummyHash string           // verified against when the email is unknown
 	handler   http.Handler
 
 	revocations revocationSet
@@ -129,6 +130,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	hints, err := newHintVerifier(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	opts.Passwords = &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
@@ -141,6 +146,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts:      opts,
 		tokens:    &token.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
 		verifier:  v,
+		hints:     hints,
 		dummyHash: dummy,
 	}
 	s.handler = s.routes()

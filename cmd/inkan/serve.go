@@ -27,6 +27,11 @@ const throttleWindow = time.Hour
 // shutdownTimeout bounds how long in-flight requests may take to finish.
 const shutdownTimeout = 30 * time.Second
 
+// backchannelInterval is how often a server looks for back-channel logouts
+// to deliver besides its own (other replicas', retries); its own it sends
+// at once.
+const backchannelInterval = time.Second
+
 func serve(ctx context.Context, std stdio, args []string) error {
 	cfg := config.Default()
 	fs := newFlags(std, "serve", "serve [flags]")
@@ -128,6 +133,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	go keySet.Run(reloadCtx, reloadInterval)
 	go st.Run(reloadCtx, reloadInterval)
 	go srv.Run(reloadCtx, reloadInterval)
+	go srv.RunBackchannel(reloadCtx, backchannelInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	jan := &janitor.Janitor{Store: st, Logger: logger}
 	go jan.Run(reloadCtx, janitor.DefaultInterval)

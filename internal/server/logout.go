@@ -184,6 +184,7 @@ func (s *Server) endSession(ctx context.Context, sessionID, userID, via string) 
 		s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
 	default:
 		s.opts.Logger.InfoContext(ctx, "session ended", "sub", userID, "via", via)
+		s.kickBackchannel()
 	}
 }
 

@@ -70,6 +70,13 @@ type Options struct {
 	RefreshTokenTTL    time.Duration // zero means 720h
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor; zero: never
 	AllowedOrigins     []string      // browser origins given CORS on token, userinfo, revocation
+
+	// BackchannelClient sends back-channel logout tokens (RunBackchannel);
+	// nil means http.DefaultTransport. Redirects are never followed.
+	BackchannelClient *http.Client
+	// BackchannelTimeout bounds one delivery; zero means
+	// DefaultBackchannelTimeout.
+	BackchannelTimeout time.Duration
 }
 
 // Leeway is the clock skew tolerated on exp, nbf and iat.
@@ -94,6 +101,9 @@ type Server struct {
 	dummyHash string           // verified against when the email is unknown
 	handler   http.Handler
 
+	backchannel *http.Client  // delivers logout tokens
+	kick        chan struct{} // wakes RunBackchannel after a logout
+
 	revocations revocationSet
 }
 
@@ -115,6 +125,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.RefreshTokenTTL <= 0 {
 		opts.RefreshTokenTTL = 720 * time.Hour
+	}
+	if opts.BackchannelTimeout <= 0 {
+		opts.BackchannelTimeout = DefaultBackchannelTimeout
 	}
 	if len(opts.TokenSecret) < 32 {
 		return nil, errors.New("server: TokenSecret must have 32 bytes")
@@ -148,6 +161,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		verifier:  v,
 		hints:     hints,
 		dummyHash: dummy,
+
+		backchannel: backchannelClient(opts.BackchannelClient),
+		kick:        make(chan struct{}, 1),
 	}
 	s.handler = s.routes()
 	if err := s.refreshRevocations(ctx); err != nil {

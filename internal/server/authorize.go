@@ -267,9 +267,14 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ar *authReque
 	})
 }
 
+// cookie is one of the flow's cookies; a negative ttl deletes it (Max-Age=0).
 func (s *Server) cookie(name, value string, ttl time.Duration) *http.Cookie {
+	maxAge := int(ttl / time.Second)
+	if ttl < 0 {
+		maxAge = -1
+	}
 	return &http.Cookie{
-		Name: s.cookieName(name), Value: value, Path: "/", MaxAge: int(ttl / time.Second),
+		Name: s.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.https(),
 	}
 }

@@ -188,10 +188,15 @@ func (s *Server) endSession(ctx context.Context, sessionID, userID, via string) 
 	}
 }
 
-// signedOut clears the session cookie and redirects to the post-logout
-// redirect URI if it is registered for the client, or says so on a page.
+// signedOut expires the session cookie the request carried (its session
+// ended, or was not live), and redirects to the post-logout redirect URI if
+// it is registered for the client, or says so on a page. A request without
+// the cookie, such as a cross-site POST (SameSite=Lax), gets no Set-Cookie:
+// no other site may sign the browser out.
 func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, lr logoutRequest) {
-	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	if _, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
+		http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	}
 	if lr.redirectURI != "" && lr.clientID != "" {
 		if c, err := s.opts.Store.GetClient(r.Context(), lr.clientID); err == nil && slices.Contains(c.PostLogoutRedirectURIs, lr.redirectURI) {
 			v := url.Values{}

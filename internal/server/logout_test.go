@@ -358,3 +358,28 @@ func TestLogout_hintOfAnotherSession(t *testing.T) {
 		t.Error("the browser's own session ended without confirmation")
 	}
 }
+
+// A POST without the session cookie, as a cross-site form sends it
+// (SameSite=Lax), ends nothing and leaves the browser's cookie alone;
+// with the cookie, a stale one is expired.
+func TestLogout_crossSitePost(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct {
+		name    string
+		header  []string
+		expires bool
+	}{
+		{"no cookie", []string{"Content-Type", "application/x-www-form-urlencoded"}, false},
+		{"stale cookie", []string{"Content-Type", "application/x-www-form-urlencoded", "Cookie", "__Host-inkan_session=stale"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, form := range []string{"", "csrf=x&request=&decision=logout"} {
+				rec := h.do(t, "POST", "/oauth2/logout", form, tc.header...)
+				cookies := rec.Result().Cookies()
+				if rec.Code != 200 || (len(cookies) == 1 && cookies[0].MaxAge < 0) != tc.expires || len(cookies) > 1 {
+					t.Errorf("POST %q = %d with cookies %v; want 200, cookie expired: %v", form, rec.Code, cookies, tc.expires)
+				}
+			}
+		})
+	}
+}

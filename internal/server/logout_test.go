@@ -278,6 +278,17 @@ func testLogout_idTokenHint(t *testing.T, backend harnessOption) {
 	if b.signedIn(conf) || refreshes(t, conf, tok.RefreshToken) {
 		t.Error("an expired hint did not end its session")
 	}
+
+	// RP-Initiated Logout §2 allows the hint in a POSTed form too.
+	tok = signInTokens(t, b, conf)
+	resp, err = http.PostForm(p.url+"/oauth2/logout", url.Values{"id_token_hint": {idTokenOf(tok)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || b.signedIn(conf) || refreshes(t, conf, tok.RefreshToken) {
+		t.Errorf("POST with an id_token_hint = %d, or its session survived", resp.StatusCode)
+	}
 }
 
 // A hint that is not a valid ID token of ours for the session ends nothing:

@@ -128,8 +128,8 @@ type Config struct {
 	// that takes only OAuth access tokens sets []string{"at+jwt"}.
 	Types []string
 	// AllowIDTokens accepts OpenID Connect ID tokens, which are refused by
-	// default whatever Types says: a token whose typ is not at+jwt and that
-	// carries an aud is taken for an ID token, since an ID token always
+	// default whatever Types says: a token whose typ is JWT or absent and
+	// that carries an aud is taken for an ID token, since an ID token always
 	// names its client in aud (OpenID Connect Core §2) and is typ JWT, while
 	// access tokens are typ at+jwt (RFC 9068 §2.1) and inkan's tutorial
 	// tokens have no aud. An API that took ID tokens would let any client
@@ -137,6 +137,14 @@ type Config struct {
 	// relying party that checks ID tokens sets it, with Audience its client
 	// id.
 	AllowIDTokens bool
+
+	// SkipExpiryCheck accepts tokens whose exp has passed; exp must still
+	// be present, and nbf, iat, iss, aud and the signature are checked as
+	// always. It is for tokens used as hints, such as the id_token_hint of
+	// OpenID Connect RP-Initiated Logout 1.0 §2, which an OP should accept
+	// after it expired. A resource server MUST NOT set it: it would take
+	// tokens that expired any time ago.
+	SkipExpiryCheck bool
 	// CacheSize, when positive, keeps up to that many verified tokens, so
 	// that a token presented again skips the signature check. A hit still
 	// checks that the key its kid names is the same key in the KeySet (a
@@ -370,7 +378,7 @@ func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {
 	}
 	c.Expiry = w.Expiry.Time().UTC()
 	// RFC 7519 §4.1.4: now must be before exp (plus leeway) to accept.
-	if !now.Before(c.Expiry.Add(leeway)) {
+	if !v.cfg.SkipExpiryCheck && !now.Before(c.Expiry.Add(leeway)) {
 		return fmt.Errorf("%w: at %s", ErrExpired, c.Expiry.Format(time.RFC3339))
 	}
 	if w.NotBefore != nil {
@@ -421,10 +429,13 @@ func peekAlg(raw string) (string, bool) {
 }
 
 // isIDToken reports whether c has the shape of an OpenID Connect ID token:
-// a typ other than at+jwt, and an aud (see Config.AllowIDTokens). inkan
-// mints nothing else of that shape.
+// typ JWT or none (OpenID Connect Core sets no typ of its own), and an aud
+// (see Config.AllowIDTokens). Tokens of an explicit type of their own, such
+// as at+jwt or a Back-Channel Logout 1.0 logout+jwt, are not taken for one.
+// inkan mints nothing else of that shape.
 func isIDToken(c *Claims) bool {
-	return normalType(c.Type) != "at+jwt" && len(c.Audience) > 0
+	t := normalType(c.Type)
+	return (t == "" || t == "jwt") && len(c.Audience) > 0
 }
 
 func normalType(t string) string {

@@ -539,6 +539,9 @@ func TestVerifier_types(t *testing.T) {
 		{name: "no typ listed", claims: claims(), config: only("")},
 		{name: "only at+jwt", typ: "JWT", claims: claims(), config: only("at+jwt"), wantErr: ErrType},
 		{name: "only at+jwt access token", typ: "at+jwt", claims: claims(set("aud", "api")), config: only("at+jwt")},
+		// A type of its own with an aud is not an ID token's shape.
+		{name: "logout token listed", typ: "logout+jwt", claims: claims(set("aud", "client-1")), config: only("logout+jwt")},
+		{name: "no typ with aud listed", claims: idToken, config: only(""), wantErr: ErrType},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := mustSignType(t, tc.typ, jose.RS256, key, "rsa", tc.claims)
@@ -589,5 +592,34 @@ func TestVerifier_name(t *testing.T) {
 		if c.Name != tc.want {
 			t.Errorf("%s: Verify() Name = %q, want %q", tc.name, c.Name, tc.want)
 		}
+	}
+}
+
+// SkipExpiryCheck takes an expired token, and nothing else that is wrong.
+func TestVerifier_skipExpiryCheck(t *testing.T) {
+	k := mustTestKeys(t)
+	v := mustVerifier(t, func(c *Config) { c.SkipExpiryCheck = true })
+	year := 365 * 24 * time.Hour
+	for _, tc := range []struct {
+		name    string
+		raw     string
+		wantErr error
+	}{
+		{"expired a year ago", mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("exp", testNow.Add(-year).Unix()))), nil},
+		{"no exp", mustSign(t, jose.RS256, k.rsa, "rsa", claims(del("exp"))), ErrMalformed},
+		{"wrong issuer", mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("exp", testNow.Add(-year).Unix()), set("iss", "https://evil.example"))), ErrIssuer},
+		{"issued in the future", mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("iat", testNow.Add(time.Hour).Unix()))), ErrNotYetValid},
+		{"unknown key", mustSign(t, jose.RS256, k.pss, "rsa", claims(set("exp", testNow.Add(-year).Unix()))), ErrSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(t.Context(), tc.raw)
+			if !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
+				t.Errorf("Verify() = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	expired := mustSign(t, jose.RS256, k.rsa, "rsa", claims(set("exp", testNow.Add(-year).Unix())))
+	if _, err := mustVerifier(t, nil).Verify(t.Context(), expired); !errors.Is(err, ErrExpired) {
+		t.Errorf("Verify(expired) without SkipExpiryCheck = %v, want %v", err, ErrExpired)
 	}
 }

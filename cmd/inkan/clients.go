@@ -24,8 +24,8 @@ const clientsUsage = `Usage: inkan clients <subcommand> [flags]
 
 Subcommands:
   add --name N --redirect-uri URI [--redirect-uri URI...]
-      [--post-logout-redirect-uri URI...] [--public] [--grant G...]
-      [--scope S...] [--audience A...] [--trusted]
+      [--post-logout-redirect-uri URI...] [--backchannel-logout-uri URI]
+      [--public] [--grant G...] [--scope S...] [--audience A...] [--trusted]
                         register an OAuth 2.0 client and print it as JSON; a
                         confidential client's secret is printed this once and
                         only its hash is stored
@@ -52,6 +52,9 @@ on whatever port it gets. A loopback URI registered WITH a port matches only
 that port, and clients add warns about it. http://localhost is refused: the
 name may resolve to another address or interface than the one the app
 listens on (RFC 8252 §8.3); register http://127.0.0.1/... instead.
+A back-channel logout URI, which is sent a logout token when a session the
+client was issued to ends (OpenID Connect Back-Channel Logout 1.0), is https,
+or http on 127.0.0.1 or [::1], without a fragment.
 
 Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
 and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
@@ -92,6 +95,7 @@ type clientJSON struct {
 	GrantTypes             []string `json:"grant_types"`
 	Scopes                 []string `json:"scopes"`
 	Audience               []string `json:"audience"`
+	BackchannelLogoutURI   string   `json:"backchannel_logout_uri"`
 	Public                 bool     `json:"public"`
 	Trusted                bool     `json:"trusted"`
 }
@@ -111,6 +115,7 @@ func toClientJSON(c store.Client) clientJSON {
 		GrantTypes:             list(c.Grants),
 		Scopes:                 list(c.Scopes),
 		Audience:               list(c.Audience),
+		BackchannelLogoutURI:   c.BackchannelLogoutURI,
 		Public:                 c.Public,
 		Trusted:                c.Trusted,
 	}
@@ -121,6 +126,7 @@ type clientSpec struct {
 	name                     string
 	redirectURIs, postLogout stringList
 	grants, scopes, audience stringList
+	backchannelLogoutURI     string
 	public, trusted          bool
 }
 
@@ -140,7 +146,7 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 		fmt.Fprint(std.out, clientsUsage)
 		return nil
 	case "add":
-		synopsis = "clients add --name N --redirect-uri URI [--public] [--grant G] [--scope S] [--audience A] [--trusted] [flags]"
+		synopsis = "clients add --name N --redirect-uri URI [--backchannel-logout-uri URI] [--public] [--grant G] [--scope S] [--audience A] [--trusted] [flags]"
 	case "list":
 		synopsis = "clients list [--json] [flags]"
 	case "delete", "rotate-secret":
@@ -156,6 +162,7 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 		fs.StringVar(&spec.name, "name", "", "the client's name, 1 to 64 characters (required)")
 		fs.Var(&spec.redirectURIs, "redirect-uri", "a redirect `URI` (repeat or comma-separate; required for authorization_code); a loopback http://127.0.0.1/... or http://[::1]/... without a port matches any port")
 		fs.Var(&spec.postLogout, "post-logout-redirect-uri", "a `URI` to return to after logout (repeat or comma-separate)")
+		fs.StringVar(&spec.backchannelLogoutURI, "backchannel-logout-uri", "", "where to POST a logout token when a session the client was issued to ends (https, or http on 127.0.0.1 or [::1])")
 		fs.BoolVar(&spec.public, "public", false, "a public client (native or browser app): no secret, must use PKCE")
 		fs.Var(&spec.grants, "grant", "a `grant` type: "+strings.Join(oauth2.Grants, ", ")+" (repeat or comma-separate; default authorization_code,refresh_token)")
 		fs.Var(&spec.scopes, "scope", "a `scope` the client may ask for (repeat or comma-separate; at most 64, of 2048 bytes in all; default openid,profile,email,offline_access)")
@@ -254,6 +261,12 @@ func (s clientSpec) client() (store.Client, error) {
 		}
 	}
 
+	if s.backchannelLogoutURI != "" {
+		if p := checkBackchannelURI(s.backchannelLogoutURI); p != "" {
+			problem("--backchannel-logout-uri %q: %s", s.backchannelLogoutURI, p)
+		}
+	}
+
 	scopes := []string(s.scopes)
 	if len(scopes) == 0 {
 		scopes = slices.Clone(defaultClientScopes)
@@ -288,8 +301,38 @@ func (s clientSpec) client() (store.Client, error) {
 		Grants:                 grants,
 		Scopes:                 scopes,
 		Audience:               slices.Clone(s.audience),
+		BackchannelLogoutURI:   s.backchannelLogoutURI,
 		Trusted:                s.trusted,
 	}, nil
+}
+
+// checkBackchannelURI returns what is wrong with a back-channel logout
+// URI, or "". inkan's servers POST to it, so it must be absolute, without
+// a fragment (Back-Channel Logout 1.0 §2.2), and https, or http on a
+// loopback address for a relying party on the same machine.
+func checkBackchannelURI(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "not a URI"
+	case !u.IsAbs():
+		return "not an absolute URI"
+	case strings.Contains(raw, "#"):
+		return "has a fragment (Back-Channel Logout 1.0 §2.2)"
+	case u.User != nil:
+		return "has user info"
+	case u.Scheme == "https":
+		if u.Hostname() == "" {
+			return "has no host"
+		}
+	case u.Scheme == "http":
+		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+			return "http is allowed only on a loopback address (127.0.0.1 or [::1]); use https"
+		}
+	default:
+		return "scheme " + u.Scheme + " is neither https nor loopback http"
+	}
+	return ""
 }
 
 // checkRedirectURI returns what is wrong with a redirect URI, or "". It

@@ -23,7 +23,7 @@ import (
 var clientIDRE = regexp.MustCompile(`^[a-z2-7]{26}$`)
 
 // clientKeys are the fields clients add prints, besides client_secret.
-var clientKeys = []string{"client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "audience", "public", "trusted"}
+var clientKeys = []string{"client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "audience", "backchannel_logout_uri", "public", "trusted"}
 
 // mustAddClient runs clients add and returns its JSON output.
 func mustAddClient(t *testing.T, dir string, args ...string) clientJSON {
@@ -86,11 +86,22 @@ func TestClients_add(t *testing.T) {
 				"--name", "Admin", "--redirect-uri", "https://admin.example.com/cb", "--post-logout-redirect-uri", "https://admin.example.com/bye",
 				"--grant", "authorization_code,client_credentials", "--grant", "refresh_token", "--scope", "openid,api:read", "--scope", "api:write",
 				"--audience", "https://api.example.com", "--audience", "billing", "--trusted",
+				"--backchannel-logout-uri", "https://admin.example.com/backchannel?tenant=1",
 			},
 			want: clientJSON{
 				Name: "Admin", RedirectURIs: []string{"https://admin.example.com/cb"}, PostLogoutRedirectURIs: []string{"https://admin.example.com/bye"},
 				GrantTypes: []string{"authorization_code", "client_credentials", "refresh_token"}, Scopes: []string{"openid", "api:read", "api:write"},
 				Audience: []string{"https://api.example.com", "billing"}, Trusted: true,
+				BackchannelLogoutURI: "https://admin.example.com/backchannel?tenant=1",
+			},
+		},
+		{
+			name: "loopback back-channel",
+			args: []string{"--name", "Local", "--redirect-uri", "http://127.0.0.1/cb", "--backchannel-logout-uri", "http://[::1]:4180/oauth2/backchannel"},
+			want: clientJSON{
+				Name: "Local", RedirectURIs: []string{"http://127.0.0.1/cb"}, PostLogoutRedirectURIs: []string{},
+				GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "profile", "email", "offline_access"},
+				Audience: []string{}, BackchannelLogoutURI: "http://[::1]:4180/oauth2/backchannel",
 			},
 		},
 		{
@@ -158,7 +169,7 @@ func TestClients_add(t *testing.T) {
 			if c.Public != tc.want.Public || c.Trusted != tc.want.Trusted || c.Name != tc.want.Name ||
 				!slices.Equal(c.Grants, tc.want.GrantTypes) || !slices.Equal(c.Scopes, tc.want.Scopes) ||
 				!equalList(c.RedirectURIs, tc.want.RedirectURIs) || !equalList(c.PostLogoutRedirectURIs, tc.want.PostLogoutRedirectURIs) ||
-				!equalList(c.Audience, tc.want.Audience) {
+				!equalList(c.Audience, tc.want.Audience) || c.BackchannelLogoutURI != tc.want.BackchannelLogoutURI {
 				t.Errorf("stored client = %+v, want %+v", c, tc.want)
 			}
 			if tc.want.Public {
@@ -380,6 +391,13 @@ func TestClients_errors(t *testing.T) {
 		{"empty redirect", add("--name", "A", "--redirect-uri", ""), true, []string{"empty"}},
 		{"missing redirect", add("--name", "A"), true, []string{"at least one is required for the authorization_code grant"}},
 		{"bad post-logout", add("--name", "A", "--redirect-uri", ok, "--post-logout-redirect-uri", "http://app.example.com/bye"), true, []string{"--post-logout-redirect-uri", "loopback"}},
+		{"back-channel http", add("--name", "A", "--redirect-uri", ok, "--backchannel-logout-uri", "http://app.example.com/bc"), true, []string{"--backchannel-logout-uri", "loopback"}},
+		{"back-channel localhost", add("--name", "A", "--redirect-uri", ok, "--backchannel-logout-uri", "http://localhost/bc"), true, []string{"--backchannel-logout-uri", "loopback"}},
+		{"back-channel fragment", add("--name", "A", "--redirect-uri", ok, "--backchannel-logout-uri", "https://app.example.com/bc#x"), true, []string{"--backchannel-logout-uri", "fragment"}},
+		{"back-channel relative", add("--name", "A", "--redirect-uri", ok, "--backchannel-logout-uri", "/bc"), true, []string{"--backchannel-logout-uri", "absolute"}},
+		{"back-channel scheme", add("--name", "A", "--redirect-uri", ok, "--backchannel-logout-uri", "com.example.app:/bc"), true, []string{"--backchannel-logout-uri", "scheme"}},
+		{"back-channel no host", add("--name", "A", "--redirect-uri", ok, "--backchannel-logout-uri", "https:///bc"), true, []string{"--backchannel-logout-uri", "no host"}},
+		{"back-channel user info", add("--name", "A", "--redirect-uri", ok, "--backchannel-logout-uri", "https://me@app.example.com/bc"), true, []string{"--backchannel-logout-uri", "user info"}},
 		{"duplicate scope", add("--name", "A", "--redirect-uri", ok, "--scope", "openid,email", "--scope", "openid"), true, []string{`--scope "openid": given twice`}},
 		{"bad scope", add("--name", "A", "--redirect-uri", ok, "--scope", `a"b`), true, []string{"not a scope token"}},
 		{"scope with space", add("--name", "A", "--redirect-uri", ok, "--scope", "openid profile"), true, []string{"not a scope token"}},
@@ -434,7 +452,7 @@ func TestClients_help(t *testing.T) {
 		}
 	}
 	out := mustInkan(t, "", "clients", "add", "--help")
-	for _, f := range []string{"--name", "--redirect-uri", "--post-logout-redirect-uri", "--public", "--grant", "--scope", "--audience", "--trusted", "--data-dir", "--database"} {
+	for _, f := range []string{"--name", "--redirect-uri", "--post-logout-redirect-uri", "--backchannel-logout-uri", "--public", "--grant", "--scope", "--audience", "--trusted", "--data-dir", "--database"} {
 		if !strings.Contains(out, f) {
 			t.Errorf("clients add --help lacks %s:\n%s", f, out)
 		}

@@ -33,6 +33,11 @@ const hashIdleRelease = time.Second
 // shutdownTimeout bounds how long in-flight requests may take to finish.
 const shutdownTimeout = 30 * time.Second
 
+// backchannelInterval is how often a server looks for back-channel logouts
+// to deliver besides its own (other replicas', retries); its own it sends
+// at once.
+const backchannelInterval = time.Second
+
 func serve(ctx context.Context, std stdio, args []string) error {
 	cfg := config.Default()
 	fs := newFlags(std, "serve", "serve [flags]")
@@ -155,6 +160,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	go keySet.Run(reloadCtx, reloadInterval)
 	go st.Run(reloadCtx, reloadInterval)
 	go srv.Run(reloadCtx, reloadInterval)
+	go srv.RunBackchannel(reloadCtx, backchannelInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	go km.RunReport(reloadCtx)
 	jan := &janitor.Janitor{Store: st, Logger: logger}

@@ -22,7 +22,8 @@ import (
 // Token types a Signer can put in the typ header.
 const (
 	TypeJWT         = "JWT"
-	TypeAccessToken = "at+jwt" // RFC 9068 §2.1
+	TypeAccessToken = "at+jwt"     // RFC 9068 §2.1
+	TypeLogout      = "logout+jwt" // OpenID Connect Back-Channel Logout 1.0 §2.4
 )
 
 // Signer signs with one key.
@@ -58,7 +59,7 @@ func NewSigner(kid, alg string, priv crypto.Signer) (*Signer, error) {
 
 func newSigner(kid, alg string, priv crypto.Signer) (*Signer, error) {
 	s := &Signer{KeyID: kid, Algorithm: alg, signers: map[string]jose.Signer{}}
-	for _, typ := range []string{TypeJWT, TypeAccessToken} {
+	for _, typ := range []string{TypeJWT, TypeAccessToken, TypeLogout} {
 		js, err := jose.NewSigner(
 			jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg}},
 			(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))

@@ -3,10 +3,10 @@ package server
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,11 +15,8 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/verify"
 )
 
 // Cookies of the browser flow.
@@ -252,7 +249,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 	now := s.opts.Now().UTC().Truncate(time.Microsecond)
 	err := s.opts.Store.CreateAuthCode(ctx, store.AuthCode{
 		Hash: hashToken(raw), ClientID: ar.client.ID, UserID: u.ID, RedirectURI: ar.params.Get("redirect_uri"),
-		Scope: strings.Join(ar.scope, " "), Nonce: ar.nonce, CodeChallenge: ar.challenge, SessionID: sess.Hash,
+		Scope: strings.Join(ar.scope, " "), Nonce: ar.nonce, CodeChallenge: ar.challenge, SessionID: sess.ID,
 		Family: newFamily(), AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(codeTTL),
 	})
 	if err != nil {
@@ -295,9 +292,14 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ar *authReque
 	})
 }
 
+// cookie is one of the flow's cookies; a negative ttl deletes it (Max-Age=0).
 func (s *Server) cookie(name, value string, ttl time.Duration) *http.Cookie {
+	maxAge := int(ttl / time.Second)
+	if ttl < 0 {
+		maxAge = -1
+	}
 	return &http.Cookie{
-		Name: s.cookieName(name), Value: value, Path: "/", MaxAge: int(ttl / time.Second),
+		Name: s.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.https(),
 	}
 }
@@ -316,8 +318,14 @@ func (s *Server) cookieName(name string) string {
 
 // sessionCSRF is the consent form's CSRF token, bound to the session.
 func (s *Server) sessionCSRF(sess store.Session) string {
+	return s.sessionMAC("inkan consent csrf", sess)
+}
+
+// sessionMAC is a form's CSRF token, bound to the session and to one form,
+// so that the token of one form is worthless for another.
+func (s *Server) sessionMAC(form string, sess store.Session) string {
 	m := hmac.New(sha256.New, s.opts.TokenSecret)
-	m.Write([]byte("inkan consent csrf\x00" + sess.Hash))
+	m.Write([]byte(form + "\x00" + sess.Hash))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -388,7 +396,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := randomToken()
 	now := s.opts.Now().UTC().Truncate(time.Microsecond)
-	sess := store.Session{Hash: hashToken(raw), UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
+	sess := store.Session{Hash: hashToken(raw), ID: rand.Text(), UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
 	if err := s.opts.Store.CreateSession(ctx, sess); err != nil {
 		s.fault(ctx, "create session", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
@@ -436,84 +444,4 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueCode(w, r, ar, sess, u)
-}
-
-// handleLogout is OpenID Connect RP-initiated logout (end_session_endpoint):
-// it ends the login session, and redirects only to a post-logout redirect
-// URI registered for the client.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	q := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		if r.ParseForm() == nil {
-			q = r.PostForm
-		}
-	}
-	// Ending the session also ends the refresh tokens issued under it.
-	if c, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
-		if err := s.opts.Store.EndSession(ctx, hashToken(c.Value)); err != nil {
-			s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
-		}
-	}
-	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
-	target := q.Get("post_logout_redirect_uri")
-	if target != "" {
-		clientID := q.Get("client_id")
-		if clientID == "" && q.Get("id_token_hint") != "" {
-			// The hint only picks the client whose registered URIs bound
-			// the redirect; it grants nothing, so an expired one will do.
-			if aud, err := s.idTokenHintClient(ctx, q.Get("id_token_hint")); err == nil {
-				clientID = aud
-			}
-		}
-		if c, err := s.opts.Store.GetClient(ctx, clientID); err == nil && slices.Contains(c.PostLogoutRedirectURIs, target) {
-			v := url.Values{}
-			if st := q.Get("state"); st != "" {
-				v.Set("state", st)
-			}
-			s.redirectTo(w, r, target, v)
-			return
-		}
-	}
-	s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
-}
-
-// signatureAlgorithms are verify.Algorithms, as go-jose takes them.
-var signatureAlgorithms = func() []jose.SignatureAlgorithm {
-	var out []jose.SignatureAlgorithm
-	for _, a := range verify.Algorithms() {
-		out = append(out, jose.SignatureAlgorithm(a))
-	}
-	return out
-}()
-
-// idTokenHintClient returns the client an ID token of ours was issued to.
-// The signature is checked with the published keys; expiry is not, since
-// logout hints are often old.
-func (s *Server) idTokenHintClient(ctx context.Context, raw string) (string, error) {
-	if len(raw) > maxTokenSize {
-		return "", errors.New("hint too long")
-	}
-	jws, err := jose.ParseSignedCompact(raw, signatureAlgorithms)
-	if err != nil || len(jws.Signatures) != 1 {
-		return "", errors.New("malformed hint")
-	}
-	h := jws.Signatures[0].Protected
-	k, err := s.opts.Keys.Key(ctx, h.KeyID)
-	if err != nil || k.Algorithm != h.Algorithm {
-		return "", errors.New("unknown key")
-	}
-	payload, err := jws.Verify(k.Public)
-	if err != nil {
-		return "", err
-	}
-	var c struct {
-		Issuer   string `json:"iss"`
-		Audience string `json:"aud"`
-	}
-	if err := json.Unmarshal(payload, &c); err != nil || c.Issuer != s.opts.Issuer {
-		return "", errors.New("not our ID token")
-	}
-	return c.Audience, nil
 }

@@ -370,7 +370,7 @@ func BenchmarkAuthCodeRoundTrip(b *testing.B) {
 	e := newBenchEnv(b)
 	cookie := randomToken()
 	now := t0.UTC()
-	sess := store.Session{Hash: hashToken(cookie), UserID: benchUserID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+	sess := store.Session{Hash: hashToken(cookie), ID: "bench-session", UserID: benchUserID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
 	if err := e.store.CreateSession(context.Background(), sess); err != nil {
 		b.Fatalf("CreateSession() = %v", err)
 	}

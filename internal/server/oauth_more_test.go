@@ -52,7 +52,7 @@ func TestOAuth_promptAndLogout(t *testing.T) {
 	t.Run("logout", func(t *testing.T) {
 		// An unregistered post-logout URI is not followed.
 		_, page, _ := b.get(p.url + "/oauth2/logout?" + url.Values{"client_id": {c.ID}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode())
-		if !strings.Contains(page, "signed out") {
+		if _, page, _ = b.post(p.url+"/oauth2/logout", logoutForm(t, page, "logout")); !strings.Contains(page, "signed out") {
 			t.Errorf("logout to an unregistered URI: %q, want the signed-out page", page)
 		}
 		landed := b.signIn(conf.AuthCodeURL("s"), "alice@example.com", "correct horse", false)
@@ -60,7 +60,9 @@ func TestOAuth_promptAndLogout(t *testing.T) {
 		if err != nil || tok.RefreshToken == "" {
 			t.Fatalf("Exchange() = %v, %v", tok, err)
 		}
-		req, _ := http.NewRequest("GET", p.url+"/oauth2/logout?"+url.Values{"client_id": {c.ID}, "post_logout_redirect_uri": {"https://app.example.com/bye"}, "state": {"z"}}.Encode(), nil)
+		_, page, _ = b.get(p.url + "/oauth2/logout?" + url.Values{"client_id": {c.ID}, "post_logout_redirect_uri": {"https://app.example.com/bye"}, "state": {"z"}}.Encode())
+		req, _ := http.NewRequest("POST", p.url+"/oauth2/logout", strings.NewReader(logoutForm(t, page, "logout").Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := (&http.Client{Jar: b.client.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 		if err != nil {
 			t.Fatal(err)

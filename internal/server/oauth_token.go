@@ -234,16 +234,18 @@ func (s *Server) issueForUser(ctx context.Context, c store.Client, u store.User,
 		resp.RefreshToken = raw
 	}
 	if slices.Contains(scope, "openid") {
-		if resp.IDToken, err = s.idToken(c, u, scope, authTime, nonce, at.Raw); err != nil {
+		if resp.IDToken, err = s.idToken(c, u, scope, authTime, nonce, sessionID, at.Raw); err != nil {
 			return tokenResponseBody{}, err
 		}
 	}
 	return resp, nil
 }
 
-func (s *Server) idToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, accessToken string) (string, error) {
+// idToken mints an ID token; sessionID, the sid, names the login session
+// it came from (none for the password grant), for logout.
+func (s *Server) idToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, accessToken string) (string, error) {
 	p := token.ProfileFor(u, scope)
-	claims := token.IDClaims{Subject: u.ID, Audience: c.ID, AuthTime: authTime.Unix(), Nonce: nonce,
+	claims := token.IDClaims{Subject: u.ID, Audience: c.ID, AuthTime: authTime.Unix(), Nonce: nonce, SessionID: sessionID,
 		Email: p.Email, EmailVerified: p.EmailVerified, Name: p.Name}
 	return s.tokens.IssueID(claims, accessToken)
 }
@@ -316,7 +318,7 @@ func (s *Server) refreshGrant(r *http.Request, c store.Client) (tokenResponseBod
 	}
 	resp := tokenResponseBody{AccessToken: at.Raw, TokenType: "Bearer", ExpiresIn: at.Claims.Expiry - at.Claims.IssuedAt, Scope: at.Claims.Scope, RefreshToken: succ}
 	if slices.Contains(scope, "openid") {
-		if resp.IDToken, err = s.idToken(c, u, scope, rt.AuthTime, "", at.Raw); err != nil {
+		if resp.IDToken, err = s.idToken(c, u, scope, rt.AuthTime, "", rt.SessionID, at.Raw); err != nil {
 			return tokenResponseBody{}, err
 		}
 	}

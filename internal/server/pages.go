@@ -40,6 +40,15 @@ var pages = template.Must(template.New("base").Parse(`{{define "head"}}<!doctype
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </form>{{template "foot" .}}{{end}}
 
+{{define "logout"}}{{template "head" .}}
+<p>{{if .Client}}<strong>{{.Client}}</strong> asks to sign you out of inkan.{{else}}Sign out of inkan?{{end}}</p>
+<p>You are signed in as {{.Email}}.</p>
+<form method="post" action="/oauth2/logout">
+<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="request" value="{{.Request}}">
+<button type="submit" name="decision" value="logout">Sign out</button>
+<button type="submit" name="decision" value="stay" class="secondary">Stay signed in</button>
+</form>{{template "foot" .}}{{end}}
+
 {{define "message"}}{{template "head" .}}<p>{{.Message}}</p>{{template "foot" .}}{{end}}
 `))
 

@@ -71,6 +71,13 @@ type Options struct {
 	RefreshTokenTTL    time.Duration // zero means 720h
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor; zero: never
 	AllowedOrigins     []string      // browser origins given CORS on token, userinfo, revocation
+
+	// BackchannelClient sends back-channel logout tokens (RunBackchannel);
+	// nil means http.DefaultTransport. Redirects are never followed.
+	BackchannelClient *http.Client
+	// BackchannelTimeout bounds one delivery; zero means
+	// DefaultBackchannelTimeout.
+	BackchannelTimeout time.Duration
 }
 
 // Leeway is the clock skew tolerated on exp, nbf and iat.
@@ -91,8 +98,12 @@ type Server struct {
 	opts      Options
 	tokens    *token.Issuer
 	verifier  *verify.Verifier
-	dummyHash string // verified against when the email is unknown
+	hints     *verify.Verifier // of id_token_hint at logout: expired ID tokens too
+	dummyHash string           // verified against when the email is unknown
 	handler   http.Handler
+
+	backchannel *http.Client  // delivers logout tokens
+	kick        chan struct{} // wakes RunBackchannel after a logout
 
 	revocations revocationSet
 	jwks        *jwksCache
@@ -118,6 +129,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.RefreshTokenTTL <= 0 {
 		opts.RefreshTokenTTL = 720 * time.Hour
 	}
+	if opts.BackchannelTimeout <= 0 {
+		opts.BackchannelTimeout = DefaultBackchannelTimeout
+	}
 	if len(opts.TokenSecret) < 32 {
 		return nil, errors.New("server: TokenSecret must have 32 bytes")
 	}
@@ -141,6 +155,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	hints, err := newHintVerifier(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	opts.Passwords = &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
@@ -149,8 +167,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts:      opts,
 		tokens:    &token.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
 		verifier:  v,
+		hints:     hints,
 		dummyHash: dummy,
 		jwks:      newJWKSCache(opts.JWKSMaxAge),
+
+		backchannel: backchannelClient(opts.BackchannelClient),
+		kick:        make(chan struct{}, 1),
 	}
 	s.handler = s.routes()
 	if err := s.refreshRevocations(ctx); err != nil {

@@ -19,8 +19,11 @@ type Client struct {
 	Scopes                 []string
 	Audience               []string // aud of its access tokens; empty: the client id
 	Trusted                bool     // skips the consent page
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// BackchannelLogoutURI, when set, receives a logout token when a
+	// session it was issued to ends (OpenID Connect Back-Channel Logout 1.0).
+	BackchannelLogoutURI string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 // LogValue keeps the secret hash out of logs.
@@ -38,7 +41,7 @@ type AuthCode struct {
 	Scope         string // space-separated
 	Nonce         string
 	CodeChallenge string // PKCE S256 challenge; empty when the client sent none
-	SessionID     string
+	SessionID     string // the ID (sid) of the login session it was issued under
 	Family        string // the grant: refresh tokens and access tokens issued from this code carry it
 	AuthTime      time.Time
 	CreatedAt     time.Time
@@ -54,7 +57,7 @@ type RefreshToken struct {
 	ClientID  string
 	UserID    string
 	Scope     string
-	SessionID string
+	SessionID string // the ID (sid) of the login session; empty for the password grant
 	AuthTime  time.Time
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -62,8 +65,11 @@ type RefreshToken struct {
 }
 
 // Session is a browser login session, stored by the SHA-256 of its cookie.
+// Its ID is the sid of OpenID Connect logout: random, unique, and unrelated
+// to the cookie, so that it can go into ID tokens.
 type Session struct {
 	Hash      string
+	ID        string
 	UserID    string
 	AuthTime  time.Time
 	CreatedAt time.Time
@@ -76,6 +82,19 @@ type Consent struct {
 	ClientID  string
 	Scopes    []string
 	CreatedAt time.Time
+}
+
+// BackchannelLogout is a logout token owed to a client whose session ended
+// (OpenID Connect Back-Channel Logout 1.0), queued by EndSession in the same
+// transaction, so that a restart loses none. (SessionID, ClientID) is the
+// key: a session ends once.
+type BackchannelLogout struct {
+	SessionID string // the sid
+	ClientID  string
+	UserID    string // the sub
+	Attempts  int    // deliveries tried
+	CreatedAt time.Time
+	DueAt     time.Time // when the next delivery may be tried
 }
 
 // Revocation makes tokens invalid before they expire: access tokens by jti,
@@ -98,8 +117,8 @@ type ClientStore interface {
 	// is immutable. An error from update aborts the change and is returned
 	// as is.
 	UpdateClient(ctx context.Context, id string, update func(old Client) (Client, error)) (Client, error)
-	// DeleteClient removes the client and its codes, refresh tokens and
-	// consents; a missing one is ErrNotFound.
+	// DeleteClient removes the client and its codes, refresh tokens,
+	// consents and queued back-channel logouts; a missing one is ErrNotFound.
 	DeleteClient(ctx context.Context, id string) error
 	// ClientsVersion changes whenever a client is updated or deleted, by
 	// this process or another one sharing the database.
@@ -110,7 +129,10 @@ type ClientStore interface {
 // tokens, sessions and consents belong to a user (and a client), and go when
 // it is deleted; creating one for a missing user or client is ErrNotFound.
 type GrantStore interface {
-	// CreateAuthCode inserts a code; a taken hash is ErrConflict.
+	// CreateAuthCode inserts a code and, when it names a session,
+	// remembers that the session's client was issued to (for back-channel
+	// logout). A taken hash is ErrConflict; a missing client, user or
+	// session is ErrNotFound.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 	// GetAuthCode returns a code without redeeming it, so that a request
 	// that fails its checks does not use the code up.
@@ -137,15 +159,31 @@ type GrantStore interface {
 	// user's consents stay.
 	DeleteUserGrants(ctx context.Context, userID string) error
 
-	// CreateSession inserts s; a taken hash is ErrConflict.
+	// CreateSession inserts s; a taken hash or ID is ErrConflict.
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, hash string) (Session, error)
 	// DeleteSession removes a session; a missing one is ErrNotFound.
 	DeleteSession(ctx context.Context, hash string) error
-	// EndSession removes a session and the refresh tokens issued under it
-	// (RP-initiated logout), in one transaction; a missing session is not
-	// an error.
-	EndSession(ctx context.Context, hash string) error
+	// EndSession ends the session with the given ID, if it is userID's
+	// (logout), in one transaction: it deletes the session, the refresh
+	// tokens and the unredeemed codes issued under it, and queues a
+	// BackchannelLogout, due at now, for every client with a
+	// BackchannelLogoutURI that got a code or refresh token under it. The
+	// tokens and codes go even when the session row has expired and gone.
+	// Nothing of another user's is touched. When nothing of the session
+	// remains (or id is empty) it returns ErrNotFound.
+	EndSession(ctx context.Context, id, userID string, now time.Time) error
+
+	// ListBackchannelLogouts returns up to limit queued logouts due at now
+	// (DueAt not after now), the earliest due first.
+	ListBackchannelLogouts(ctx context.Context, now time.Time, limit int) ([]BackchannelLogout, error)
+	// UpdateBackchannelLogout atomically replaces the queued logout with
+	// update(old); its key is immutable, a missing one is ErrNotFound, and
+	// an error from update aborts the change and is returned as is.
+	UpdateBackchannelLogout(ctx context.Context, sessionID, clientID string, update func(old BackchannelLogout) (BackchannelLogout, error)) (BackchannelLogout, error)
+	// DeleteBackchannelLogout removes a queued logout (delivered, or given
+	// up); a missing one is ErrNotFound.
+	DeleteBackchannelLogout(ctx context.Context, sessionID, clientID string) error
 
 	// GetConsent returns the consent of (userID, clientID), or ErrNotFound.
 	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)

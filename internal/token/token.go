@@ -200,6 +200,7 @@ type IDClaims struct {
 	Expiry        int64  `json:"exp"`
 	AuthTime      int64  `json:"auth_time,omitempty"`
 	Nonce         string `json:"nonce,omitempty"`
+	SessionID     string `json:"sid,omitempty"` // the login session (Back-Channel Logout 1.0 §2.1), never the cookie
 	AccessHash    string `json:"at_hash,omitempty"`
 	Email         string `json:"email,omitempty"`
 	EmailVerified *bool  `json:"email_verified,omitempty"`

@@ -68,12 +68,12 @@ func fromNull(t *time.Time) time.Time {
 
 // Clients.
 
-const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, created_at, updated_at"
+const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, backchannel_logout_uri, created_at, updated_at"
 
 func scanClient(row pgx.Row) (store.Client, error) {
 	var c store.Client
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Grants, &c.Scopes,
-		&c.Audience, &c.Trusted, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&c.Audience, &c.Trusted, &c.BackchannelLogoutURI, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return store.Client{}, err
 	}
 	if len(c.SecretHash) == 0 {
@@ -87,12 +87,12 @@ func scanClient(row pgx.Row) (store.Client, error) {
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.Name, append([]byte{}, c.SecretHash...), c.Public, toArray(c.RedirectURIs), toArray(c.PostLogoutRedirectURIs),
-		toArray(c.Grants), toArray(c.Scopes), toArray(c.Audience), c.Trusted, utc(c.CreatedAt), utc(c.UpdatedAt)}
+		toArray(c.Grants), toArray(c.Scopes), toArray(c.Audience), c.Trusted, c.BackchannelLogoutURI, utc(c.CreatedAt), utc(c.UpdatedAt)}
 }
 
 // CreateClient inserts c; a taken id is store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+	_, err := s.pool.Exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 		clientArgs(c)...)
 	return insertError("create client", err)
 }
@@ -147,7 +147,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.C
 		a := clientArgs(nc)
 		_, err = tx.Exec(ctx,
 			`UPDATE clients SET name = $1, secret_hash = $2, public = $3, redirect_uris = $4, post_logout_redirect_uris = $5,
-			 grants = $6, scopes = $7, audience = $8, trusted = $9, created_at = $10, updated_at = $11 WHERE id = $12`,
+			 grants = $6, scopes = $7, audience = $8, trusted = $9, backchannel_logout_uri = $10, created_at = $11, updated_at = $12
+			 WHERE id = $13`,
 			append(a[1:], id)...)
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", id, err)
@@ -160,8 +161,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.C
 	return nc, nil
 }
 
-// DeleteClient removes the client; its codes, refresh tokens and consents
-// go with it (ON DELETE CASCADE). A missing one is store.ErrNotFound.
+// DeleteClient removes the client; its codes, refresh tokens, consents and
+// queued back-channel logouts go with it (ON DELETE CASCADE). A missing one is store.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.deleteRow(ctx, "clients", "id", id)
 }
@@ -181,13 +182,18 @@ func scanAuthCode(row pgx.Row) (store.AuthCode, error) {
 	return c, nil
 }
 
-// CreateAuthCode inserts c; a taken hash is store.ErrConflict, and a
-// missing client or user store.ErrNotFound.
+// CreateAuthCode inserts c, and remembers its client under its session, in
+// one statement; a taken hash is store.ErrConflict, and a missing client,
+// user or session store.ErrNotFound.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	_, err := s.pool.Exec(ctx,
-		"INSERT INTO auth_codes ("+authCodeColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.SessionID, c.Family,
-		utc(c.AuthTime), utc(c.CreatedAt), utc(c.ExpiresAt), toNull(c.RedeemedAt))
+	args := []any{c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.SessionID, c.Family,
+		utc(c.AuthTime), utc(c.CreatedAt), utc(c.ExpiresAt), toNull(c.RedeemedAt)}
+	insert := "INSERT INTO auth_codes (" + authCodeColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	if c.SessionID != "" {
+		insert = "WITH code AS (" + insert + " RETURNING session_id, client_id) " +
+			"INSERT INTO session_clients (session_id, client_id) SELECT session_id, client_id FROM code ON CONFLICT DO NOTHING"
+	}
+	_, err := s.pool.Exec(ctx, insert, args...)
 	return insertError("create auth code", err)
 }
 
@@ -309,19 +315,19 @@ func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {
 
 // Sessions.
 
-// CreateSession inserts a session; a taken hash is store.ErrConflict, and a
-// missing user store.ErrNotFound.
+// CreateSession inserts a session; a taken hash or id is
+// store.ErrConflict, and a missing user store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO sessions (hash, user_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-		se.Hash, se.UserID, utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt))
+	_, err := s.pool.Exec(ctx, "INSERT INTO sessions (hash, id, user_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		se.Hash, se.ID, se.UserID, utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt))
 	return insertError("create session", err)
 }
 
 // GetSession returns the session with the given hash.
 func (s *Store) GetSession(ctx context.Context, hash string) (store.Session, error) {
 	se := store.Session{Hash: hash}
-	err := s.pool.QueryRow(ctx, "SELECT user_id, auth_time, created_at, expires_at FROM sessions WHERE hash = $1", hash).
-		Scan(&se.UserID, &se.AuthTime, &se.CreatedAt, &se.ExpiresAt)
+	err := s.pool.QueryRow(ctx, "SELECT id, user_id, auth_time, created_at, expires_at FROM sessions WHERE hash = $1", hash).
+		Scan(&se.ID, &se.UserID, &se.AuthTime, &se.CreatedAt, &se.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
 	}
@@ -337,18 +343,124 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	return s.deleteRow(ctx, "sessions", "hash", hash)
 }
 
-// EndSession removes the session and its refresh tokens in one
-// transaction.
-func (s *Store) EndSession(ctx context.Context, hash string) error {
+// EndSession ends the session, its refresh tokens and unredeemed codes,
+// and queues its back-channel logouts, in one transaction. The session row
+// is locked first, so that a code issued under it at the same time either
+// commits before (and is deleted) or finds the session gone.
+func (s *Store) EndSession(ctx context.Context, id, userID string, now time.Time) error {
+	if id == "" { // the password grant's tokens have no session
+		return fmt.Errorf("end session: %w", store.ErrNotFound)
+	}
+	ended := false
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE session_id = $1", hash); err != nil {
+		var owner string
+		switch err := tx.QueryRow(ctx, "SELECT user_id FROM sessions WHERE id = $1 FOR UPDATE", id).Scan(&owner); {
+		case errors.Is(err, pgx.ErrNoRows): // expired: its tokens and codes may remain
+		case err != nil:
+			return err
+		case owner != userID:
+			return nil
+		}
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO backchannel_logouts (session_id, client_id, user_id, attempts, created_at, due_at)
+			 SELECT $1, id, $2, 0, $3, $3 FROM clients WHERE backchannel_logout_uri <> '' AND id IN (
+			     SELECT client_id FROM session_clients WHERE session_id = $1
+			     UNION SELECT client_id FROM refresh_tokens WHERE session_id = $1 AND user_id = $2)
+			 ON CONFLICT DO NOTHING`,
+			id, userID, utc(now)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "DELETE FROM sessions WHERE hash = $1", hash)
-		return err
+		for _, q := range []string{
+			"DELETE FROM refresh_tokens WHERE session_id = $1 AND user_id = $2",
+			"DELETE FROM auth_codes WHERE session_id = $1 AND user_id = $2 AND redeemed_at IS NULL",
+			"DELETE FROM sessions WHERE id = $1 AND user_id = $2",
+		} {
+			tag, err := tx.Exec(ctx, q, id, userID)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() > 0 {
+				ended = true
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("end session: %w", err)
+	case !ended:
+		return fmt.Errorf("end session: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+// Back-channel logouts.
+
+const backchannelColumns = "session_id, client_id, user_id, attempts, created_at, due_at"
+
+func scanBackchannelLogout(row pgx.Row) (store.BackchannelLogout, error) {
+	var b store.BackchannelLogout
+	if err := row.Scan(&b.SessionID, &b.ClientID, &b.UserID, &b.Attempts, &b.CreatedAt, &b.DueAt); err != nil {
+		return store.BackchannelLogout{}, err
+	}
+	b.CreatedAt, b.DueAt = utc(b.CreatedAt), utc(b.DueAt)
+	return b, nil
+}
+
+// ListBackchannelLogouts returns up to limit queued logouts due at now.
+func (s *Store) ListBackchannelLogouts(ctx context.Context, now time.Time, limit int) ([]store.BackchannelLogout, error) {
+	rows, err := s.pool.Query(ctx,
+		"SELECT "+backchannelColumns+" FROM backchannel_logouts WHERE due_at <= $1 ORDER BY due_at, session_id, client_id LIMIT $2", utc(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list backchannel logouts: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.BackchannelLogout, error) { return scanBackchannelLogout(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list backchannel logouts: %w", err)
+	}
+	return list, nil
+}
+
+// UpdateBackchannelLogout replaces the queued logout with update(old) under
+// its row lock, so that of two replicas claiming it, one waits for the other.
+func (s *Store) UpdateBackchannelLogout(ctx context.Context, sessionID, clientID string, update func(store.BackchannelLogout) (store.BackchannelLogout, error)) (store.BackchannelLogout, error) {
+	var nb store.BackchannelLogout
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		old, err := scanBackchannelLogout(tx.QueryRow(ctx,
+			"SELECT "+backchannelColumns+" FROM backchannel_logouts WHERE session_id = $1 AND client_id = $2 FOR UPDATE", sessionID, clientID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("update backchannel logout: %w", store.ErrNotFound)
+		} else if err != nil {
+			return fmt.Errorf("update backchannel logout: %w", err)
+		}
+		if nb, err = update(old); err != nil {
+			return err
+		}
+		nb.SessionID, nb.ClientID = old.SessionID, old.ClientID
+		nb.CreatedAt, nb.DueAt = utc(nb.CreatedAt), utc(nb.DueAt)
+		_, err = tx.Exec(ctx,
+			"UPDATE backchannel_logouts SET user_id = $3, attempts = $4, created_at = $5, due_at = $6 WHERE session_id = $1 AND client_id = $2",
+			sessionID, clientID, nb.UserID, nb.Attempts, nb.CreatedAt, nb.DueAt)
+		if err != nil {
+			return fmt.Errorf("update backchannel logout: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("end session: %w", err)
+		return store.BackchannelLogout{}, err
+	}
+	return nb, nil
+}
+
+// DeleteBackchannelLogout removes a queued logout; a missing one is
+// store.ErrNotFound.
+func (s *Store) DeleteBackchannelLogout(ctx context.Context, sessionID, clientID string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM backchannel_logouts WHERE session_id = $1 AND client_id = $2", sessionID, clientID)
+	if err != nil {
+		return fmt.Errorf("delete backchannel logout: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("delete backchannel logout: %w", store.ErrNotFound)
 	}
 	return nil
 }

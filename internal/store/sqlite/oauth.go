@@ -73,14 +73,14 @@ func fromNullDB(n sql.NullInt64) time.Time {
 
 // Clients.
 
-const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, created_at, updated_at"
+const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, backchannel_logout_uri, created_at, updated_at"
 
 func scanClient(row scanner) (store.Client, error) {
 	var c store.Client
 	var redirects, logouts, grants, scopes, audience string
 	var created, updated int64
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Public, &redirects, &logouts, &grants, &scopes, &audience,
-		&c.Trusted, &created, &updated); err != nil {
+		&c.Trusted, &c.BackchannelLogoutURI, &created, &updated); err != nil {
 		return store.Client{}, err
 	}
 	if len(c.SecretHash) == 0 {
@@ -100,12 +100,12 @@ func scanClient(row scanner) (store.Client, error) {
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.Name, append([]byte{}, c.SecretHash...), c.Public, toJSON(c.RedirectURIs), toJSON(c.PostLogoutRedirectURIs),
-		toJSON(c.Grants), toJSON(c.Scopes), toJSON(c.Audience), c.Trusted, toDB(c.CreatedAt), toDB(c.UpdatedAt)}
+		toJSON(c.Grants), toJSON(c.Scopes), toJSON(c.Audience), c.Trusted, c.BackchannelLogoutURI, toDB(c.CreatedAt), toDB(c.UpdatedAt)}
 }
 
 // CreateClient inserts c; a taken id is store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clientArgs(c)...)
+	_, err := s.write.ExecContext(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clientArgs(c)...)
 	return insertError("create client", err)
 }
 
@@ -161,7 +161,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.C
 		a := clientArgs(nc)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE clients SET name = ?, secret_hash = ?, public = ?, redirect_uris = ?, post_logout_redirect_uris = ?,
-			 grants = ?, scopes = ?, audience = ?, trusted = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+			 grants = ?, scopes = ?, audience = ?, trusted = ?, backchannel_logout_uri = ?, created_at = ?, updated_at = ? WHERE id = ?`,
 			append(a[1:], id)...)
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", id, err)
@@ -174,8 +174,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.C
 	return nc, nil
 }
 
-// DeleteClient removes the client; its codes, refresh tokens and consents
-// go with it (ON DELETE CASCADE). A missing one is store.ErrNotFound.
+// DeleteClient removes the client; its codes, refresh tokens, consents and
+// queued back-channel logouts go with it (ON DELETE CASCADE). A missing one is store.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.deleteRow(ctx, "clients", "id", id)
 }
@@ -196,12 +196,20 @@ func scanAuthCode(row scanner) (store.AuthCode, error) {
 	return c, nil
 }
 
-// CreateAuthCode inserts c; a taken hash is store.ErrConflict, and a
-// missing client or user store.ErrNotFound.
+// CreateAuthCode inserts c, and remembers its client under its session, in
+// one write transaction; a taken hash is store.ErrConflict, and a missing
+// client, user or session store.ErrNotFound.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO auth_codes ("+authCodeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.SessionID, c.Family,
-		toDB(c.AuthTime), toDB(c.CreatedAt), toDB(c.ExpiresAt), toNullDB(c.RedeemedAt))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO auth_codes ("+authCodeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.SessionID, c.Family,
+			toDB(c.AuthTime), toDB(c.CreatedAt), toDB(c.ExpiresAt), toNullDB(c.RedeemedAt))
+		if err != nil || c.SessionID == "" {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO session_clients (session_id, client_id) VALUES (?, ?) ON CONFLICT DO NOTHING", c.SessionID, c.ClientID)
+		return err
+	})
 	return insertError("create auth code", err)
 }
 
@@ -328,11 +336,11 @@ func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {
 
 // Sessions.
 
-// CreateSession inserts a session; a taken hash is store.ErrConflict, and a
-// missing user store.ErrNotFound.
+// CreateSession inserts a session; a taken hash or id is
+// store.ErrConflict, and a missing user store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO sessions (hash, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-		se.Hash, se.UserID, toDB(se.AuthTime), toDB(se.CreatedAt), toDB(se.ExpiresAt))
+	_, err := s.write.ExecContext(ctx, "INSERT INTO sessions (hash, id, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+		se.Hash, se.ID, se.UserID, toDB(se.AuthTime), toDB(se.CreatedAt), toDB(se.ExpiresAt))
 	return insertError("create session", err)
 }
 
@@ -340,8 +348,8 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
 func (s *Store) GetSession(ctx context.Context, hash string) (store.Session, error) {
 	se := store.Session{Hash: hash}
 	var authTime, created, expires int64
-	err := s.read.QueryRowContext(ctx, "SELECT user_id, auth_time, created_at, expires_at FROM sessions WHERE hash = ?", hash).
-		Scan(&se.UserID, &authTime, &created, &expires)
+	err := s.read.QueryRowContext(ctx, "SELECT id, user_id, auth_time, created_at, expires_at FROM sessions WHERE hash = ?", hash).
+		Scan(&se.ID, &se.UserID, &authTime, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
 	}
@@ -357,18 +365,134 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	return s.deleteRow(ctx, "sessions", "hash", hash)
 }
 
-// EndSession removes the session and its refresh tokens in one write
-// transaction.
-func (s *Store) EndSession(ctx context.Context, hash string) error {
+// EndSession ends the session, its refresh tokens and unredeemed codes,
+// and queues its back-channel logouts, in one write transaction.
+func (s *Store) EndSession(ctx context.Context, id, userID string, now time.Time) error {
+	if id == "" { // the password grant's tokens have no session
+		return fmt.Errorf("end session: %w", store.ErrNotFound)
+	}
+	ended := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM refresh_tokens WHERE session_id = ?", hash); err != nil {
+		var owner string
+		switch err := tx.QueryRowContext(ctx, "SELECT user_id FROM sessions WHERE id = ?", id).Scan(&owner); {
+		case errors.Is(err, sql.ErrNoRows): // expired: its tokens and codes may remain
+		case err != nil:
+			return err
+		case owner != userID:
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO backchannel_logouts (session_id, client_id, user_id, attempts, created_at, due_at)
+			 SELECT ?, id, ?, 0, ?, ? FROM clients WHERE backchannel_logout_uri <> '' AND id IN (
+			     SELECT client_id FROM session_clients WHERE session_id = ?
+			     UNION SELECT client_id FROM refresh_tokens WHERE session_id = ? AND user_id = ?)
+			 ON CONFLICT DO NOTHING`,
+			id, userID, toDB(now), toDB(now), id, id, userID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE hash = ?", hash)
-		return err
+		for _, q := range []string{
+			"DELETE FROM refresh_tokens WHERE session_id = ? AND user_id = ?",
+			"DELETE FROM auth_codes WHERE session_id = ? AND user_id = ? AND redeemed_at IS NULL",
+			"DELETE FROM sessions WHERE id = ? AND user_id = ?",
+		} {
+			res, err := tx.ExecContext(ctx, q, id, userID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n > 0 {
+				ended = true
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("end session: %w", err)
+	case !ended:
+		return fmt.Errorf("end session: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+// Back-channel logouts.
+
+const backchannelColumns = "session_id, client_id, user_id, attempts, created_at, due_at"
+
+func scanBackchannelLogout(row scanner) (store.BackchannelLogout, error) {
+	var b store.BackchannelLogout
+	var created, due int64
+	if err := row.Scan(&b.SessionID, &b.ClientID, &b.UserID, &b.Attempts, &created, &due); err != nil {
+		return store.BackchannelLogout{}, err
+	}
+	b.CreatedAt, b.DueAt = fromDB(created), fromDB(due)
+	return b, nil
+}
+
+// ListBackchannelLogouts returns up to limit queued logouts due at now.
+func (s *Store) ListBackchannelLogouts(ctx context.Context, now time.Time, limit int) ([]store.BackchannelLogout, error) {
+	rows, err := s.read.QueryContext(ctx,
+		"SELECT "+backchannelColumns+" FROM backchannel_logouts WHERE due_at <= ? ORDER BY due_at, session_id, client_id LIMIT ?", toDB(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list backchannel logouts: %w", err)
+	}
+	defer rows.Close()
+	var list []store.BackchannelLogout
+	for rows.Next() {
+		b, err := scanBackchannelLogout(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list backchannel logouts: %w", err)
+		}
+		list = append(list, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list backchannel logouts: %w", err)
+	}
+	return list, nil
+}
+
+// UpdateBackchannelLogout replaces the queued logout with update(old) in
+// one write transaction.
+func (s *Store) UpdateBackchannelLogout(ctx context.Context, sessionID, clientID string, update func(store.BackchannelLogout) (store.BackchannelLogout, error)) (store.BackchannelLogout, error) {
+	var nb store.BackchannelLogout
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanBackchannelLogout(tx.QueryRowContext(ctx,
+			"SELECT "+backchannelColumns+" FROM backchannel_logouts WHERE session_id = ? AND client_id = ?", sessionID, clientID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("update backchannel logout: %w", store.ErrNotFound)
+		} else if err != nil {
+			return fmt.Errorf("update backchannel logout: %w", err)
+		}
+		if nb, err = update(old); err != nil {
+			return err
+		}
+		nb.SessionID, nb.ClientID = old.SessionID, old.ClientID
+		_, err = tx.ExecContext(ctx,
+			"UPDATE backchannel_logouts SET user_id = ?, attempts = ?, created_at = ?, due_at = ? WHERE session_id = ? AND client_id = ?",
+			nb.UserID, nb.Attempts, toDB(nb.CreatedAt), toDB(nb.DueAt), sessionID, clientID)
+		if err != nil {
+			return fmt.Errorf("update backchannel logout: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("end session: %w", err)
+		return store.BackchannelLogout{}, err
+	}
+	return nb, nil
+}
+
+// DeleteBackchannelLogout removes a queued logout; a missing one is
+// store.ErrNotFound.
+func (s *Store) DeleteBackchannelLogout(ctx context.Context, sessionID, clientID string) error {
+	res, err := s.write.ExecContext(ctx, "DELETE FROM backchannel_logouts WHERE session_id = ? AND client_id = ?", sessionID, clientID)
+	if err != nil {
+		return fmt.Errorf("delete backchannel logout: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete backchannel logout: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("delete backchannel logout: %w", store.ErrNotFound)
 	}
 	return nil
 }

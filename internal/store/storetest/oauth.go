@@ -33,6 +33,7 @@ var oauthTests = []struct {
 	{"get auth code", testGetAuthCode},
 	{"clients version", testClientsVersion},
 	{"end session", testEndSession},
+	{"backchannel logouts", testBackchannelLogouts},
 	{"delete user grants", testDeleteUserGrants},
 	{"sessions", testSessions},
 	{"consents", testConsents},
@@ -76,7 +77,6 @@ func newAuthCode(i int, c store.Client, u store.User) store.AuthCode {
 		Scope:         "openid profile",
 		Nonce:         fmt.Sprintf("nonce-%d", i),
 		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-		SessionID:     fmt.Sprintf("session-%d", i),
 		Family:        fmt.Sprintf("family-%d", i),
 		AuthTime:      base,
 		CreatedAt:     base.Add(time.Second),
@@ -91,7 +91,7 @@ func newRefreshToken(i int, c store.Client, u store.User) store.RefreshToken {
 		ClientID:  c.ID,
 		UserID:    u.ID,
 		Scope:     "openid offline_access",
-		SessionID: fmt.Sprintf("session-%d", i),
+		SessionID: fmt.Sprintf("sid-%d", i),
 		AuthTime:  base,
 		CreatedAt: base.Add(time.Second),
 		ExpiresAt: base.Add(30 * 24 * time.Hour),
@@ -101,6 +101,7 @@ func newRefreshToken(i int, c store.Client, u store.User) store.RefreshToken {
 func newSession(i int, u store.User) store.Session {
 	return store.Session{
 		Hash:      fmt.Sprintf("session-%d", i),
+		ID:        fmt.Sprintf("sid-%d", i),
 		UserID:    u.ID,
 		AuthTime:  base,
 		CreatedAt: base,
@@ -228,6 +229,7 @@ func testClientRoundTrip(t *testing.T, s store.Store) {
 	confidential.RedirectURIs = []string{"https://b.example.com/cb?x=\"y\"&z=ü", "https://a.example.com/cb", "com.example.app:/oauth"}
 	confidential.Audience = []string{"https://api.example.com", "client-1"}
 	confidential.Trusted = true
+	confidential.BackchannelLogoutURI = "https://b.example.com/backchannel?tenant=ü"
 	confidential.UpdatedAt = confidential.CreatedAt.Add(time.Hour)
 
 	public := newClient(2)
@@ -356,6 +358,7 @@ func testDeleteClient(t *testing.T, s store.Store) {
 	mustCreateRefreshToken(t, s, newRefreshToken(2, c2, u))
 	mustPutConsent(t, s, store.Consent{UserID: u.ID, ClientID: c1.ID, Scopes: []string{"openid"}, CreatedAt: base})
 	mustPutConsent(t, s, store.Consent{UserID: u.ID, ClientID: c2.ID, Scopes: []string{"openid"}, CreatedAt: base})
+	queued := mustQueueLogouts(t, s, u, c1, c2)
 
 	if err := s.DeleteClient(ctx, c1.ID); err != nil {
 		t.Fatalf("DeleteClient() = %v", err)
@@ -376,6 +379,9 @@ func testDeleteClient(t *testing.T, s store.Store) {
 		tokens:   []string{newRefreshToken(2, c2, u).Hash},
 		consents: [][2]string{{u.ID, c2.ID}},
 	})
+	if got := listLogouts(t, s, base.Add(time.Hour)); len(got) != 1 || got[0].ClientID != c2.ID || got[0].SessionID != queued {
+		t.Errorf("queued logouts after deleting %s = %+v, want only %s's", c1.ID, got, c2.ID)
+	}
 	if _, err := s.GetUser(ctx, u.ID); err != nil {
 		t.Errorf("GetUser() after deleting a client = %v", err)
 	}
@@ -386,9 +392,12 @@ func testDeleteClient(t *testing.T, s store.Store) {
 func testAuthCodeRoundTrip(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, u := mustGrantee(t, s)
+	sess := newSession(1, u)
+	mustCreateSession(t, s, sess)
 	want := newAuthCode(1, c, u)
 	want.Scope = "openid profile email offline_access"
 	want.AuthTime = base.In(time.FixedZone("JST", 9*3600))
+	want.SessionID = sess.ID
 	mustCreateAuthCode(t, s, want)
 	if err := s.CreateAuthCode(ctx, want); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateAuthCode(duplicate) = %v, want %v", err, store.ErrConflict)
@@ -424,6 +433,16 @@ func testAuthCodeRoundTrip(t *testing.T, s store.Store) {
 	orphan.UserID = "missing"
 	if err := s.CreateAuthCode(ctx, orphan); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CreateAuthCode(unknown user) = %v, want %v", err, store.ErrNotFound)
+	}
+	// And its session, when it names one: a session ended at the same
+	// moment takes no code along that outlives it.
+	orphan = newAuthCode(5, c, u)
+	orphan.SessionID = "missing"
+	if err := s.CreateAuthCode(ctx, orphan); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CreateAuthCode(unknown session) = %v, want %v", err, store.ErrNotFound)
+	}
+	if _, err := s.GetAuthCode(ctx, orphan.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAuthCode(refused code) = %v, want %v", err, store.ErrNotFound)
 	}
 }
 
@@ -542,6 +561,11 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 	if err := s.CreateSession(ctx, want); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateSession(duplicate) = %v, want %v", err, store.ErrConflict)
+	}
+	sameID := newSession(3, u)
+	sameID.ID = want.ID
+	if err := s.CreateSession(ctx, sameID); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateSession(duplicate ID) = %v, want %v", err, store.ErrConflict)
 	}
 	orphan := newSession(2, u)
 	orphan.UserID = "missing"
@@ -984,31 +1008,200 @@ func testClientsVersion(t *testing.T, s store.Store) {
 	}
 }
 
+// mustQueueLogouts gives the clients back-channel logout URIs, signs u
+// in, issues each a code under the session and ends it, so that one logout
+// is queued for each; it returns the session's ID.
+func mustQueueLogouts(t *testing.T, s store.Store, u store.User, clients ...store.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	sess := newSession(90, u)
+	mustCreateSession(t, s, sess)
+	for i, c := range clients {
+		if _, err := s.UpdateClient(ctx, c.ID, func(old store.Client) (store.Client, error) {
+			old.BackchannelLogoutURI = "https://" + c.ID + ".example.com/logout"
+			return old, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		code := newAuthCode(90+i, c, u)
+		code.SessionID = sess.ID
+		mustCreateAuthCode(t, s, code)
+	}
+	if err := s.EndSession(ctx, sess.ID, u.ID, base); err != nil {
+		t.Fatalf("EndSession() = %v", err)
+	}
+	return sess.ID
+}
+
+func listLogouts(t *testing.T, s store.Store, now time.Time) []store.BackchannelLogout {
+	t.Helper()
+	list, err := s.ListBackchannelLogouts(context.Background(), now, 100)
+	if err != nil {
+		t.Fatalf("ListBackchannelLogouts() = %v", err)
+	}
+	return list
+}
+
+// Logout ends the session, its refresh tokens and its unredeemed codes,
+// and only the user's own; it queues a logout for each client with a
+// back-channel URI that got a code or a refresh token under it.
 func testEndSession(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c, u := mustGrantee(t, s)
-	sess := newSession(1, u)
-	if err := s.CreateSession(ctx, sess); err != nil {
+	notified := newClient(2) // has a back-channel logout URI
+	notified.BackchannelLogoutURI = "https://app2.example.com/backchannel"
+	mustCreateClient(t, s, notified)
+	refreshOnly := newClient(3) // a refresh token of the session, its code long gone
+	refreshOnly.BackchannelLogoutURI = "https://app3.example.com/backchannel"
+	mustCreateClient(t, s, refreshOnly)
+	other := newUser(2)
+	mustCreateUser(t, s, other)
+
+	sess, sess2 := newSession(1, u), newSession(2, u)
+	mustCreateSession(t, s, sess)
+	mustCreateSession(t, s, sess2)
+	code := func(i int, cl store.Client, se store.Session) store.AuthCode {
+		ac := newAuthCode(i, cl, u)
+		ac.SessionID = se.ID
+		mustCreateAuthCode(t, s, ac)
+		return ac
+	}
+	token := func(i int, cl store.Client, sessionID string) store.RefreshToken {
+		rt := newRefreshToken(i, cl, u)
+		rt.SessionID = sessionID
+		mustCreateRefreshToken(t, s, rt)
+		return rt
+	}
+	unredeemed, redeemed, notifiedCode, otherCode := code(1, c, sess), code(2, c, sess), code(3, notified, sess), code(4, c, sess2)
+	if _, err := s.RedeemAuthCode(ctx, redeemed.Hash, base); err != nil {
 		t.Fatal(err)
 	}
-	in := newRefreshToken(1, c, u)
-	in.SessionID = sess.Hash
-	out := newRefreshToken(2, c, u)
-	mustCreateRefreshToken(t, s, in)
-	mustCreateRefreshToken(t, s, out)
-	if err := s.EndSession(ctx, sess.Hash); err != nil {
+	in, refreshIn := token(1, c, sess.ID), token(2, refreshOnly, sess.ID)
+	out, password := token(3, c, sess2.ID), token(4, c, "")
+
+	// Another user's token cannot end the session.
+	if err := s.EndSession(ctx, sess.ID, other.ID, base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("EndSession(another user) = %v, want %v", err, store.ErrNotFound)
+	}
+	checkKept(t, s, grantRefs{sessions: []string{sess.Hash}, tokens: []string{in.Hash, refreshIn.Hash}})
+	if got := listLogouts(t, s, base.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("EndSession(another user) queued %+v", got)
+	}
+
+	now := base.Add(time.Hour)
+	if err := s.EndSession(ctx, sess.ID, u.ID, now); err != nil {
 		t.Fatalf("EndSession() = %v", err)
 	}
-	if _, err := s.GetSession(ctx, sess.Hash); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetSession(ended) = %v, want %v", err, store.ErrNotFound)
+	checkGone(t, s, grantRefs{sessions: []string{sess.Hash}, tokens: []string{in.Hash, refreshIn.Hash}})
+	for _, h := range []string{unredeemed.Hash, notifiedCode.Hash} {
+		if _, err := s.GetAuthCode(ctx, h); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetAuthCode(unredeemed code of the ended session) = %v, want %v", err, store.ErrNotFound)
+		}
 	}
-	if _, err := s.GetRefreshToken(ctx, in.Hash); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("refresh token of the ended session: %v, want %v", err, store.ErrNotFound)
+	// A redeemed code stays until it expires, so that a replay is still
+	// recognized and revokes what it minted.
+	if _, err := s.RedeemAuthCode(ctx, redeemed.Hash, now); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("RedeemAuthCode(redeemed code of the ended session) = %v, want %v", err, store.ErrConflict)
 	}
-	if _, err := s.GetRefreshToken(ctx, out.Hash); err != nil {
-		t.Errorf("refresh token of another session: %v, want kept", err)
+	checkKept(t, s, grantRefs{sessions: []string{sess2.Hash}, tokens: []string{out.Hash, password.Hash}, codes: []string{otherCode.Hash}})
+
+	want := []store.BackchannelLogout{
+		{SessionID: sess.ID, ClientID: notified.ID, UserID: u.ID, CreatedAt: now, DueAt: now},
+		{SessionID: sess.ID, ClientID: refreshOnly.ID, UserID: u.ID, CreatedAt: now, DueAt: now},
 	}
-	if err := s.EndSession(ctx, "missing"); err != nil {
-		t.Errorf("EndSession(missing) = %v, want nil", err)
+	sortLogouts := cmpopts.SortSlices(func(a, b store.BackchannelLogout) bool { return a.ClientID < b.ClientID })
+	if diff := cmp.Diff(want, listLogouts(t, s, now), sortLogouts); diff != "" {
+		t.Errorf("queued logouts mismatch (-want +got):\n%s", diff)
+	}
+	if got := listLogouts(t, s, now.Add(-time.Microsecond)); len(got) != 0 {
+		t.Errorf("ListBackchannelLogouts(before they are due) = %+v, want none", got)
+	}
+
+	// Nothing is left: a second logout is ErrNotFound and queues nothing.
+	if err := s.EndSession(ctx, sess.ID, u.ID, now.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("EndSession(ended) = %v, want %v", err, store.ErrNotFound)
+	}
+	if diff := cmp.Diff(want, listLogouts(t, s, now.Add(time.Hour)), sortLogouts); diff != "" {
+		t.Errorf("queued logouts after a second EndSession (-want +got):\n%s", diff)
+	}
+	// The password grant's tokens have no session: an empty id ends none.
+	if err := s.EndSession(ctx, "", u.ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("EndSession(\"\") = %v, want %v", err, store.ErrNotFound)
+	}
+	checkKept(t, s, grantRefs{tokens: []string{password.Hash}})
+
+	// The session row expired and went, but its refresh token lives on: a
+	// logout by its ID ends the token (an old ID token as the hint).
+	if err := s.DeleteSession(ctx, sess2.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndSession(ctx, sess2.ID, u.ID, now); err != nil {
+		t.Errorf("EndSession(expired session with a live refresh token) = %v, want nil", err)
+	}
+	checkGone(t, s, grantRefs{tokens: []string{out.Hash}})
+}
+
+// The queue of back-channel logouts: due order, a limit, an atomic update
+// and deletion.
+func testBackchannelLogouts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c1, u := mustGrantee(t, s)
+	c2, c3 := newClient(2), newClient(3)
+	mustCreateClient(t, s, c2)
+	mustCreateClient(t, s, c3)
+	sid := mustQueueLogouts(t, s, u, c1, c2, c3)
+	if got := listLogouts(t, s, base); len(got) != 3 {
+		t.Fatalf("ListBackchannelLogouts() = %+v, want 3", got)
+	}
+	if got, err := s.ListBackchannelLogouts(ctx, base, 2); err != nil || len(got) != 2 {
+		t.Errorf("ListBackchannelLogouts(limit 2) = %d rows, %v; want 2", len(got), err)
+	}
+
+	// c1 is tried and put off for a minute: c2 and c3 come first now.
+	later := base.Add(time.Minute).In(time.FixedZone("JST", 9*3600))
+	got, err := s.UpdateBackchannelLogout(ctx, sid, c1.ID, func(old store.BackchannelLogout) (store.BackchannelLogout, error) {
+		old.Attempts++
+		old.DueAt = later
+		old.SessionID, old.ClientID = "changed", "changed" // the key is immutable
+		return old, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateBackchannelLogout() = %v", err)
+	}
+	want := store.BackchannelLogout{SessionID: sid, ClientID: c1.ID, UserID: u.ID, Attempts: 1, CreatedAt: base, DueAt: later}
+	if !cmp.Equal(want, got, cmpopts.EquateApproxTime(0)) {
+		t.Errorf("UpdateBackchannelLogout() = %+v, want %+v", got, want)
+	}
+	due := listLogouts(t, s, base)
+	if len(due) != 2 || due[0].ClientID == c1.ID || due[1].ClientID == c1.ID {
+		t.Errorf("ListBackchannelLogouts(before c1 is due again) = %+v, want c2 and c3", due)
+	}
+	all := listLogouts(t, s, later)
+	if len(all) != 3 || all[2].ClientID != c1.ID || all[2].Attempts != 1 || !all[2].DueAt.Equal(later) || all[2].DueAt.Location() != time.UTC {
+		t.Errorf("ListBackchannelLogouts(when c1 is due) = %+v, want c1 last, tried once, due at %v UTC", all, later)
+	}
+
+	errAbort := errors.New("abort")
+	if _, err := s.UpdateBackchannelLogout(ctx, sid, c2.ID, func(old store.BackchannelLogout) (store.BackchannelLogout, error) {
+		old.Attempts = 99
+		return old, errAbort
+	}); !errors.Is(err, errAbort) {
+		t.Errorf("UpdateBackchannelLogout(aborting) = %v, want %v", err, errAbort)
+	}
+	if _, err := s.UpdateBackchannelLogout(ctx, sid, "missing", func(old store.BackchannelLogout) (store.BackchannelLogout, error) {
+		return old, nil
+	}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateBackchannelLogout(missing) = %v, want %v", err, store.ErrNotFound)
+	}
+
+	if err := s.DeleteBackchannelLogout(ctx, sid, c2.ID); err != nil {
+		t.Fatalf("DeleteBackchannelLogout() = %v", err)
+	}
+	if err := s.DeleteBackchannelLogout(ctx, sid, c2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteBackchannelLogout(deleted) = %v, want %v", err, store.ErrNotFound)
+	}
+	left := listLogouts(t, s, later)
+	if len(left) != 2 || left[0].ClientID != c3.ID || left[0].Attempts != 0 || left[1].ClientID != c1.ID {
+		t.Errorf("ListBackchannelLogouts() after deleting c2's = %+v, want c3's (untried) and c1's", left)
 	}
 }

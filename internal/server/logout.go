@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/verify"
+)
+
+// Logout: OpenID Connect RP-Initiated Logout 1.0 at the end_session_endpoint.
+//
+//   - A valid id_token_hint ends the session its sid names, cookie or not:
+//     a relying party's server (oauth2-proxy's --backend-logout-url) can end
+//     the user's session from its back channel.
+//   - Without one, the browser's own session ends only after the user says
+//     so on a confirmation page, whose form carries a CSRF token bound to
+//     the session (RP-Initiated Logout §2: the OP asks the End-User), so
+//     that no other site can sign the user out.
+//   - Ending a session ends its refresh tokens and unredeemed codes, and
+//     queues a logout token for each client with a back-channel logout URI
+//     (backchannel.go).
+//   - The redirect goes only to a post_logout_redirect_uri registered for
+//     the client, with state; otherwise a page says the user is signed out.
+
+// logoutRequest is where to go after a logout.
+type logoutRequest struct {
+	clientID, redirectURI, state string
+}
+
+func (lr logoutRequest) params() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"client_id": lr.clientID, "post_logout_redirect_uri": lr.redirectURI, "state": lr.state} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+// logoutHint is what a valid id_token_hint says: the client it was issued
+// to, its user, and the sid of its login session (none for the password
+// grant).
+type logoutHint struct {
+	clientID, subject, sessionID string
+}
+
+// errNotIDToken refuses a hint that verifies but is no ID token of ours.
+var errNotIDToken = errors.New("not an ID token: want one aud and a sub")
+
+// parseHint checks an id_token_hint with the server's hint verifier: our
+// signature with a published key, our issuer, typ JWT, one aud and a sub.
+// An expired ID token will do (RP-Initiated Logout §2): what it can end is
+// bounded by the session it names, which EndSession ends only if it is
+// still the token's user's.
+func (s *Server) parseHint(ctx context.Context, raw string) (logoutHint, error) {
+	c, err := s.hints.Verify(ctx, raw)
+	if err != nil {
+		return logoutHint{}, err
+	}
+	var extra struct {
+		SessionID string `json:"sid"`
+	}
+	if err := c.Decode(&extra); err != nil {
+		return logoutHint{}, err
+	}
+	if len(c.Audience) != 1 || c.Subject == "" {
+		return logoutHint{}, errNotIDToken
+	}
+	return logoutHint{clientID: c.Audience[0], subject: c.Subject, sessionID: extra.SessionID}, nil
+}
+
+// newHintVerifier is the verifier of id_token_hint: the server's keys and
+// issuer, ID tokens only (typ JWT), and expired ones too.
+func newHintVerifier(ctx context.Context, opts Options) (*verify.Verifier, error) {
+	return verify.New(ctx, verify.Config{
+		Issuer:          opts.Issuer,
+		KeySet:          opts.Keys,
+		Leeway:          Leeway,
+		Now:             opts.Now,
+		MaxTokenSize:    maxTokenSize,
+		Types:           []string{"JWT"},
+		AllowIDTokens:   true, // the hint is an ID token
+		SkipExpiryCheck: true,
+	})
+}
+
+// handleLogout is GET and POST /oauth2/logout.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			s.errorPage(w, r, http.StatusBadRequest, "The request could not be read.")
+			return
+		}
+		q = r.PostForm
+		if q.Has("csrf") {
+			s.confirmLogout(w, r)
+			return
+		}
+	}
+	lr := logoutRequest{clientID: q.Get("client_id"), redirectURI: q.Get("post_logout_redirect_uri"), state: q.Get("state")}
+	var hint logoutHint
+	valid := false
+	if raw := q.Get("id_token_hint"); raw != "" {
+		h, err := s.parseHint(ctx, raw)
+		switch {
+		case err != nil:
+			s.opts.Logger.InfoContext(ctx, "logout hint refused", "err", err)
+		case lr.clientID != "" && lr.clientID != h.clientID:
+			// RP-Initiated Logout §2: client_id must be the hint's aud.
+			s.opts.Logger.InfoContext(ctx, "logout hint refused", "err", "client_id is not the hint's aud", "client_id", lr.clientID)
+		default:
+			hint, valid = h, true
+			lr.clientID = h.clientID
+		}
+	}
+	sess, u, signedIn := s.currentSession(r)
+	if valid && hint.sessionID != "" {
+		s.endSession(ctx, hint.sessionID, hint.subject, "id_token_hint")
+		if !signedIn || sess.ID == hint.sessionID && sess.UserID == hint.subject {
+			s.signedOut(w, r, lr)
+			return
+		}
+		// The browser is signed in to another session, or the hint was not
+		// its user's: ask about the browser's own.
+	}
+	if signedIn {
+		s.renderPage(w, r, http.StatusOK, "logout", pageData{
+			Title: "Sign out?", Client: s.clientName(ctx, lr.clientID), Email: u.Email,
+			CSRF: s.logoutCSRF(sess), Request: lr.params().Encode(),
+		})
+		return
+	}
+	s.signedOut(w, r, lr) // nothing to end
+}
+
+// confirmLogout is the POST of the confirmation page: it ends the
+// browser's session if the form's CSRF token is that session's.
+func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	params, err := url.ParseQuery(r.PostForm.Get("request"))
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
+		return
+	}
+	lr := logoutRequest{clientID: params.Get("client_id"), redirectURI: params.Get("post_logout_redirect_uri"), state: params.Get("state")}
+	sess, u, signedIn := s.currentSession(r)
+	if !signedIn { // ended meanwhile, in another tab
+		s.signedOut(w, r, lr)
+		return
+	}
+	if !equalToken(s.logoutCSRF(sess), r.PostForm.Get("csrf")) {
+		s.opts.Logger.WarnContext(ctx, "logout form refused", "reason", "CSRF token mismatch", "sub", u.ID)
+		s.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
+		return
+	}
+	if r.PostForm.Get("decision") == "stay" {
+		s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Still signed in", Message: "You are still signed in."})
+		return
+	}
+	s.endSession(ctx, sess.ID, sess.UserID, "confirmed")
+	s.signedOut(w, r, lr)
+}
+
+// logoutCSRF is the confirmation form's CSRF token, bound to the session.
+func (s *Server) logoutCSRF(sess store.Session) string {
+	return s.sessionMAC("inkan logout csrf", sess)
+}
+
+// endSession ends a session of userID, with its refresh tokens and
+// unredeemed codes.
+func (s *Server) endSession(ctx context.Context, sessionID, userID, via string) {
+	err := s.opts.Store.EndSession(ctx, sessionID, userID, s.opts.Now().UTC().Truncate(time.Microsecond))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.opts.Logger.DebugContext(ctx, "logout: the session had ended already", "sub", userID, "via", via)
+	case err != nil:
+		s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
+	default:
+		s.opts.Logger.InfoContext(ctx, "session ended", "sub", userID, "via", via)
+		s.kickBackchannel()
+	}
+}
+
+// signedOut expires the session cookie the request carried (its session
+// ended, or was not live), and redirects to the post-logout redirect URI if
+// it is registered for the client, or says so on a page. A request without
+// the cookie, such as a cross-site POST (SameSite=Lax), gets no Set-Cookie:
+// no other site may sign the browser out.
+func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, lr logoutRequest) {
+	if _, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
+		http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	}
+	if lr.redirectURI != "" && lr.clientID != "" {
+		if c, err := s.opts.Store.GetClient(r.Context(), lr.clientID); err == nil && slices.Contains(c.PostLogoutRedirectURIs, lr.redirectURI) {
+			v := url.Values{}
+			if lr.state != "" {
+				v.Set("state", lr.state)
+			}
+			s.redirectTo(w, r, lr.redirectURI, v)
+			return
+		}
+	}
+	s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
+}
+
+// clientName is the name of the client, or "" if there is no such client.
+func (s *Server) clientName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	c, err := s.opts.Store.GetClient(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return c.Name
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/config"
@@ -103,6 +105,65 @@ func newManager(ctx context.Context, cfg config.Config, st store.Store, mk maste
 		logger.InfoContext(ctx, "sealed signing keys stored in plaintext by an earlier release", "keys", n)
 	}
 	return m, nil
+}
+
+// switchMasterKey puts the new master key, in the file next, where the
+// servers look for it after keys rekey re-sealed the keys under it, or says
+// exactly what to change. inkan replaces only the file it makes itself,
+// <data-dir>/master.key: INKAN_MASTER_KEY and --master-key-file belong to
+// the deployment (a secret store, a mounted file), and other replicas read
+// their own copy.
+func switchMasterKey(std stdio, cfg config.Config, next string) error {
+	source, inDataDir := cfg.MasterKeySource(std.getenv)
+	const restart = "then restart every server of the database: until then a server keeps serving the keys it loaded, adds none, and logs one error saying so"
+	switch {
+	case source == config.MasterKeyEnv:
+		fmt.Fprintf(std.out, "the old master key came from %s: set %s to the content of %s wherever it is set (every server), %s\n",
+			config.MasterKeyEnv, config.MasterKeyEnv, next, restart)
+	case !inDataDir:
+		fmt.Fprintf(std.out, "the old master key came from --master-key-file %s: put the content of %s in that file on every server "+
+			"(or point --master-key-file or INKAN_MASTER_KEY_FILE at %s), %s\n", source, next, next, restart)
+	default:
+		if err := replaceFile(source, next); err != nil {
+			return fmt.Errorf("the keys are re-sealed under the master key in %s, but putting it in %s failed: copy it there (mode 0600) yourself: %w", next, source, err)
+		}
+		fmt.Fprintf(std.out, "wrote the new master key to %s, where the servers of --data-dir %s find it; %s\n", source, cfg.DataDir, restart)
+		if cfg.Database != "" {
+			fmt.Fprintf(std.out, "servers of this database elsewhere need it too: give them the content of %s in %s or --master-key-file\n", next, config.MasterKeyEnv)
+		}
+	}
+	fmt.Fprintln(std.out, "backups of the database made before now open only with the old master key: keep a copy of it with them")
+	return nil
+}
+
+// replaceFile replaces dst with the content of src, atomically (a
+// temporary file of mode 0600 renamed over dst), unless they are one file.
+func replaceFile(dst, src string) error {
+	if a, err := os.Stat(dst); err == nil {
+		if b, err := os.Stat(src); err == nil && os.SameFile(a, b) {
+			return nil
+		}
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".*") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails harmlessly once renamed
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
 }
 
 // cliLogger logs the CLI's few messages (a generated master key, sealing)

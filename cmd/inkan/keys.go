@@ -28,8 +28,10 @@ Subcommands:
                    every token it signed is refused (a revoked active key is
                    replaced at once)
   rekey --new-master-key-file FILE
-                   re-seal every key under a new master key, then switch the
-                   servers to FILE (or its content in INKAN_MASTER_KEY)
+                   re-seal every key under a new master key; then it replaces
+                   <data-dir>/master.key if that was the key, and otherwise
+                   says what to change (INKAN_MASTER_KEY, --master-key-file);
+                   restart the servers
   list             each key's state and the times of its next transitions
 
 A key's life: next (published in the JWKS, not yet signing) → active (signs;
@@ -177,8 +179,8 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(std.out, "re-sealed %d keys under the new master key: restart every server with it (--master-key-file %s)\n", n, newMaster)
-		return nil
+		fmt.Fprintf(std.out, "re-sealed %d keys under the new master key in %s\n", n, newMaster)
+		return switchMasterKey(std, cfg, newMaster)
 	default: // list
 		sts, err := m.Statuses(ctx)
 		if err != nil {

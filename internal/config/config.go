@@ -140,6 +140,20 @@ var StoreSettings = []string{FlagDataDir, FlagDatabase}
 // secret settings may also come from a file named by INKAN_*_FILE.
 var secret = []string{FlagDatabase}
 
+// EnvNames returns every environment variable inkan reads: each setting's
+// INKAN_* variable, the *_FILE variants of the secret ones, and
+// MasterKeyEnv.
+func EnvNames() []string {
+	names := []string{MasterKeyEnv}
+	for _, name := range settings {
+		names = append(names, EnvName(name))
+		if slices.Contains(secret, name) {
+			names = append(names, EnvName(name)+"_FILE")
+		}
+	}
+	return names
+}
+
 // IsSetting reports whether a flag name is a Config setting, which has an
 // INKAN_* variable. Other flags of a command (--email, --out) have none.
 func IsSetting(name string) bool { return slices.Contains(settings, name) }

@@ -47,6 +47,23 @@ func parseTime(field, s string) (time.Time, error) {
 	return t.UTC().Truncate(time.Microsecond), nil
 }
 
+// formatOptionalTime is formatTime, or "" for the zero time: the value of
+// an omitempty time field that is unset.
+func formatOptionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+// parseOptionalTime is parseTime, or the zero time for "".
+func parseOptionalTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(field, s)
+}
+
 const migrateSynopsis = `migrate [flags]
 
 Applies the pending database migrations (serve, users, keys and import do
@@ -583,15 +600,12 @@ func checkFields(line []byte) (string, error) {
 }
 
 func toKeyRecord(k store.SigningKey, der []byte) keyRecord {
-	rec := keyRecord{
+	return keyRecord{
 		Kind: kindKey, KID: k.ID, Alg: k.Algorithm,
 		PrivateKey: base64.StdEncoding.EncodeToString(der),
 		CreatedAt:  formatTime(k.CreatedAt), ActivatedAt: formatTime(k.ActivatedAt),
+		RevokedAt: formatOptionalTime(k.RevokedAt),
 	}
-	if !k.RevokedAt.IsZero() {
-		rec.RevokedAt = formatTime(k.RevokedAt)
-	}
-	return rec
 }
 
 func parseKeyRecord(line []byte) (importKey, error) {
@@ -629,10 +643,8 @@ func parseKeyRecord(line []byte) (importKey, error) {
 	if row.ActivatedAt, err = parseTime("activated_at", rec.ActivatedAt); err != nil {
 		return importKey{}, fmt.Errorf("%s: %w", rec.KID, err)
 	}
-	if rec.RevokedAt != "" {
-		if row.RevokedAt, err = parseTime("revoked_at", rec.RevokedAt); err != nil {
-			return importKey{}, fmt.Errorf("%s: %w", rec.KID, err)
-		}
+	if row.RevokedAt, err = parseOptionalTime("revoked_at", rec.RevokedAt); err != nil {
+		return importKey{}, fmt.Errorf("%s: %w", rec.KID, err)
 	}
 	return importKey{row: row, priv: priv}, nil
 }

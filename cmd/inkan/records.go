@@ -60,7 +60,15 @@ type keyRecord struct {
 	RevokedAt   string `json:"revoked_at,omitempty"`
 }
 
-// userRecord is a "user" line.
+// userRecord is a "user" line. A field added to store.User goes here, as
+// optional (omitempty) so that earlier exports still import, with a line
+// in toUserRecord and one in fromUserRecord: for a time, say TokensValidAfter,
+//
+//	TokensValidAfter string `json:"tokens_valid_after,omitempty"`
+//	TokensValidAfter: formatOptionalTime(u.TokensValidAfter),                             // toUserRecord
+//	if u.TokensValidAfter, err = parseOptionalTime("tokens_valid_after", r.TokensValidAfter); … // fromUserRecord
+//
+// Conflicts (differing) and the field checks of import follow by themselves.
 type userRecord struct {
 	Kind          string `json:"kind"`
 	ID            string `json:"id"`

@@ -132,7 +132,7 @@ func switchMasterKey(std stdio, cfg config.Config, next string) error {
 			fmt.Fprintf(std.out, "servers of this database elsewhere need it too: give them the content of %s in %s or --master-key-file\n", next, config.MasterKeyEnv)
 		}
 	}
-	fmt.Fprintln(std.out, "backups of the database made before now open only with the old master key: keep a copy of it with them")
+	fmt.Fprintln(std.out, "backups of the database made before now open only with the old master key: keep a copy of it (apart from them) as long as you keep them")
 	return nil
 }
 

@@ -202,9 +202,12 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	return nil
 }
 
-// createdDirs is what a first start made: the data dir and any parents
-// missing before, leaf first.
-type createdDirs struct{ dirs []string }
+// createdDirs is what a first start made: the directories missing before,
+// the deepest first, and whether the data dir is one of them.
+type createdDirs struct {
+	dirs    []string
+	dataDir bool
+}
 
 // makeDataDir makes --data-dir (mode 0700) if this start needs it (for the
 // SQLite database, or for the default master key file) and it is missing,
@@ -233,23 +236,23 @@ func makeDataDir(cfg config.Config, std stdio) (*createdDirs, error) {
 			return c, fmt.Errorf("create data dir: %w", err)
 		}
 		c.dirs = append([]string{missing[i]}, c.dirs...)
+		c.dataDir = i == 0
 	}
 	return c, nil
 }
 
 // keep forgets what the start made: it is in use (a key sealed under the
 // master key in it was stored elsewhere).
-func (c *createdDirs) keep() { c.dirs = nil }
+func (c *createdDirs) keep() { *c = createdDirs{} }
 
 // undo removes what a failed first start put in the data dir it made (the
 // database, its WAL files, the master key), then the directories it made,
 // each only if empty: never what another process put there.
 func (c *createdDirs) undo() {
-	if len(c.dirs) == 0 {
-		return
-	}
-	for _, name := range []string{dbFile, dbFile + "-wal", dbFile + "-shm", dbFile + "-journal", defaultMasterKeyFile} {
-		os.Remove(filepath.Join(c.dirs[0], name))
+	if c.dataDir {
+		for _, name := range []string{dbFile, dbFile + "-wal", dbFile + "-shm", dbFile + "-journal", defaultMasterKeyFile} {
+			os.Remove(filepath.Join(c.dirs[0], name))
+		}
 	}
 	for _, d := range c.dirs {
 		os.Remove(d)

@@ -214,6 +214,17 @@ func clientsCmd(ctx context.Context, std stdio, args []string) error {
 // client validates the spec, reporting every problem at once, and returns
 // the client to create (without its id, secret and times).
 func (s clientSpec) client() (store.Client, error) {
+	c, problems := s.check()
+	if len(problems) > 0 {
+		return store.Client{}, fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// check returns the client the spec describes, with the defaults filled in
+// (without its id, secret and times), and every problem of the spec, each
+// naming its flag. import validates clients with it too.
+func (s clientSpec) check() (store.Client, []string) {
 	var problems []string
 	problem := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 
@@ -290,9 +301,6 @@ func (s clientSpec) client() (store.Client, error) {
 		}
 	}
 
-	if len(problems) > 0 {
-		return store.Client{}, fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
-	}
 	return store.Client{
 		Name:                   name,
 		Public:                 s.public,
@@ -303,7 +311,7 @@ func (s clientSpec) client() (store.Client, error) {
 		Audience:               slices.Clone(s.audience),
 		BackchannelLogoutURI:   s.backchannelLogoutURI,
 		Trusted:                s.trusted,
-	}, nil
+	}, problems
 }
 
 // checkBackchannelURI returns what is wrong with a back-channel logout

@@ -19,58 +19,16 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"golang.org/x/term"
 
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/keys"
-	"github.com/inkan-dev/inkan/internal/password"
-	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-// The export format is JSON Lines: one object a line, its "kind" first.
-// Keys come first, then users, each oldest first, so that exporting the
-// same data always gives the same bytes. Times are RFC 3339 in UTC.
-const (
-	kindUser = "user"
-	kindKey  = "key"
-)
-
-// userRecord is a "user" line.
-type userRecord struct {
-	Kind         string `json:"kind"`
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	Email        string `json:"email"`
-	PasswordHash string `json:"password_hash"`
-	Disabled     bool   `json:"disabled"`
-	// EmailVerified is optional on import (earlier exports lack it).
-	EmailVerified bool   `json:"email_verified,omitempty"`
-	CreatedAt     string `json:"created_at"`
-	UpdatedAt     string `json:"updated_at"`
-}
-
-// keyRecord is a "key" line. PrivateKey is the PKCS#8 DER in standard
-// base64: in plaintext, so that the file can move to a store sealed under
-// another master key. RevokedAt is present only for a revoked key.
-type keyRecord struct {
-	Kind        string `json:"kind"`
-	KID         string `json:"kid"`
-	Alg         string `json:"alg"`
-	PrivateKey  string `json:"private_key"`
-	CreatedAt   string `json:"created_at"`
-	ActivatedAt string `json:"activated_at"`
-	RevokedAt   string `json:"revoked_at,omitempty"`
-}
-
-// recordFields lists each kind's fields and whether they are required.
-var recordFields = map[string]map[string]bool{
-	kindUser: {"kind": true, "id": true, "name": true, "email": true, "password_hash": true,
-		"disabled": true, "email_verified": false, "created_at": true, "updated_at": true},
-	kindKey: {"kind": true, "kid": true, "alg": true, "private_key": true,
-		"created_at": true, "activated_at": true, "revoked_at": false},
-}
+// The export format is JSON Lines: one object a line, its "kind" first
+// (see records.go). Keys come first, then users, clients and consents, each
+// oldest first, so that exporting the same data always gives the same bytes.
 
 // maxLineBytes bounds one line of an import file.
 const maxLineBytes = 1 << 20
@@ -88,6 +46,23 @@ func parseTime(field, s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s %q is not an RFC 3339 time", field, s)
 	}
 	return t.UTC().Truncate(time.Microsecond), nil
+}
+
+// formatOptionalTime is formatTime, or "" for the zero time: the value of
+// an omitempty time field that is unset.
+func formatOptionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+// parseOptionalTime is parseTime, or the zero time for "".
+func parseOptionalTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(field, s)
 }
 
 const migrateSynopsis = `migrate [flags]
@@ -144,10 +119,12 @@ func describeStore(cfg config.Config) string {
 
 const exportSynopsis = `export [--out FILE] [flags]
 
-Writes every signing key and every user as JSON Lines, for "inkan import":
-to move from SQLite to PostgreSQL (or back), or to back up. The file holds
-the private keys in plaintext and the password hashes: --out creates it
-mode 0600 and never overwrites a file. Keep it safe, delete it after use.
+Writes every signing key, user, OAuth client, remembered consent and token
+revocation as JSON Lines, for "inkan import": to move from SQLite to
+PostgreSQL (or back), or to back up. Sessions, codes and refresh tokens stay
+behind: after a move, users sign in again. The file holds the private keys in plaintext, the password
+hashes and the clients' secret hashes: --out creates it mode 0600 and never
+overwrites a file. Keep it safe, delete it after use.
 Sealed keys are opened with the master key: INKAN_MASTER_KEY,
 --master-key-file, or <data-dir>/master.key.
 Stop the servers first: changes made during the export may be missed.`
@@ -185,7 +162,7 @@ func exportCmd(ctx context.Context, std stdio, args []string) error {
 		return err
 	}
 	defer st.Close()
-	data, nUsers, nKeys, err := exportStore(ctx, std, cfg, st)
+	data, counts, err := exportStore(ctx, std, cfg, st)
 	if err != nil {
 		return err
 	}
@@ -196,20 +173,34 @@ func exportCmd(ctx context.Context, std stdio, args []string) error {
 	} else if err := writeNewFile(out, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(std.errOut, "exported %d users and %d keys\n", nUsers, nKeys)
+	fmt.Fprintf(std.errOut, "exported %s\n", counts)
 	return nil
 }
 
-// exportStore renders the store's keys and users as JSON Lines.
-func exportStore(ctx context.Context, std stdio, cfg config.Config, st store.Store) ([]byte, int, int, error) {
+// counts counts rows by kind.
+type counts map[string]int
+
+// String lists the counts in export order: "2 keys, 3 users, 0 clients and
+// 0 consents".
+func (c counts) String() string {
+	var parts []string
+	for _, k := range kindOrder {
+		parts = append(parts, fmt.Sprintf("%d %ss", c[k], k))
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// exportStore renders the store's keys, users, clients and consents as
+// JSON Lines.
+func exportStore(ctx context.Context, std stdio, cfg config.Config, st store.Store) ([]byte, counts, error) {
 	rows, err := st.ListKeys(ctx)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, nil, err
 	}
 	m := &keys.Manager{Store: st}
 	if slices.ContainsFunc(rows, func(k store.SigningKey) bool { return keys.IsSealed(k.PrivateKey) }) {
 		if m.Sealer, err = storedSealer(std, cfg); err != nil {
-			return nil, 0, 0, err
+			return nil, nil, err
 		}
 	}
 	slices.SortFunc(rows, func(a, b store.SigningKey) int {
@@ -223,13 +214,47 @@ func exportStore(ctx context.Context, std stdio, cfg config.Config, st store.Sto
 	})
 	users, err := st.ListUsers(ctx)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, nil, err
 	}
 	slices.SortStableFunc(users, func(a, b store.User) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
+	})
+	clients, err := st.ListClients(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortStableFunc(clients, func(a, b store.Client) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	consents, err := st.ListConsents(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortStableFunc(consents, func(a, b store.Consent) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.UserID, b.UserID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ClientID, b.ClientID)
+	})
+
+	revocations, err := st.ListRevocations(ctx, now())
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(revocations, func(a, b store.Revocation) int {
+		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Value, b.Value)
 	})
 
 	var buf bytes.Buffer
@@ -238,34 +263,38 @@ func exportStore(ctx context.Context, std stdio, cfg config.Config, st store.Sto
 	for _, k := range rows {
 		priv, err := m.Open(k)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, nil, err
 		}
 		der, err := keys.MarshalPKCS8(priv)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("key %s: %w", k.ID, err)
+			return nil, nil, fmt.Errorf("key %s: %w", k.ID, err)
 		}
-		rec := keyRecord{
-			Kind: kindKey, KID: k.ID, Alg: k.Algorithm,
-			PrivateKey: base64.StdEncoding.EncodeToString(der),
-			CreatedAt:  formatTime(k.CreatedAt), ActivatedAt: formatTime(k.ActivatedAt),
-		}
-		if !k.RevokedAt.IsZero() {
-			rec.RevokedAt = formatTime(k.RevokedAt)
-		}
-		if err := enc.Encode(rec); err != nil {
-			return nil, 0, 0, err
+		if err := enc.Encode(toKeyRecord(k, der)); err != nil {
+			return nil, nil, err
 		}
 	}
 	for _, u := range users {
-		err := enc.Encode(userRecord{
-			Kind: kindUser, ID: u.ID, Name: u.Name, Email: u.Email, PasswordHash: u.PasswordHash,
-			Disabled: u.Disabled, EmailVerified: u.EmailVerified, CreatedAt: formatTime(u.CreatedAt), UpdatedAt: formatTime(u.UpdatedAt),
-		})
-		if err != nil {
-			return nil, 0, 0, err
+		if err := enc.Encode(toUserRecord(u)); err != nil {
+			return nil, nil, err
 		}
 	}
-	return buf.Bytes(), len(users), len(rows), nil
+	for _, c := range clients {
+		if err := enc.Encode(toClientRecord(c)); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, c := range consents {
+		if err := enc.Encode(toConsentRecord(c)); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, r := range revocations {
+		if err := enc.Encode(toRevocationRecord(r)); err != nil {
+			return nil, nil, err
+		}
+	}
+	n := counts{kindKey: len(rows), kindUser: len(users), kindClient: len(clients), kindConsent: len(consents), kindRevocation: len(revocations)}
+	return buf.Bytes(), n, nil
 }
 
 func fileExists(path string) bool {
@@ -281,15 +310,12 @@ const defaultMasterKeyFile = "master.key"
 // openKeys it never makes a master key: a new one could not open the keys,
 // and export writes nothing to the data dir.
 func storedSealer(std stdio, cfg config.Config) (*keys.Sealer, error) {
-	if std.getenv(config.MasterKeyEnv) == "" && cfg.MasterKeyFile == "" {
-		path := filepath.Join(cfg.DataDir, defaultMasterKeyFile)
-		if !fileExists(path) {
-			return nil, fmt.Errorf("the signing keys are sealed and no master key opens them: %s is unset, --master-key-file not given and %s missing",
-				config.MasterKeyEnv, path)
-		}
+	if path, inDataDir := cfg.MasterKeySource(std.getenv); inDataDir && !fileExists(path) {
+		return nil, fmt.Errorf("the signing keys are sealed and no master key opens them: %s is unset, --master-key-file not given and %s missing",
+			config.MasterKeyEnv, path)
 	}
-	s, _, _, err := loadSealer(std, cfg)
-	return s, err
+	mk, err := loadMasterKey(std, cfg)
+	return mk.sealer, err
 }
 
 // writeNewFile writes data to a new file of mode 0600, refusing to
@@ -315,32 +341,49 @@ func writeNewFile(path string, data []byte) error {
 const importSynopsis = `import [FILE] [flags]
 
 Reads what "inkan export" wrote, from FILE, or stdin when FILE is "-" or
-absent, and adds the signing keys and users to the store as they were: ids,
-password hashes, times and the disabled flag are kept, so users log in with
-their passwords, and tokens signed before keep verifying on a server with
-the same --issuer (the keys keep their kids).
+absent, and adds the signing keys, users, OAuth clients, consents and
+revocations to the store as they were: ids, password hashes, client secret
+hashes, settings, times and the disabled flag are kept, so users log in with
+their passwords, clients authenticate with their secrets, consents need not
+be given again, tokens signed before keep verifying on a server with the
+same --issuer (the keys keep their kids) and revoked ones stay refused. An
+export of an earlier release (keys and users only) imports too.
 
-Every line is checked before anything is written: a bad file writes nothing.
-A key or user whose kid or id is already stored is skipped when identical,
-so import can run again; when it differs (or its email belongs to another
-user) import stops with a conflict naming it. Such a stop, or a database
+Every line is checked before anything is written, clients by the rules of
+"clients add": a bad file writes nothing. A row already stored (by kid, id,
+client id, or user and client for a consent) is skipped when identical, so
+import can run again; when it differs (or a user's email belongs to another
+user) import stops with a conflict naming it. A revocation is merged: the
+later expiry stays. Such a stop, or a database
 failure, can leave the lines before it written: the summary says how many.
 Fix the cause and run import again; the rows written are skipped.
 
-The keys are sealed under this store's master key: INKAN_MASTER_KEY,
---master-key-file, or <data-dir>/master.key, made if missing. Every server
-of the store needs the same master key.`
+The keys are sealed under this store's master key, and import says which
+key that is: INKAN_MASTER_KEY, --master-key-file, or, for SQLite only,
+<data-dir>/master.key, made if missing. Importing keys into PostgreSQL
+needs INKAN_MASTER_KEY or --master-key-file, the key every server of the
+database uses.`
 
-// importKey and importUser are validated lines, ready to write.
+// importKey is a validated key line, ready to write.
 type importKey struct {
 	line int
 	row  store.SigningKey // PrivateKey is the plaintext PKCS#8 DER
 	priv crypto.Signer
 }
 
-type importUser struct {
+// importRow is a validated line of another kind, ready to write.
+type importRow[T any] struct {
 	line int
-	user store.User
+	row  T
+}
+
+// importFile is a whole checked export.
+type importFile struct {
+	keys     []importKey
+	users    []importRow[store.User]
+	clients  []importRow[store.Client]
+	consents []importRow[store.Consent]
+	revoked  []importRow[store.Revocation]
 }
 
 func importCmd(ctx context.Context, std stdio, args []string) error {
@@ -376,12 +419,18 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 		defer f.Close()
 		r = f
 	}
-	ks, us, err := readExport(r)
+	file, err := readExport(r)
 	if err != nil {
 		if name == "-" {
 			name = "stdin"
 		}
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	// A master key found or made in the data dir of the machine that runs
+	// import is, for a shared database, one that no server may have.
+	if path, inDataDir := cfg.MasterKeySource(std.getenv); len(file.keys) > 0 && cfg.Database != "" && inDataDir {
+		return fmt.Errorf("%w: importing signing keys into PostgreSQL seals them under the master key every server of the database uses: "+
+			"give it in %s or --master-key-file (refusing to use %s, the default of --data-dir, for it)", errUsage, config.MasterKeyEnv, path)
 	}
 
 	// The file is good: only now touch the store.
@@ -390,10 +439,10 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 		return err
 	}
 	defer st.Close()
-	var sum importSummary
-	err = writeImport(ctx, std, cfg, st, ks, us, &sum)
+	sum := importSummary{written: counts{}}
+	err = writeImport(ctx, std, cfg, st, file, &sum)
 	if err != nil {
-		if sum.users+sum.keys > 0 {
+		if sum.total() > 0 {
 			fmt.Fprintf(std.errOut, "import stopped: %s before the failure; those rows stay written: fix the cause and run import again, which skips them\n", sum)
 		} else {
 			fmt.Fprintf(std.errOut, "import stopped: nothing was written (%d identical rows skipped)\n", sum.skipped)
@@ -404,28 +453,46 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 	return nil
 }
 
-type importSummary struct{ users, keys, skipped int }
+type importSummary struct {
+	written counts
+	skipped int
+}
+
+func (s importSummary) total() int {
+	n := 0
+	for _, c := range s.written {
+		n += c
+	}
+	return n
+}
 
 func (s importSummary) String() string {
-	return fmt.Sprintf("imported %d users, %d keys; skipped %d identical", s.users, s.keys, s.skipped)
+	return fmt.Sprintf("imported %s; skipped %d identical", s.written, s.skipped)
 }
 
 // readExport reads and checks every line of an export. It reports up to
 // maxProblems bad lines, each by number.
-func readExport(r io.Reader) ([]importKey, []importUser, error) {
+func readExport(r io.Reader) (importFile, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes+2) // room for "\r\n"
 	var (
-		ks       []importKey
-		us       []importUser
+		f        importFile
 		problems []error
-		kids     = map[string]int{} // → line
-		ids      = map[string]int{}
+		seen     = map[string]int{} // kind and key of a row → its line
 		emails   = map[string]int{}
 		n        int
 	)
 	bad := func(line int, format string, a ...any) {
 		problems = append(problems, fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, a...)))
+	}
+	// first records the row's key, reporting a duplicate.
+	first := func(kind, what, key string) bool {
+		if line, dup := seen[kind+"\x00"+key]; dup {
+			bad(n, "%s is on line %d already", what, line)
+			return false
+		}
+		seen[kind+"\x00"+key] = n
+		return true
 	}
 	for sc.Scan() && len(problems) < maxProblems {
 		n++
@@ -451,46 +518,67 @@ func readExport(r io.Reader) ([]importKey, []importUser, error) {
 			k, err := parseKeyRecord(line)
 			if err != nil {
 				bad(n, "key: %v", err)
-				continue
+			} else if first(kind, "key "+k.row.ID, k.row.ID) {
+				k.line = n
+				f.keys = append(f.keys, k)
 			}
-			if first, dup := kids[k.row.ID]; dup {
-				bad(n, "key %s is on line %d already", k.row.ID, first)
-				continue
-			}
-			kids[k.row.ID] = n
-			k.line = n
-			ks = append(ks, k)
 		case kindUser:
 			u, err := parseUserRecord(line)
-			if err != nil {
+			switch {
+			case err != nil:
 				bad(n, "user: %v", err)
-				continue
+			case emails[u.Email] != 0:
+				bad(n, "user email %s is on line %d already", u.Email, emails[u.Email])
+			case first(kind, "user "+u.ID, u.ID):
+				emails[u.Email] = n
+				f.users = append(f.users, importRow[store.User]{n, u})
 			}
-			if first, dup := ids[u.ID]; dup {
-				bad(n, "user %s is on line %d already", u.ID, first)
-				continue
+		case kindClient:
+			c, err := parseClientRecord(line)
+			if err != nil {
+				bad(n, "client: %v", err)
+			} else if first(kind, "client "+c.ID, c.ID) {
+				f.clients = append(f.clients, importRow[store.Client]{n, c})
 			}
-			if first, dup := emails[u.Email]; dup {
-				bad(n, "user email %s is on line %d already", u.Email, first)
-				continue
+		case kindConsent:
+			c, err := parseConsentRecord(line)
+			if err != nil {
+				bad(n, "consent: %v", err)
+			} else if first(kind, "the consent of user "+c.UserID+" to client "+c.ClientID, c.UserID+"\x00"+c.ClientID) {
+				f.consents = append(f.consents, importRow[store.Consent]{n, c})
 			}
-			ids[u.ID], emails[u.Email] = n, n
-			us = append(us, importUser{line: n, user: u})
+		case kindRevocation:
+			r, err := parseRevocationRecord(line)
+			if err != nil {
+				bad(n, "revocation: %v", err)
+			} else if first(kind, "the revocation of "+r.Kind+" "+r.Value, r.Kind+"\x00"+r.Value) {
+				f.revoked = append(f.revoked, importRow[store.Revocation]{n, r})
+			}
 		}
 	}
 	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
 		bad(n+1, "longer than %d bytes", maxLineBytes)
 	} else if err != nil {
-		return nil, nil, err
+		return importFile{}, err
 	}
 	if len(problems) >= maxProblems {
 		problems = append(problems, fmt.Errorf("stopped checking after %d bad lines", maxProblems))
 	}
 	if len(problems) > 0 {
-		return nil, nil, fmt.Errorf("nothing imported:\n%w", errors.Join(problems...))
+		return importFile{}, fmt.Errorf("nothing imported:\n%w", errors.Join(problems...))
 	}
-	return ks, us, nil
+	return f, nil
 }
+
+// kindFields holds each kind's fields, by json name, and whether they are
+// required (see records.go).
+var kindFields = func() map[string]map[string]bool {
+	m := map[string]map[string]bool{}
+	for kind, t := range recordTypes {
+		m[kind] = recordFields(t)
+	}
+	return m
+}()
 
 // checkFields checks that line is one JSON object with a known kind, the
 // kind's required fields, non-null, and no other field (names match
@@ -506,9 +594,9 @@ func checkFields(line []byte) (string, error) {
 	} else if err := json.Unmarshal(raw, &kind); err != nil {
 		return "", fmt.Errorf(`"kind" is not a string: %s`, raw)
 	}
-	fields, ok := recordFields[kind]
+	fields, ok := kindFields[kind]
 	if !ok {
-		return "", fmt.Errorf("unknown kind %q (want %q or %q)", kind, kindKey, kindUser)
+		return "", fmt.Errorf("unknown kind %q (want one of %s)", kind, strings.Join(kindOrder, ", "))
 	}
 	for name := range obj {
 		if _, ok := fields[name]; !ok {
@@ -522,6 +610,15 @@ func checkFields(line []byte) (string, error) {
 		}
 	}
 	return kind, nil
+}
+
+func toKeyRecord(k store.SigningKey, der []byte) keyRecord {
+	return keyRecord{
+		Kind: kindKey, KID: k.ID, Alg: k.Algorithm,
+		PrivateKey: base64.StdEncoding.EncodeToString(der),
+		CreatedAt:  formatTime(k.CreatedAt), ActivatedAt: formatTime(k.ActivatedAt),
+		RevokedAt: formatOptionalTime(k.RevokedAt),
+	}
 }
 
 func parseKeyRecord(line []byte) (importKey, error) {
@@ -559,10 +656,8 @@ func parseKeyRecord(line []byte) (importKey, error) {
 	if row.ActivatedAt, err = parseTime("activated_at", rec.ActivatedAt); err != nil {
 		return importKey{}, fmt.Errorf("%s: %w", rec.KID, err)
 	}
-	if rec.RevokedAt != "" {
-		if row.RevokedAt, err = parseTime("revoked_at", rec.RevokedAt); err != nil {
-			return importKey{}, fmt.Errorf("%s: %w", rec.KID, err)
-		}
+	if row.RevokedAt, err = parseOptionalTime("revoked_at", rec.RevokedAt); err != nil {
+		return importKey{}, fmt.Errorf("%s: %w", rec.KID, err)
 	}
 	return importKey{row: row, priv: priv}, nil
 }
@@ -572,67 +667,202 @@ func parseUserRecord(line []byte) (store.User, error) {
 	if err := json.Unmarshal(line, &rec); err != nil {
 		return store.User{}, err
 	}
-	if id, err := uuid.Parse(rec.ID); err != nil || id.String() != rec.ID {
-		return store.User{}, fmt.Errorf("id %q is not a UUID in canonical form", rec.ID)
+	if err := checkUserID(rec.ID); err != nil {
+		return store.User{}, fmt.Errorf("id %w", err)
 	}
-	u := store.User{ID: rec.ID, Name: rec.Name, Email: server.NormalizeEmail(rec.Email), PasswordHash: rec.PasswordHash, Disabled: rec.Disabled, EmailVerified: rec.EmailVerified}
-	if p := server.CheckName(u.Name); p != nil {
-		return store.User{}, fmt.Errorf("%s: name: %s", u.ID, p.Msg)
+	u, err := fromUserRecord(rec)
+	if err == nil {
+		err = checkUser(u)
 	}
-	if p := server.CheckEmail(u.Email); p != nil {
-		return store.User{}, fmt.Errorf("%s: email: %s", u.ID, p.Msg)
-	}
-	if err := password.Check(u.PasswordHash); err != nil {
-		return store.User{}, fmt.Errorf("%s: password_hash: %v", u.ID, err)
-	}
-	var err error
-	if u.CreatedAt, err = parseTime("created_at", rec.CreatedAt); err != nil {
-		return store.User{}, fmt.Errorf("%s: %w", u.ID, err)
-	}
-	if u.UpdatedAt, err = parseTime("updated_at", rec.UpdatedAt); err != nil {
-		return store.User{}, fmt.Errorf("%s: %w", u.ID, err)
+	if err != nil {
+		return store.User{}, fmt.Errorf("%s: %w", rec.ID, err)
 	}
 	return u, nil
 }
 
-// writeImport creates the keys, then the users, counting in sum.
-func writeImport(ctx context.Context, std stdio, cfg config.Config, st store.Store, ks []importKey, us []importUser, sum *importSummary) error {
-	if len(ks) > 0 {
-		m, err := openKeys(ctx, std, cfg, st, cliLogger(std))
+func parseClientRecord(line []byte) (store.Client, error) {
+	var rec clientRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return store.Client{}, err
+	}
+	c, err := fromClientRecord(rec)
+	if err == nil {
+		err = checkClient(c)
+	}
+	if err != nil {
+		return store.Client{}, fmt.Errorf("%q: %w", rec.ClientID, err)
+	}
+	return c, nil
+}
+
+func parseConsentRecord(line []byte) (store.Consent, error) {
+	var rec consentRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return store.Consent{}, err
+	}
+	c, err := fromConsentRecord(rec)
+	if err == nil {
+		err = checkConsent(c)
+	}
+	if err != nil {
+		return store.Consent{}, fmt.Errorf("of user %s to client %q: %w", rec.UserID, rec.ClientID, err)
+	}
+	return c, nil
+}
+
+func parseRevocationRecord(line []byte) (store.Revocation, error) {
+	var rec revocationRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return store.Revocation{}, err
+	}
+	r, err := fromRevocationRecord(rec)
+	if err == nil {
+		err = checkRevocation(r)
+	}
+	if err != nil {
+		return store.Revocation{}, fmt.Errorf("%s %q: %w", rec.Type, rec.Value, err)
+	}
+	return r, nil
+}
+
+// writeImport writes the file's rows in export order, counting in sum.
+func writeImport(ctx context.Context, std stdio, cfg config.Config, st store.Store, f importFile, sum *importSummary) error {
+	if err := checkReferences(ctx, st, f); err != nil {
+		return err
+	}
+	// written counts a created row, skips an identical one, and names
+	// the line of any other outcome.
+	written := func(kind string, line int, what string, err error, same func() error) error {
+		if errors.Is(err, store.ErrConflict) {
+			if err = same(); err == nil {
+				sum.skipped++
+				return nil
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %s: %w", line, what, err)
+		}
+		sum.written[kind]++
+		return nil
+	}
+	if len(f.keys) > 0 {
+		mk, err := loadMasterKey(std, cfg)
 		if err != nil {
 			return err
 		}
-		for _, k := range ks {
+		fmt.Fprintf(std.errOut, "sealing the signing keys under %s\n", mk)
+		m, err := newManager(ctx, cfg, st, mk, cliLogger(std))
+		if err != nil {
+			return err
+		}
+		for _, k := range f.keys {
 			row := k.row
 			row.PrivateKey = m.Sealer.Seal(row.ID, row.Algorithm, k.row.PrivateKey)
 			err := st.CreateKey(ctx, row)
-			if errors.Is(err, store.ErrConflict) {
-				err = sameKey(ctx, m, k)
-				if err == nil {
-					sum.skipped++
-					continue
-				}
+			if err := written(kindKey, k.line, "key "+k.row.ID, err, func() error { return sameKey(ctx, m, k) }); err != nil {
+				return err
 			}
-			if err != nil {
-				return fmt.Errorf("line %d: key %s: %w", k.line, k.row.ID, err)
-			}
-			sum.keys++
 		}
 	}
-	for _, iu := range us {
-		u := iu.user
-		err := st.CreateUser(ctx, u)
-		if errors.Is(err, store.ErrConflict) {
-			err = sameUser(ctx, st, u)
-			if err == nil {
+	for _, u := range f.users {
+		err := st.CreateUser(ctx, u.row)
+		what := fmt.Sprintf("user %s (%s)", u.row.ID, u.row.Email)
+		if err := written(kindUser, u.line, what, err, func() error { return sameUser(ctx, st, u.row) }); err != nil {
+			return err
+		}
+	}
+	for _, c := range f.clients {
+		err := st.CreateClient(ctx, c.row)
+		same := func() error {
+			old, err := st.GetClient(ctx, c.row.ID)
+			if err != nil {
+				return err
+			}
+			return differs(toClientRecord(old), toClientRecord(c.row))
+		}
+		if err := written(kindClient, c.line, "client "+c.row.ID, err, same); err != nil {
+			return err
+		}
+	}
+	for _, c := range f.consents {
+		// PutConsent replaces: look first, so that a stored consent that
+		// differs is a conflict, as for every other kind.
+		old, err := st.GetConsent(ctx, c.row.UserID, c.row.ClientID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			err = st.PutConsent(ctx, c.row)
+		case err == nil:
+			err = fmt.Errorf("stored already: %w", store.ErrConflict)
+		}
+		same := func() error { return differs(toConsentRecord(old), toConsentRecord(c.row)) }
+		what := fmt.Sprintf("consent of user %s to client %s", c.row.UserID, c.row.ClientID)
+		if err := written(kindConsent, c.line, what, err, same); err != nil {
+			return err
+		}
+	}
+	if len(f.revoked) > 0 {
+		// Revoking merges (the later expiry stays), so a revocation is
+		// never a conflict: one stored already, as late, is skipped.
+		stored, err := st.ListRevocations(ctx, time.Time{})
+		if err != nil {
+			return err
+		}
+		until := map[string]time.Time{}
+		for _, r := range stored {
+			until[r.Kind+"\x00"+r.Value] = r.ExpiresAt
+		}
+		for _, r := range f.revoked {
+			if t, ok := until[r.row.Kind+"\x00"+r.row.Value]; ok && !t.Before(r.row.ExpiresAt) {
 				sum.skipped++
 				continue
 			}
+			if err := st.Revoke(ctx, r.row); err != nil {
+				return fmt.Errorf("line %d: revocation of %s %s: %w", r.line, r.row.Kind, r.row.Value, err)
+			}
+			sum.written[kindRevocation]++
 		}
-		if err != nil {
-			return fmt.Errorf("line %d: user %s (%s): %w", iu.line, u.ID, u.Email, err)
+	}
+	return nil
+}
+
+// checkReferences checks, before anything is written, that every consent's
+// user and client is in the file or already in the store.
+func checkReferences(ctx context.Context, st store.Store, f importFile) error {
+	users, clients := map[string]bool{}, map[string]bool{}
+	for _, u := range f.users {
+		users[u.row.ID] = true
+	}
+	for _, c := range f.clients {
+		clients[c.row.ID] = true
+	}
+	var problems []error
+	for _, c := range f.consents {
+		if !users[c.row.UserID] {
+			if _, err := st.GetUser(ctx, c.row.UserID); errors.Is(err, store.ErrNotFound) {
+				problems = append(problems, fmt.Errorf("line %d: consent: user %s is neither in the file nor in the store", c.line, c.row.UserID))
+			} else if err != nil {
+				return err
+			}
 		}
-		sum.users++
+		if !clients[c.row.ClientID] {
+			if _, err := st.GetClient(ctx, c.row.ClientID); errors.Is(err, store.ErrNotFound) {
+				problems = append(problems, fmt.Errorf("line %d: consent: client %s is neither in the file nor in the store", c.line, c.row.ClientID))
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("nothing imported:\n%w", errors.Join(problems...))
+	}
+	return nil
+}
+
+// differs returns nil when two records are equal, and otherwise a conflict
+// naming the fields in which the stored one (old) differs.
+func differs[R any](old, imported R) error {
+	if diff := differing(old, imported); len(diff) > 0 {
+		return fmt.Errorf("differs from the stored one in %s: %w", strings.Join(diff, ", "), store.ErrConflict)
 	}
 	return nil
 }
@@ -644,33 +874,16 @@ func sameKey(ctx context.Context, m *keys.Manager, k importKey) error {
 	if err != nil {
 		return err
 	}
-	var diff []string
-	if old.Algorithm != k.row.Algorithm {
-		diff = append(diff, "alg")
+	priv, err := m.Open(old)
+	if err != nil {
+		return err
 	}
-	if !old.CreatedAt.Equal(k.row.CreatedAt) {
-		diff = append(diff, "created_at")
+	// The private keys compare as keys, not as encodings.
+	a, b := toKeyRecord(old, nil), toKeyRecord(k.row, nil)
+	if eq, ok := priv.(interface{ Equal(crypto.PrivateKey) bool }); !ok || !eq.Equal(k.priv) {
+		b.PrivateKey = "differs"
 	}
-	if !old.ActivatedAt.Equal(k.row.ActivatedAt) {
-		diff = append(diff, "activated_at")
-	}
-	if !old.RevokedAt.Equal(k.row.RevokedAt) {
-		diff = append(diff, "revoked_at")
-	}
-	if len(diff) == 0 {
-		priv, err := m.Open(old)
-		if err != nil {
-			return err
-		}
-		eq, ok := priv.(interface{ Equal(crypto.PrivateKey) bool })
-		if !ok || !eq.Equal(k.priv) {
-			diff = append(diff, "private_key")
-		}
-	}
-	if len(diff) > 0 {
-		return fmt.Errorf("differs from the stored one in %s: %w", strings.Join(diff, ", "), store.ErrConflict)
-	}
-	return nil
+	return differs(a, b)
 }
 
 // sameUser reports, as nil, whether the stored user of u's id is u, and
@@ -686,30 +899,5 @@ func sameUser(ctx context.Context, st store.Store, u store.User) error {
 	} else if err != nil {
 		return err
 	}
-	var diff []string
-	if old.Name != u.Name {
-		diff = append(diff, "name")
-	}
-	if old.Email != u.Email {
-		diff = append(diff, "email")
-	}
-	if old.PasswordHash != u.PasswordHash {
-		diff = append(diff, "password_hash")
-	}
-	if old.Disabled != u.Disabled {
-		diff = append(diff, "disabled")
-	}
-	if old.EmailVerified != u.EmailVerified {
-		diff = append(diff, "email_verified")
-	}
-	if !old.CreatedAt.Equal(u.CreatedAt) {
-		diff = append(diff, "created_at")
-	}
-	if !old.UpdatedAt.Equal(u.UpdatedAt) {
-		diff = append(diff, "updated_at")
-	}
-	if len(diff) > 0 {
-		return fmt.Errorf("differs from the stored one in %s: %w", strings.Join(diff, ", "), store.ErrConflict)
-	}
-	return nil
+	return differs(toUserRecord(old), toUserRecord(u))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/config"
@@ -17,22 +19,67 @@ import (
 // user is refused within it. Each look is one small query.
 const reloadInterval = 250 * time.Millisecond
 
-// openKeys returns the key manager of st under the configured master key.
-// It seals any key a release before sealing left in plaintext (and compacts
-// a SQLite file so that none remains on disk), and fails, saying so, when
-// the master key cannot open the stored keys.
+// masterKey is the configured master key and where it came from.
+type masterKey struct {
+	sealer    *keys.Sealer
+	source    string // config.MasterKeyEnv, or the path of the key's file
+	inDataDir bool   // the default <data-dir>/master.key, not chosen by the operator
+	generated bool   // made by this run
+}
+
+// String names the key and where it came from, for the operator.
+func (k masterKey) String() string {
+	switch {
+	case k.generated:
+		return "a new master key, generated at " + k.source
+	case k.source == config.MasterKeyEnv:
+		return "the master key in " + config.MasterKeyEnv
+	case k.inDataDir:
+		return "the master key in " + k.source + " (the default, in --data-dir)"
+	}
+	return "the master key in " + k.source
+}
+
+// loadMasterKey loads the configured master key (see
+// config.LoadMasterKey, which makes <data-dir>/master.key when no key is
+// configured and that file is missing).
+func loadMasterKey(std stdio, cfg config.Config) (masterKey, error) {
+	text, source, generated, err := cfg.LoadMasterKey(std.getenv, keys.NewMasterKey)
+	if err != nil {
+		return masterKey{}, err
+	}
+	_, inDataDir := cfg.MasterKeySource(std.getenv)
+	mk := masterKey{source: source, inDataDir: inDataDir, generated: generated}
+	master, err := keys.ParseMasterKey(text)
+	if err != nil {
+		return mk, fmt.Errorf("master key from %s: %w", source, err)
+	}
+	mk.sealer, err = keys.NewSealer(master)
+	return mk, err
+}
+
+// openKeys returns the key manager of st under the configured master key
+// (see newManager).
 func openKeys(ctx context.Context, std stdio, cfg config.Config, st store.Store, logger *slog.Logger) (*keys.Manager, error) {
-	sealer, source, generated, err := loadSealer(std, cfg)
+	mk, err := loadMasterKey(std, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if generated {
+	return newManager(ctx, cfg, st, mk, logger)
+}
+
+// newManager returns the key manager of st under mk. It seals any key a
+// release before sealing left in plaintext (and compacts a SQLite file so
+// that none remains on disk), and fails, saying so, when the master key
+// cannot open the stored keys.
+func newManager(ctx context.Context, cfg config.Config, st store.Store, mk masterKey, logger *slog.Logger) (*keys.Manager, error) {
+	if mk.generated {
 		logger.WarnContext(ctx, "generated a master key for the signing keys; production should supply its own through "+
-			config.MasterKeyEnv+" or --master-key-file, and every replica must share it", "file", source)
+			config.MasterKeyEnv+" or --master-key-file, and every replica must share it", "file", mk.source)
 	}
 	m := &keys.Manager{
 		Store:  st,
-		Sealer: sealer,
+		Sealer: mk.sealer,
 		Schedule: keys.Schedule{
 			MaxAge:       cfg.JWKSMaxAge,
 			TokenTTL:     cfg.TokenTTL,
@@ -43,7 +90,7 @@ func openKeys(ctx context.Context, std stdio, cfg config.Config, st store.Store,
 		Logger:    logger,
 	}
 	if err := m.CheckOpen(ctx); err != nil {
-		return nil, fmt.Errorf("%w (master key from %s)", err, source)
+		return nil, fmt.Errorf("%w (master key from %s)", err, mk.source)
 	}
 	n, err := m.SealPlaintext(ctx)
 	if err != nil {
@@ -60,19 +107,63 @@ func openKeys(ctx context.Context, std stdio, cfg config.Config, st store.Store,
 	return m, nil
 }
 
-// loadSealer returns the Sealer of the configured master key and where the
-// key came from (see config.LoadMasterKey, which may make one).
-func loadSealer(std stdio, cfg config.Config) (s *keys.Sealer, source string, generated bool, err error) {
-	text, source, generated, err := cfg.LoadMasterKey(std.getenv, keys.NewMasterKey)
-	if err != nil {
-		return nil, "", false, err
+// switchMasterKey puts the new master key, in the file next, where the
+// servers look for it after keys rekey re-sealed the keys under it, or says
+// exactly what to change. inkan replaces only the file it makes itself,
+// <data-dir>/master.key: INKAN_MASTER_KEY and --master-key-file belong to
+// the deployment (a secret store, a mounted file), and other replicas read
+// their own copy.
+func switchMasterKey(std stdio, cfg config.Config, next string) error {
+	source, inDataDir := cfg.MasterKeySource(std.getenv)
+	const restart = "then restart every server of the database: until then a server keeps serving the keys it loaded, adds none, and logs one error saying so"
+	switch {
+	case source == config.MasterKeyEnv:
+		fmt.Fprintf(std.out, "the old master key came from %s: set %s to the content of %s wherever it is set (every server), %s\n",
+			config.MasterKeyEnv, config.MasterKeyEnv, next, restart)
+	case !inDataDir:
+		fmt.Fprintf(std.out, "the old master key came from --master-key-file %s: put the content of %s in that file on every server "+
+			"(or point --master-key-file or INKAN_MASTER_KEY_FILE at %s), %s\n", source, next, next, restart)
+	default:
+		if err := replaceFile(source, next); err != nil {
+			return fmt.Errorf("the keys are re-sealed under the master key in %s, but putting it in %s failed: copy it there (mode 0600) yourself: %w", next, source, err)
+		}
+		fmt.Fprintf(std.out, "wrote the new master key to %s, where the servers of --data-dir %s find it; %s\n", source, cfg.DataDir, restart)
+		if cfg.Database != "" {
+			fmt.Fprintf(std.out, "servers of this database elsewhere need it too: give them the content of %s in %s or --master-key-file\n", next, config.MasterKeyEnv)
+		}
 	}
-	master, err := keys.ParseMasterKey(text)
-	if err != nil {
-		return nil, "", false, fmt.Errorf("master key from %s: %w", source, err)
+	fmt.Fprintln(std.out, "backups of the database made before now open only with the old master key: keep a copy of it (apart from them) as long as you keep them")
+	return nil
+}
+
+// replaceFile replaces dst with the content of src, atomically (a
+// temporary file of mode 0600 renamed over dst), unless they are one file.
+func replaceFile(dst, src string) error {
+	if a, err := os.Stat(dst); err == nil {
+		if b, err := os.Stat(src); err == nil && os.SameFile(a, b) {
+			return nil
+		}
 	}
-	s, err = keys.NewSealer(master)
-	return s, source, generated, err
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".*") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails harmlessly once renamed
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
 }
 
 // cliLogger logs the CLI's few messages (a generated master key, sealing)

@@ -37,8 +37,10 @@ Subcommands:
                    replaced at once by the next key that was to sign, already
                    in the JWKS, or by a new key when there is none
   rekey --new-master-key-file FILE
-                   re-seal every key under a new master key, then switch the
-                   servers to FILE (or its content in INKAN_MASTER_KEY)
+                   re-seal every key under a new master key; then it replaces
+                   <data-dir>/master.key if that was the key, and otherwise
+                   says what to change (INKAN_MASTER_KEY, --master-key-file);
+                   restart the servers
   list             each key's state and the times of its next transitions;
                    NOTE marks the key that signs now and the next key that
                    will sign
@@ -206,8 +208,8 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(std.out, "re-sealed %d keys under the new master key: restart every server with it (--master-key-file %s)\n", n, newMaster)
-		return nil
+		fmt.Fprintf(std.out, "re-sealed %d keys under the new master key in %s\n", n, newMaster)
+		return switchMasterKey(std, cfg, newMaster)
 	default: // list
 		sts, err := m.Statuses(ctx)
 		if err != nil {

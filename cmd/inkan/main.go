@@ -34,8 +34,8 @@ Commands:
   jwk        convert a PEM key to a JWKS (the job of pem-jwk)
   token      decode a token, or verify it against a JWKS
   migrate    apply pending database migrations and exit
-  export     write every user and signing key as JSON Lines (a move or backup)
-  import     add the users and keys of an export to the store
+  export     write every key, user, OAuth client and consent as JSON Lines (a move)
+  import     add the keys, users, clients and consents of an export to the store
   help       show this help
 
 Every setting has an INKAN_* environment variable (--token-ttl ↔ INKAN_TOKEN_TTL),

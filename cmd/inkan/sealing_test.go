@@ -81,22 +81,77 @@ func TestE2E_sealOnUpgrade(t *testing.T) {
 	}
 }
 
-// keys rekey re-seals every key under a new master key; servers started with
-// it verify every token issued before.
+// keys rekey re-seals every key under a new master key and, when the key
+// was the default <data-dir>/master.key, puts the new one there: the CLI
+// and a restarted server find it, and every token issued before verifies.
+// A server running through it keeps serving and says what to do.
 func TestCLI_rekey(t *testing.T) {
 	dir := dataDir(t)
 	p := startInkan(t, dir, nil)
 	p.register(t, "Alice", "alice@example.com", "correct horse")
 	tok := p.login(t, "alice@example.com", "correct horse")
-	p.stop(t)
+	oldKey := mustRead(t, filepath.Join(dir, "master.key"))
 	next := filepath.Join(t.TempDir(), "next.key")
 	os.WriteFile(next, []byte(keys.NewMasterKey()), 0o600)
-	mustInkan(t, "", "keys", "rekey", "--data-dir", dir, "--new-master-key-file", next)
-	if _, err := inkan(t, "", "keys", "list", "--data-dir", dir); err == nil {
-		t.Error("keys list with the old master key succeeded after rekey")
+
+	out := mustInkan(t, "", "keys", "rekey", "--data-dir", dir, "--new-master-key-file", next)
+	if !strings.Contains(out, "re-sealed 1 keys") || !strings.Contains(out, "wrote the new master key to "+filepath.Join(dir, "master.key")) {
+		t.Errorf("keys rekey printed:\n%s\nwant it to say it wrote the new key to the data dir", out)
 	}
-	q := startInkan(t, dir, nil, "--master-key-file", next, "--issuer", p.base)
+	if got := mustRead(t, filepath.Join(dir, "master.key")); !bytes.Equal(got, mustRead(t, next)) {
+		t.Errorf("master.key after rekey = %q, want the new key %q (the old one was %q)", got, mustRead(t, next), oldKey)
+	}
+	if info, err := os.Stat(filepath.Join(dir, "master.key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("master.key after rekey: %v, mode %v; want 0600", err, info.Mode().Perm())
+	}
+	mustInkan(t, "", "keys", "list", "--data-dir", dir) // the CLI finds the new key
+
+	eventually(t, 10*time.Second, "the running server's error", func() bool { return strings.Contains(p.logText(), "restart this server") })
+	p.login(t, "alice@example.com", "correct horse") // still signs with the key it loaded
+	p.stop(t)
+	if n := strings.Count(p.logText(), `msg="reload signing keys"`); n != 1 {
+		t.Errorf("the running server logged %d reload errors, want 1:\n%s", n, p.logText())
+	}
+
+	q := startInkan(t, dir, nil, "--issuer", p.base)
 	if code := q.me(t, tok); code != 200 {
 		t.Errorf("token from before rekey: GET /user = %d, want 200", code)
+	}
+}
+
+// When the master key is the deployment's (INKAN_MASTER_KEY or
+// --master-key-file), keys rekey leaves it alone and says what to change.
+func TestCLI_rekeyInstructions(t *testing.T) {
+	tests := []struct {
+		name string
+		env  func(t *testing.T) (map[string]string, []string)
+		want string
+	}{
+		{"file", func(t *testing.T) (map[string]string, []string) {
+			return nil, []string{"--master-key-file", masterKeyFile(t)}
+		}, "put the content of NEXT in that file on every server"},
+		{"environment", func(t *testing.T) (map[string]string, []string) {
+			return map[string]string{"INKAN_MASTER_KEY": keys.NewMasterKey()}, nil
+		}, "set INKAN_MASTER_KEY to the content of NEXT wherever it is set (every server)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env, args := tc.env(t)
+			dir := dataDir(t)
+			if _, stderr, err := runInkanEnv(t, env, "", append([]string{"keys", "generate", "--data-dir", dir}, args...)...); err != nil {
+				t.Fatalf("keys generate: %v\n%s", err, stderr)
+			}
+			next := masterKeyFile(t)
+			out, stderr, err := runInkanEnv(t, env, "", append([]string{"keys", "rekey", "--data-dir", dir, "--new-master-key-file", next}, args...)...)
+			if err != nil {
+				t.Fatalf("keys rekey: %v\n%s", err, stderr)
+			}
+			if want := strings.ReplaceAll(tc.want, "NEXT", next); !strings.Contains(out, want) || !strings.Contains(out, "restart every server") {
+				t.Errorf("keys rekey printed:\n%s\nwant it to say %q and to restart the servers", out, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "master.key")); err == nil {
+				t.Error("keys rekey wrote a master.key into the data dir")
+			}
+		})
 	}
 }

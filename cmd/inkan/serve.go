@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/config"
@@ -59,6 +62,45 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	defer sink.Close()
 	logger := newLogger(sink, cfg)
 
+	// Bind first: a start that fails for a port in use, or a bad TLS pair,
+	// must leave no data dir, database, key or master key behind.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // after Shutdown, a no-op
+	tlsOn := cfg.TLSCert != ""
+	if tlsOn {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer mln.Close()
+	}
+
+	// A first start makes the data dir; if it fails before serving, it
+	// removes the dir with what it put there.
+	first, err := makeDataDir(cfg, std)
+	if err != nil {
+		return err
+	}
+	serving := false
+	defer func() {
+		if !serving {
+			first.undo()
+		}
+	}()
+	mk, err := loadMasterKey(std, cfg)
+	if err != nil {
+		return err
+	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -73,7 +115,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	if err := st.Refresh(ctx); err != nil {
 		return err
 	}
-	km, err := openKeys(ctx, std, cfg, st, logger)
+	km, err := newManager(ctx, cfg, st, mk, logger)
 	if err != nil {
 		return err
 	}
@@ -81,6 +123,9 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("create signing key: %w", err)
 	} else if kid != "" {
 		logger.InfoContext(ctx, "created signing key", "kid", kid, "alg", cfg.SigningAlg)
+		if cfg.Database != "" {
+			first.keep() // the key in PostgreSQL is sealed under the master key in the dir
+		}
 	}
 	keySet, err := keys.NewSet(ctx, km)
 	if err != nil {
@@ -96,19 +141,6 @@ func serve(ctx context.Context, std stdio, args []string) error {
 			"own_jwks_max_age", cfg.JWKSMaxAge.String(), "own_token_ttl", cfg.TokenTTL.String())
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	tlsOn := cfg.TLSCert != ""
-	if tlsOn {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	}
 	issuer := cfg.IssuerFor(ln.Addr(), tlsOn)
 	metrics := server.NewMetrics(func() time.Duration { return time.Since(keySet.Active().ActivatedAt) })
 	login := store.ThrottlePolicy{Free: cfg.LoginAttempts, Base: cfg.LoginBackoff, Max: cfg.LoginBackoffMax, Window: throttleWindow}
@@ -141,7 +173,6 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		ServeMetrics:       cfg.MetricsAddr == "",
 	})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	hs := &http.Server{
@@ -166,13 +197,9 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	jan := &janitor.Janitor{Store: st, Logger: logger}
 	go jan.Run(reloadCtx, janitor.DefaultInterval)
 
+	serving = true
 	var metricsSrv *http.Server
-	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("--metrics-addr: %w", err)
-		}
+	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics.Handler())
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -207,6 +234,63 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// createdDirs is what a first start made: the directories missing before,
+// the deepest first, and whether the data dir is one of them.
+type createdDirs struct {
+	dirs    []string
+	dataDir bool
+}
+
+// makeDataDir makes --data-dir (mode 0700) if this start needs it (for the
+// SQLite database, or for the default master key file) and it is missing,
+// and returns what it made. Each directory counts as made by this run only
+// if its mkdir succeeded, so that undo never removes another process's.
+func makeDataDir(cfg config.Config, std stdio) (*createdDirs, error) {
+	c := &createdDirs{}
+	if _, inDataDir := cfg.MasterKeySource(std.getenv); cfg.Database != "" && !inDataDir {
+		return c, nil
+	}
+	var missing []string
+	for d := filepath.Clean(cfg.DataDir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		err := os.Mkdir(missing[i], 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		} else if err != nil {
+			return c, fmt.Errorf("create data dir: %w", err)
+		}
+		c.dirs = append([]string{missing[i]}, c.dirs...)
+		c.dataDir = i == 0
+	}
+	return c, nil
+}
+
+// keep forgets what the start made: it is in use (a key sealed under the
+// master key in it was stored elsewhere).
+func (c *createdDirs) keep() { *c = createdDirs{} }
+
+// undo removes what a failed first start put in the data dir it made (the
+// database, its WAL files, the master key), then the directories it made,
+// each only if empty: never what another process put there.
+func (c *createdDirs) undo() {
+	if c.dataDir {
+		for _, name := range []string{dbFile, dbFile + "-wal", dbFile + "-shm", dbFile + "-journal", defaultMasterKeyFile} {
+			os.Remove(filepath.Join(c.dirs[0], name))
+		}
+	}
+	for _, d := range c.dirs {
+		os.Remove(d)
+	}
 }
 
 func newLogger(w io.Writer, cfg config.Config) *slog.Logger {

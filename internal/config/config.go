@@ -142,6 +142,20 @@ var StoreSettings = []string{FlagDataDir, FlagDatabase}
 // secret settings may also come from a file named by INKAN_*_FILE.
 var secret = []string{FlagDatabase}
 
+// EnvNames returns every environment variable inkan reads: each setting's
+// INKAN_* variable, the *_FILE variants of the secret ones, and
+// MasterKeyEnv.
+func EnvNames() []string {
+	names := []string{MasterKeyEnv}
+	for _, name := range settings {
+		names = append(names, EnvName(name))
+		if slices.Contains(secret, name) {
+			names = append(names, EnvName(name)+"_FILE")
+		}
+	}
+	return names
+}
+
 // IsSetting reports whether a flag name is a Config setting, which has an
 // INKAN_* variable. Other flags of a command (--email, --out) have none.
 func IsSetting(name string) bool { return slices.Contains(settings, name) }
@@ -493,22 +507,36 @@ const MasterKeyEnv = "INKAN_MASTER_KEY"
 // masterKeyFile is the master key made on a zero-config first start.
 const masterKeyFile = "master.key"
 
+// MasterKeySource says where LoadMasterKey takes the master key from:
+// MasterKeyEnv when it is set, else the --master-key-file path, else
+// <data-dir>/master.key, the default, with inDataDir set: a key found (or
+// made) there was not chosen by the operator.
+func (c *Config) MasterKeySource(getenv func(string) string) (source string, inDataDir bool) {
+	switch {
+	case getenv(MasterKeyEnv) != "":
+		return MasterKeyEnv, false
+	case c.MasterKeyFile != "":
+		return c.MasterKeyFile, false
+	}
+	return filepath.Join(c.DataDir, masterKeyFile), true
+}
+
 // LoadMasterKey returns the master key's text and where it came from:
 // INKAN_MASTER_KEY, else --master-key-file (or INKAN_MASTER_KEY_FILE), else
 // <data-dir>/master.key, which is made (mode 0600) with newKey's output when
 // missing; generated then reports that.
 func (c *Config) LoadMasterKey(getenv func(string) string, newKey func() string) (key, source string, generated bool, err error) {
-	if v := getenv(MasterKeyEnv); v != "" {
-		return v, MasterKeyEnv, false, nil
-	}
-	if c.MasterKeyFile != "" {
-		b, err := os.ReadFile(c.MasterKeyFile)
+	path, inDataDir := c.MasterKeySource(getenv)
+	switch {
+	case path == MasterKeyEnv:
+		return getenv(MasterKeyEnv), MasterKeyEnv, false, nil
+	case !inDataDir:
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return "", "", false, fmt.Errorf("--%s: %w", FlagMasterKeyFile, err)
 		}
-		return string(b), c.MasterKeyFile, false, nil
+		return string(b), path, false, nil
 	}
-	path := filepath.Join(c.DataDir, masterKeyFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		return string(b), path, false, nil

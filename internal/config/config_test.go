@@ -351,6 +351,20 @@ func TestEnvName(t *testing.T) {
 	}
 }
 
+func TestEnvNames(t *testing.T) {
+	names := EnvNames()
+	for _, want := range []string{MasterKeyEnv, "INKAN_MASTER_KEY_FILE", "INKAN_DATABASE", "INKAN_DATABASE_FILE", "INKAN_TOKEN_TTL", "INKAN_TRUSTED_PROXIES"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("EnvNames() lacks %s: %v", want, names)
+		}
+	}
+	for _, not := range []string{"INKAN_EMAIL", "INKAN_TOKEN_TTL_FILE", "INKAN_OUT"} {
+		if slices.Contains(names, not) {
+			t.Errorf("EnvNames() has %s, which inkan does not read", not)
+		}
+	}
+}
+
 func TestIsSetting(t *testing.T) {
 	tests := []struct {
 		name string

@@ -196,6 +196,13 @@ func (m *Manager) AutoRotate(ctx context.Context, every time.Duration) (string, 
 		if active == nil || now.Before(active.ActivatedAt.Add(every-m.Schedule.prePublish())) {
 			return nil
 		}
+		// A key sealed under a master key that no longer opens the
+		// others (they were rekeyed) would stop every restarted server.
+		if _, err := m.Open(active.SigningKey); errors.Is(err, ErrWrongMasterKey) {
+			return fmt.Errorf("not rotating: %w", staleMasterKey(err))
+		} else if err != nil {
+			return err
+		}
 		priv, err := Generate(m.alg(), 0)
 		if err != nil {
 			return err
@@ -216,6 +223,13 @@ func (m *Manager) AutoRotate(ctx context.Context, every time.Duration) (string, 
 		return nil
 	})
 	return kid, err
+}
+
+// staleMasterKey explains ErrWrongMasterKey in a running server: the keys
+// were most likely re-sealed (keys rekey) after it started.
+func staleMasterKey(err error) error {
+	return fmt.Errorf("%w: if \"inkan keys rekey\" re-sealed them, restart this server with the new master key "+
+		"(INKAN_MASTER_KEY or --master-key-file); until then it serves the keys it loaded and adds none", err)
 }
 
 // RunRotation checks for a due rotation every interval until ctx ends.

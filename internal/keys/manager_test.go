@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -533,5 +535,119 @@ func TestManager_UseServing(t *testing.T) {
 	f.clock.Set(t0.Add(4 * keys.ReportInterval))
 	if stored, _ := replica.ReportServing(ctx); stored.JWKSMaxAge != time.Minute {
 		t.Errorf("after the larger server stopped reporting: %+v, want the remaining replica's 1m", stored)
+	}
+}
+
+// countingHandler is a slog.Handler that keeps the records at Error and
+// counts the others.
+type countingHandler struct {
+	mu     sync.Mutex
+	errors []slog.Record
+	others int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Level >= slog.LevelError {
+		h.errors = append(h.errors, r)
+	} else {
+		h.others++
+	}
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *countingHandler) otherCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.others
+}
+
+func (h *countingHandler) errorTexts() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, r := range h.errors {
+		text := r.Message
+		r.Attrs(func(a slog.Attr) bool { text += " " + a.Key + "=" + a.Value.String(); return true })
+		out = append(out, text)
+	}
+	return out
+}
+
+// A running server whose master key no longer opens the keys (keys rekey
+// ran) logs one error saying what to do, not one every reload, keeps
+// serving the keys it loaded, and says when it recovers.
+func TestSet_Run_rekeyedUnderIt(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	kid, _ := f.m.EnsureKey(ctx)
+	h := &countingHandler{}
+	f.m.Logger = slog.New(h)
+	set := f.newSet(t)
+
+	cli := *f.m // the CLI, in another process
+	next := mustSealer(t, 8)
+	if _, err := cli.Rekey(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { set.Run(runCtx, 250*time.Millisecond); close(done) }()
+		time.Sleep(10 * time.Second) // 40 reloads, in the bubble's fake time
+		synctest.Wait()
+		got := h.errorTexts()
+		if len(got) != 1 {
+			t.Fatalf("40 failed reloads logged %d errors, want 1:\n%s", len(got), strings.Join(got, "\n"))
+		}
+		for _, want := range []string{"master key cannot open", "keys rekey", "restart this server", "INKAN_MASTER_KEY"} {
+			if !strings.Contains(got[0], want) {
+				t.Errorf("the error %q does not say %q", got[0], want)
+			}
+		}
+		if a := set.Active(); a == nil || a.KeyID != kid {
+			t.Errorf("after the failed reloads the active key is %v, want the one loaded, %s", a, kid)
+		}
+
+		// Rekeyed back (or the server given the new key): one line says so.
+		back := cli
+		back.Sealer = next
+		if _, err := back.Rekey(ctx, f.m.Sealer); err != nil {
+			t.Fatal(err)
+		}
+		before := h.otherCount()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		stop()
+		<-done
+		if n := len(h.errorTexts()); n != 1 {
+			t.Errorf("after recovery %d errors, want still 1", n)
+		}
+		if n := h.otherCount() - before; n != 1 {
+			t.Errorf("recovery logged %d records, want 1", n)
+		}
+	})
+}
+
+// AutoRotate refuses to add a key under a master key that no longer opens
+// the stored ones: servers restarted with the new key could not open it.
+func TestManager_AutoRotate_rekeyed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.m.EnsureKey(ctx)
+	cli := *f.m
+	if _, err := cli.Rekey(ctx, mustSealer(t, 8)); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(t0.Add(48 * time.Hour))
+	if kid, err := f.m.AutoRotate(ctx, 24*time.Hour); !errors.Is(err, keys.ErrWrongMasterKey) || kid != "" {
+		t.Errorf("AutoRotate() under a stale master key = %q, %v; want %v", kid, err, keys.ErrWrongMasterKey)
+	}
+	if rows, _ := f.store.ListKeys(ctx); len(rows) != 1 {
+		t.Errorf("AutoRotate() under a stale master key stored %d keys, want the 1 there was", len(rows))
 	}
 }

@@ -124,6 +124,9 @@ func (s *Set) Reload(ctx context.Context) error {
 	}
 	snap, err := s.build(v, rows, now)
 	if err != nil {
+		if cur != nil && errors.Is(err, ErrWrongMasterKey) {
+			return staleMasterKey(err)
+		}
 		return err
 	}
 	s.state.Store(snap)

@@ -189,6 +189,9 @@ type GrantStore interface {
 	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)
 	// PutConsent inserts or replaces the consent of (UserID, ClientID).
 	PutConsent(ctx context.Context, c Consent) error
+	// ListConsents returns every consent, oldest first (then by user and
+	// client id), for export.
+	ListConsents(ctx context.Context) ([]Consent, error)
 
 	// Revoke records a revocation; recording one twice is not an error,
 	// and the later ExpiresAt of the two is kept.

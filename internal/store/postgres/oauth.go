@@ -492,6 +492,24 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 	return insertError("put consent", err)
 }
 
+// ListConsents returns every consent, oldest first.
+func (s *Store) ListConsents(ctx context.Context) ([]store.Consent, error) {
+	rows, err := s.pool.Query(ctx, "SELECT user_id, client_id, scopes, created_at FROM consents ORDER BY created_at, user_id, client_id")
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Consent, error) {
+		var c store.Consent
+		err := r.Scan(&c.UserID, &c.ClientID, &c.Scopes, &c.CreatedAt)
+		c.Scopes, c.CreatedAt = fromArray(c.Scopes), utc(c.CreatedAt)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	return list, nil
+}
+
 // Revocations.
 
 // Revoke records r. Recording it again keeps the later expiry; a row

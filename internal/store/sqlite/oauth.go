@@ -529,6 +529,33 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 	return insertError("put consent", err)
 }
 
+// ListConsents returns every consent, oldest first.
+func (s *Store) ListConsents(ctx context.Context) ([]store.Consent, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT user_id, client_id, scopes, created_at FROM consents ORDER BY created_at, user_id, client_id")
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	defer rows.Close()
+	var list []store.Consent
+	for rows.Next() {
+		var c store.Consent
+		var scopes string
+		var created int64
+		if err := rows.Scan(&c.UserID, &c.ClientID, &scopes, &created); err != nil {
+			return nil, fmt.Errorf("list consents: %w", err)
+		}
+		if err := fromJSON(scopes, &c.Scopes); err != nil {
+			return nil, fmt.Errorf("list consents: %w", err)
+		}
+		c.CreatedAt = fromDB(created)
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	return list, nil
+}
+
 // Revocations.
 
 // Revoke records r. Recording it again keeps the later expiry; a trigger

@@ -15,7 +15,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 	"github.com/inkan-dev/inkan/internal/testskip"
 )
 
@@ -35,15 +34,7 @@ func chromium(t *testing.T) string {
 // a screenshot in the test's artifact directory (go test -artifacts).
 func TestBrowser_loginAndConsent(t *testing.T) {
 	exe := chromium(t)
-	t.Run("sqlite", func(t *testing.T) {
-		dir := dataDir(t)
-		browserLogin(t, exe, startInkan(t, dir, nil), "--data-dir", dir)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.Database(t)
-		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
-		browserLogin(t, exe, startInkan(t, dataDir(t), nil, args...), args[:2]...)
-	})
+	onBothBackends(t, func(t *testing.T, p *proc, storeArgs ...string) { browserLogin(t, exe, p, storeArgs...) })
 }
 
 func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {

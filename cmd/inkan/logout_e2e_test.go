@@ -16,7 +16,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 	"github.com/inkan-dev/inkan/verify"
 )
 
@@ -28,15 +27,7 @@ import (
 // token and the browser's sign-in end, and the client's back-channel URI
 // gets a logout token that verifies against the JWKS.
 func TestE2E_backchannelLogout(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		dir := dataDir(t)
-		backchannelLogout(t, startInkan(t, dir, nil), "--data-dir", dir)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.Database(t)
-		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
-		backchannelLogout(t, startInkan(t, dataDir(t), nil, args...), args[:2]...)
-	})
+	onBothBackends(t, backchannelLogout)
 }
 
 func backchannelLogout(t *testing.T, p *proc, store ...string) {

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 	"github.com/inkan-dev/inkan/internal/testskip"
 )
 
@@ -309,4 +310,19 @@ func (b *burst) stop() []string {
 	b.cancel()
 	b.wg.Wait()
 	return b.created
+}
+
+// onBothBackends runs fn against a started inkan on SQLite and on
+// PostgreSQL, with the flags that point the CLI at the same store.
+func onBothBackends(t *testing.T, fn func(t *testing.T, p *proc, storeArgs ...string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		dir := dataDir(t)
+		fn(t, startInkan(t, dir, nil), "--data-dir", dir)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.Database(t)
+		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
+		fn(t, startInkan(t, dataDir(t), nil, args...), args[:2]...)
+	})
 }

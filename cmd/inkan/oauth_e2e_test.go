@@ -16,8 +16,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-
-	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 )
 
 // The OpenID Connect flows against real processes, on SQLite and on
@@ -26,15 +24,7 @@ import (
 // the ID token verified by go-oidc through discovery, refresh, userinfo and
 // client credentials.
 func TestE2E_openIDConnect(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		dir := dataDir(t)
-		openIDConnect(t, startInkan(t, dir, nil), "--data-dir", dir)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.Database(t)
-		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
-		openIDConnect(t, startInkan(t, dataDir(t), nil, args...), args[:2]...)
-	})
+	onBothBackends(t, openIDConnect)
 }
 
 var loginFormRE = regexp.MustCompile(`<input type="hidden" name="(csrf|request)" value="([^"]*)">`)

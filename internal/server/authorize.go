@@ -149,17 +149,27 @@ func (s *Server) redirectTo(w http.ResponseWriter, r *http.Request, target strin
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
+// pageParams returns the parameters of a page endpoint that takes GET or
+// POST: the query, or the form of a POST (within maxBodyBytes). A form that
+// cannot be read is answered with the error page, and ok is false.
+func (s *Server) pageParams(w http.ResponseWriter, r *http.Request) (q url.Values, ok bool) {
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), true
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "The request could not be read.")
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
 // handleAuthorize is GET (and POST) /oauth2/authorize.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		if err := r.ParseForm(); err != nil {
-			s.errorPage(w, r, http.StatusBadRequest, "The request could not be read.")
-			return
-		}
-		q = r.PostForm
+	q, ok := s.pageParams(w, r)
+	if !ok {
+		return
 	}
 	ar, aerr := s.parseAuthRequest(ctx, q)
 	if aerr != nil {

@@ -92,18 +92,13 @@ func newHintVerifier(ctx context.Context, opts Options) (*verify.Verifier, error
 // handleLogout is GET and POST /oauth2/logout.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		if err := r.ParseForm(); err != nil {
-			s.errorPage(w, r, http.StatusBadRequest, "The request could not be read.")
-			return
-		}
-		q = r.PostForm
-		if q.Has("csrf") {
-			s.confirmLogout(w, r)
-			return
-		}
+	q, ok := s.pageParams(w, r)
+	if !ok {
+		return
+	}
+	if r.Method == http.MethodPost && q.Has("csrf") {
+		s.confirmLogout(w, r)
+		return
 	}
 	lr := logoutRequest{clientID: q.Get("client_id"), redirectURI: q.Get("post_logout_redirect_uri"), state: q.Get("state")}
 	var hint logoutHint

@@ -141,3 +141,37 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A revocation and the end of a session are written even when the client
+// has gone away mid-request: a client that disconnects at the right moment
+// must not be able to cancel them.
+func TestMustFinish_clientGone(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the client has gone
+
+	h.srv.revokeFamily(ctx, "family-of-a-gone-client")
+	rows, err := h.store.ListRevocations(t.Context(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range rows {
+		found = found || (r.Kind == "family" && r.Value == "family-of-a-gone-client")
+	}
+	if !found {
+		t.Errorf("revokeFamily with a cancelled request context stored nothing: %v", rows)
+	}
+
+	if got := context.Cause(ctx); got == nil {
+		t.Fatal("the test's context is not cancelled")
+	}
+	wctx, done := mustFinish(ctx)
+	defer done()
+	if wctx.Err() != nil {
+		t.Errorf("mustFinish(cancelled ctx).Err() = %v, want a live context", wctx.Err())
+	}
+	if _, ok := wctx.Deadline(); !ok {
+		t.Error("mustFinish gives no deadline")
+	}
+}

@@ -172,6 +172,8 @@ func (s *Server) logoutCSRF(sess store.Session) string {
 // endSession ends a session of userID, with its refresh tokens and
 // unredeemed codes.
 func (s *Server) endSession(ctx context.Context, sessionID, userID, via string) {
+	ctx, cancel := mustFinish(ctx)
+	defer cancel()
 	err := s.opts.Store.EndSession(ctx, sessionID, userID, s.opts.Now().UTC().Truncate(time.Microsecond))
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -226,7 +226,10 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
 			claims.Decode(&extra)
 			if extra.ClientID == c.ID {
 				rv := store.Revocation{Kind: "jti", Value: claims.ID, ExpiresAt: claims.Expiry.Add(Leeway).UTC()}
-				if err := s.opts.Store.Revoke(ctx, rv); err != nil {
+				wctx, cancel := mustFinish(ctx)
+				err := s.opts.Store.Revoke(wctx, rv)
+				cancel()
+				if err != nil {
 					return err
 				}
 				s.revocations.add("jti", claims.ID)

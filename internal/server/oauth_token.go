@@ -363,11 +363,25 @@ func (s *Server) successor(raw string) string {
 }
 
 func (s *Server) revokeFamily(ctx context.Context, family string) {
+	ctx, cancel := mustFinish(ctx)
+	defer cancel()
 	exp := s.opts.Now().Add(s.opts.RefreshTokenTTL + s.opts.TokenTTL)
 	if err := s.opts.Store.Revoke(ctx, store.Revocation{Kind: "family", Value: family, ExpiresAt: exp.UTC().Truncate(time.Microsecond)}); err != nil {
 		s.opts.Logger.ErrorContext(ctx, "revoke token family", "err", err)
 	}
 	s.revocations.add("family", family)
+}
+
+// mustFinishTimeout bounds a write that mustFinish detaches.
+const mustFinishTimeout = 10 * time.Second
+
+// mustFinish detaches ctx from its request for a write that must not be
+// lost when the client goes away mid-request: a revocation or the end of a
+// session, which a client that disconnects at the right moment could
+// otherwise cancel. The write keeps ctx's values (the request id) and gets
+// a deadline of its own.
+func mustFinish(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), mustFinishTimeout)
 }
 
 // randomToken is an opaque token of 256 random bits.

@@ -9,7 +9,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -742,19 +741,10 @@ func oauthPost(t *testing.T, endpoint string, c clientJSON, name, value string, 
 // (false: the server asked for consent).
 func signIn(t *testing.T, base, clientID, email, pw string) bool {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	landed := errors.New("landed")
-	var redirect *url.URL
-	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Host == "127.0.0.1:8765" {
-			redirect = req.URL
-			return landed
-		}
-		return nil
-	}}
+	b := newRPBrowser()
 	q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {"http://127.0.0.1:8765/cb"},
 		"scope": {"openid email"}, "state": {"st"}, "nonce": {"n"}}
-	resp, err := browser.Get(base + "/oauth2/authorize?" + q.Encode())
+	resp, err := b.Get(base + "/oauth2/authorize?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -767,9 +757,9 @@ func signIn(t *testing.T, base, clientID, email, pw string) bool {
 	if form.Get("csrf") == "" {
 		t.Fatalf("no login form:\n%.500s", page)
 	}
-	resp, err = browser.PostForm(base+"/oauth2/login", form)
-	if errors.Is(err, landed) {
-		return redirect.Query().Get("code") != ""
+	resp, err = b.PostForm(base+"/oauth2/login", form)
+	if errors.Is(err, errLanded) {
+		return b.landedAt.Query().Get("code") != ""
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -63,18 +62,9 @@ func backchannelLogout(t *testing.T, p *proc, store ...string) {
 	conf := oauth2.Config{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, Endpoint: provider.Endpoint(),
 		RedirectURL: "http://127.0.0.1:8765/cb", Scopes: []string{oidc.ScopeOpenID, "email"}}
 
-	jar, _ := cookiejar.New(nil)
-	landed := errors.New("landed")
-	var redirect *url.URL
-	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Host == "127.0.0.1:8765" {
-			redirect = req.URL
-			return landed
-		}
-		return nil
-	}}
+	b := newRPBrowser()
 	verifier := oauth2.GenerateVerifier()
-	resp, err := browser.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
+	resp, err := b.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,10 +74,10 @@ func backchannelLogout(t *testing.T, p *proc, store ...string) {
 	for _, m := range loginFormRE.FindAllStringSubmatch(string(page), -1) {
 		form.Set(m[1], html.UnescapeString(m[2]))
 	}
-	if _, err := browser.PostForm(p.base+"/oauth2/login", form); !errors.Is(err, landed) {
+	if _, err := b.PostForm(p.base+"/oauth2/login", form); !errors.Is(err, errLanded) {
 		t.Fatalf("login did not land on the redirect URI: %v", err)
 	}
-	tok, err := conf.Exchange(ctx, redirect.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(ctx, b.landedAt.Query().Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatalf("Exchange() = %v", err)
 	}
@@ -117,9 +107,9 @@ func backchannelLogout(t *testing.T, p *proc, store ...string) {
 	if _, err := conf.TokenSource(ctx, &old).Token(); err == nil {
 		t.Error("the refresh token of the ended session still works")
 	}
-	redirect = nil
-	if _, err := browser.Get(conf.AuthCodeURL("st", oauth2.SetAuthURLParam("prompt", "none"))); !errors.Is(err, landed) || redirect.Query().Get("error") != "login_required" {
-		t.Errorf("after the backend logout, prompt=none landed on %v, want login_required", redirect)
+	b.landedAt = nil
+	if _, err := b.Get(conf.AuthCodeURL("st", oauth2.SetAuthURLParam("prompt", "none"))); !errors.Is(err, errLanded) || b.landedAt.Query().Get("error") != "login_required" {
+		t.Errorf("after the backend logout, prompt=none landed on %v, want login_required", b.landedAt)
 	}
 
 	var raw string

@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -325,4 +328,28 @@ func onBothBackends(t *testing.T, fn func(t *testing.T, p *proc, storeArgs ...st
 		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
 		fn(t, startInkan(t, dataDir(t), nil, args...), args[:2]...)
 	})
+}
+
+// errLanded ends a relying-party browser's redirects at its redirect URI.
+var errLanded = errors.New("landed")
+
+// rpBrowser is a browser with a cookie jar that stops at the redirect to
+// the test clients' redirect URI, http://127.0.0.1:8765/cb, and records it
+// in landedAt; its requests then fail with errLanded.
+type rpBrowser struct {
+	*http.Client
+	landedAt *url.URL
+}
+
+func newRPBrowser() *rpBrowser {
+	jar, _ := cookiejar.New(nil)
+	b := &rpBrowser{}
+	b.Client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == "127.0.0.1:8765" {
+			b.landedAt = req.URL
+			return errLanded
+		}
+		return nil
+	}}
+	return b
 }

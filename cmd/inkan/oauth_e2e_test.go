@@ -6,8 +6,6 @@ import (
 	"errors"
 	"html"
 	"io"
-	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"testing"
@@ -50,17 +48,8 @@ func openIDConnect(t *testing.T, p *proc, store ...string) {
 		RedirectURL: "http://127.0.0.1:8765/cb", Scopes: []string{oidc.ScopeOpenID, "email", "profile", "offline_access"}}
 	verifier := oauth2.GenerateVerifier()
 
-	jar, _ := cookiejar.New(nil)
-	landed := errors.New("landed")
-	var redirect *url.URL
-	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Host == "127.0.0.1:8765" {
-			redirect = req.URL
-			return landed
-		}
-		return nil
-	}}
-	resp, err := browser.Get(conf.AuthCodeURL("st-1", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n-1")))
+	b := newRPBrowser()
+	resp, err := b.Get(conf.AuthCodeURL("st-1", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n-1")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +62,7 @@ func openIDConnect(t *testing.T, p *proc, store ...string) {
 	if form.Get("csrf") == "" {
 		t.Fatalf("no login form:\n%.500s", page)
 	}
-	if resp, err := browser.PostForm(p.base+"/oauth2/login", form); !errors.Is(err, landed) || redirect == nil {
+	if resp, err := b.PostForm(p.base+"/oauth2/login", form); !errors.Is(err, errLanded) || b.landedAt == nil {
 		body := ""
 		if resp != nil {
 			b, _ := io.ReadAll(resp.Body)
@@ -81,10 +70,10 @@ func openIDConnect(t *testing.T, p *proc, store ...string) {
 		}
 		t.Fatalf("login did not land on the redirect URI: %v\n%.800s", err, body)
 	}
-	if redirect.Query().Get("state") != "st-1" || redirect.Query().Get("iss") != p.base {
-		t.Errorf("redirect = %s", redirect)
+	if b.landedAt.Query().Get("state") != "st-1" || b.landedAt.Query().Get("iss") != p.base {
+		t.Errorf("redirect = %s", b.landedAt)
 	}
-	tok, err := conf.Exchange(ctx, redirect.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := conf.Exchange(ctx, b.landedAt.Query().Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		t.Fatalf("Exchange() = %v", err)
 	}

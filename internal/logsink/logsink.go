@@ -3,7 +3,8 @@
 // what has gathered to the underlying writer in batches, so that a request's
 // access-log line costs a copy instead of a system call.
 //
-// Nothing is dropped: when more than the limit is waiting, Write waits for
+// Lines reach the underlying writer at most batchDelay (2 ms) after they are
+// written, in batches. Nothing is dropped: when more than the limit is waiting, Write waits for
 // the batch in flight. Close (or Flush) writes everything out, so a process
 // that logs its last line and closes the sink loses nothing.
 package logsink
@@ -11,6 +12,7 @@ package logsink
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // DefaultLimit is how many bytes may wait before Write blocks.
@@ -28,15 +30,20 @@ type Writer struct {
 	closed  bool
 	err     error // the first error of out, returned by Flush and Close
 	wake    chan struct{}
+	urgent  chan struct{} // cuts batchDelay short
 	done    chan struct{}
 }
+
+// batchDelay is how long the writer lets lines gather after the first one
+// of a batch: a line reaches the underlying writer at most this late.
+const batchDelay = 2 * time.Millisecond
 
 // New starts a sink writing to out; limit ≤ 0 means DefaultLimit.
 func New(out io.Writer, limit int) *Writer {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	w := &Writer{out: out, limit: limit, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	w := &Writer{out: out, limit: limit, wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1), done: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
 	go w.run()
 	return w
@@ -50,6 +57,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.out.Write(p)
 	}
 	for len(w.buf) > 0 && len(w.buf)+len(p) > w.limit && !w.closed {
+		w.hurry()
 		w.cond.Wait()
 	}
 	if w.closed { // closed while this Write waited
@@ -68,7 +76,21 @@ func (w *Writer) Write(p []byte) (int, error) {
 func (w *Writer) run() {
 	defer close(w.done)
 	var spare []byte
+	delay := time.NewTimer(0)
+	<-delay.C
 	for range w.wake {
+		// Let a batch gather: a Write that finds the writer waiting here
+		// leaves its token in the channel without waking anyone, so a busy
+		// server pays no context switch a line. Flush, Close and a full
+		// buffer cut the wait short.
+		delay.Reset(batchDelay)
+		select {
+		case <-delay.C:
+		case <-w.urgent:
+			if !delay.Stop() {
+				<-delay.C
+			}
+		}
 		w.mu.Lock()
 		for len(w.buf) > 0 {
 			batch := w.buf
@@ -90,6 +112,14 @@ func (w *Writer) run() {
 	}
 }
 
+// hurry cuts the writer's batchDelay short.
+func (w *Writer) hurry() {
+	select {
+	case w.urgent <- struct{}{}:
+	default:
+	}
+}
+
 // Flush waits until everything written so far has reached the underlying
 // writer, and returns its first error.
 func (w *Writer) Flush() error {
@@ -100,6 +130,7 @@ func (w *Writer) Flush() error {
 		case w.wake <- struct{}{}:
 		default:
 		}
+		w.hurry()
 	}
 	for (len(w.buf) > 0 || w.writing) && !w.closed {
 		w.cond.Wait()
@@ -122,6 +153,7 @@ func (w *Writer) Close() error {
 	case w.wake <- struct{}{}:
 	default:
 	}
+	w.hurry()
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()

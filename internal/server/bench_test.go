@@ -1,15 +1,18 @@
 package server
 
 import (
-	"runtime"
-
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"github.com/inkan-dev/inkan/internal/password"
+	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/inkan-dev/inkan/internal/password"
 )
 
 // BenchmarkMe is GET /user through the whole handler (middleware, verify,
@@ -94,3 +97,38 @@ func BenchmarkArgon2id(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkJWKS is the JWKS through the whole handler (middleware, routing,
+// access log at info into a discarding handler), against
+// BenchmarkJWKS_bare, a bare handler writing the same bytes.
+func BenchmarkJWKS(b *testing.B) {
+	h := newHarness(&testing.T{})
+	h.srv.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h.srv.handler = h.srv.routes()
+	req := httptest.NewRequest("GET", "/.well-known/jwks.json", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.srv.ServeHTTP(discardWriter{http.Header{}}, req)
+	}
+}
+
+func BenchmarkJWKS_bare(b *testing.B) {
+	h := newHarness(&testing.T{})
+	body := h.keys.JWKS()
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})
+	req := httptest.NewRequest("GET", "/.well-known/jwks.json", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		bare.ServeHTTP(discardWriter{http.Header{}}, req)
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing.
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d discardWriter) WriteHeader(int)             {}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -32,51 +31,46 @@ func (s *Server) tutorial(h handlerFunc) http.Handler {
 }
 
 // jsonFallbacks renders the mux's own 404 and 405 answers as JSON, keeping
-// their headers (Allow).
+// their headers (Allow). The mux routes once: a request it matched has
+// r.Pattern set by the time its handler writes, so only an answer written
+// with no pattern (the mux's NotFound or MethodNotAllowed) is replaced.
 func jsonFallbacks(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		rec := &recorder{header: http.Header{}}
-		h.ServeHTTP(rec, r)
-		switch rec.status {
-		case http.StatusNotFound, http.StatusMethodNotAllowed:
-			if allow := rec.header.Get("Allow"); allow != "" {
-				w.Header().Set("Allow", allow)
-			}
-			writeJSON(w, rec.status, map[string]string{"detail": http.StatusText(rec.status)})
-		default: // a redirect to the cleaned path, say
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.status)
-			w.Write(rec.body.Bytes())
+		fw := &fallbackWriter{ResponseWriter: w, r: r}
+		mux.ServeHTTP(fw, r)
+		if fw.status != 0 {
+			writeJSON(w, fw.status, map[string]string{"detail": http.StatusText(fw.status)})
 		}
 	})
 }
 
-// recorder captures a fallback answer.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
+// fallbackWriter holds back a 404 or 405 written for a request the mux
+// matched to no pattern.
+type fallbackWriter struct {
+	http.ResponseWriter
+	r      *http.Request
+	status int  // the held-back status, or 0
+	passed bool // the answer went through
 }
 
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
+func (f *fallbackWriter) WriteHeader(code int) {
+	if !f.passed && f.status == 0 && f.r.Pattern == "" && (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) {
+		f.status = code
+		return
 	}
+	f.passed = true
+	f.ResponseWriter.WriteHeader(code)
 }
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
+
+func (f *fallbackWriter) Write(b []byte) (int, error) {
+	if f.status != 0 {
+		return len(b), nil // the mux's plain-text body, replaced by JSON
 	}
-	return r.body.Write(b)
+	f.passed = true
+	return f.ResponseWriter.Write(b)
 }
+
+func (f *fallbackWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
 
 type ctxKey int
 

@@ -36,6 +36,7 @@ Commands:
   migrate    apply pending database migrations and exit
   export     write every key, user, OAuth client and consent as JSON Lines (a move)
   import     add the keys, users, clients and consents of an export to the store
+  version    print the version, VCS revision and Go version of this build
   help       show this help
 
 Every setting has an INKAN_* environment variable (--token-ttl ↔ INKAN_TOKEN_TTL),
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return exportCmd(ctx, std, rest)
 	case "import":
 		return importCmd(ctx, std, rest)
+	case "version":
+		return versionCmd(std, rest)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)

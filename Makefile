@@ -1,0 +1,21 @@
+# Shortcuts for the commands the README and .ci/run use; nothing here is
+# needed to build or test (go build ./... and go test ./... are enough).
+.PHONY: test race lint bench
+
+# Every test. The PostgreSQL tests run when INKAN_TEST_POSTGRES is set.
+test:
+	go test ./...
+
+# What .ci/run runs: the tests under the race detector.
+race:
+	go test -race -count=1 ./...
+
+# gofmt and go vet, as .ci/run checks them.
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+
+# The Go benchmarks; bench/load.sh, bench/memory.sh and bench/peers measure
+# the whole server (docs/performance.md).
+bench:
+	go test -run '^$$' -bench . ./verify ./internal/token ./internal/server ./internal/password ./internal/logsink

@@ -10,7 +10,7 @@ import (
 	"net/http"
 )
 
-// Error codes of RFC 6749 §4.1.2.1 and §5.2, and RFC 7009 §2.2.1.
+// Error codes of RFC 6749 §4.1.2.1 and §5.2 that inkan answers.
 const (
 	InvalidRequest          = "invalid_request"
 	InvalidClient           = "invalid_client"
@@ -20,12 +20,10 @@ const (
 	InvalidScope            = "invalid_scope"
 	AccessDenied            = "access_denied"
 	UnsupportedResponseType = "unsupported_response_type"
-	UnsupportedTokenType    = "unsupported_token_type"
 	LoginRequired           = "login_required"   // OpenID Connect Core §3.1.2.6
 	ConsentRequired         = "consent_required" // OpenID Connect Core §3.1.2.6
 	ServerError             = "server_error"
 	TemporarilyUnavailable  = "temporarily_unavailable"
-	SlowDown                = "slow_down"
 )
 
 // Error is an OAuth 2.0 error response. Description is shown to the client

@@ -175,8 +175,6 @@ func ValidateSignup(fields map[string]json.RawMessage) (SignupInput, []fieldErro
 // FieldProblem says what is wrong with one field.
 type FieldProblem struct{ Type, Msg string }
 
-func (p *FieldProblem) Error() string { return p.Msg }
-
 // CheckName accepts 1 to 64 characters without control characters.
 func CheckName(name string) *FieldProblem {
 	n := utf8.RuneCountInString(name)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/oauth2"
-	"github.com/inkan-dev/inkan/internal/server"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -234,7 +234,7 @@ func (s clientSpec) check() (store.Client, []string) {
 		problem("--name: required")
 	case n > maxClientName:
 		problem("--name: %d characters, at most %d allowed", n, maxClientName)
-	case !server.PlainText(name):
+	case !plaintext.Valid(name):
 		problem("--name: control characters or invalid UTF-8")
 	}
 
@@ -296,7 +296,7 @@ func (s clientSpec) check() (store.Client, []string) {
 	for _, a := range s.audience {
 		if a == "" {
 			problem("--audience: empty value")
-		} else if !server.PlainText(a) {
+		} else if !plaintext.Valid(a) {
 			problem("--audience %q: control characters or invalid UTF-8", a)
 		}
 	}
@@ -351,7 +351,7 @@ func checkRedirectURI(raw string) string {
 	if raw == "" {
 		return "empty"
 	}
-	if !server.PlainText(raw) {
+	if !plaintext.Valid(raw) {
 		return "control characters or invalid UTF-8"
 	}
 	u, err := url.Parse(raw)

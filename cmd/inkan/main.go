@@ -15,7 +15,7 @@ import (
 	"syscall"
 
 	"github.com/inkan-dev/inkan/internal/config"
-	"github.com/inkan-dev/inkan/internal/server"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/postgres"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
@@ -165,9 +165,9 @@ func parse(std stdio, fs *flag.FlagSet, args []string) ([]string, error) {
 
 // checkIdentifier refuses an identifier argument (an email, a user or
 // client id, a kid) that no store row can hold, with a usage error rather
-// than the database's: see server.PlainText.
+// than the database's: see plaintext.Valid.
 func checkIdentifier(what, arg string) error {
-	if !server.PlainText(arg) {
+	if !plaintext.Valid(arg) {
 		return fmt.Errorf("%w: %s %q holds control characters or invalid UTF-8", errUsage, what, arg)
 	}
 	return nil

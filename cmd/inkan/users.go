@@ -17,6 +17,7 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/password"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
@@ -181,7 +182,7 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Hasher, email, name, hash string, verified bool) error {
 	var problems []string
-	if !server.PlainText(email) { // before normalising, which makes U+FFFD of invalid UTF-8
+	if !plaintext.Valid(email) { // before normalising, which makes U+FFFD of invalid UTF-8
 		problems = append(problems, "--email: control characters or invalid UTF-8")
 	}
 	email, name = server.NormalizeEmail(email), strings.TrimSpace(name)

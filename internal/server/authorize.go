@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -51,7 +52,7 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 		switch v := q[k]; {
 		case len(v) > 1:
 			return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "%s given more than once", k)}
-		case len(v) == 1 && !PlainText(v[0]):
+		case len(v) == 1 && !plaintext.Valid(v[0]):
 			return nil, &authError{page: true, err: oauth2.Errorf(oauth2.InvalidRequest, "%s holds control characters or invalid UTF-8", k)}
 		}
 	}
@@ -72,7 +73,7 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 			return fail(oauth2.InvalidRequest, k+" given more than once")
 		}
 		// state and nonce are stored or echoed, and none is a secret.
-		if !PlainText(k) || !PlainText(q.Get(k)) {
+		if !plaintext.Valid(k) || !plaintext.Valid(q.Get(k)) {
 			if k == "state" {
 				ar.state = "" // not echoed back
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 )
@@ -57,7 +58,7 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (store.U
 	// No account has such an email (registration refuses it), so it costs
 	// no throttle row, lookup or hash. The text is checked as given: the
 	// normal form would turn invalid UTF-8 into U+FFFD.
-	valid := PlainText(email)
+	valid := plaintext.Valid(email)
 	if email = NormalizeEmail(email); !valid || len(email) > maxEmailBytes {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed email")
 		m.WithLabelValues(resultFailure).Inc()

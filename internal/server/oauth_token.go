@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 )
@@ -69,7 +70,7 @@ var secretParams = map[string]bool{"password": true, "client_secret": true}
 
 // readForm parses an application/x-www-form-urlencoded body of at most
 // maxBodyBytes and refuses repeated parameters (RFC 6749 §3.2) and, but for
-// secrets, parameters that are not PlainText.
+// secrets, parameters that are not plaintext.Valid.
 func readForm(w http.ResponseWriter, r *http.Request) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
@@ -83,7 +84,7 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 		if len(v) > 1 {
 			return oauth2.Errorf(oauth2.InvalidRequest, "parameter %s given more than once", k)
 		}
-		if !PlainText(k) || !secretParams[k] && !PlainText(r.PostForm.Get(k)) {
+		if !plaintext.Valid(k) || !secretParams[k] && !plaintext.Valid(r.PostForm.Get(k)) {
 			return oauth2.Errorf(oauth2.InvalidRequest, "parameter %q holds control characters or invalid UTF-8", k)
 		}
 	}
@@ -96,7 +97,7 @@ func (s *Server) authenticateClient(r *http.Request) (store.Client, error) {
 	if err != nil {
 		return store.Client{}, err
 	}
-	if !PlainText(cred.ClientID) { // from the Authorization header: readForm did not see it
+	if !plaintext.Valid(cred.ClientID) { // from the Authorization header: readForm did not see it
 		return store.Client{}, oauth2.Errorf(oauth2.InvalidClient, "malformed client credentials")
 	}
 	c, err := s.opts.Store.GetClient(r.Context(), cred.ClientID)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/inkan-dev/inkan/internal/password"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -211,7 +212,7 @@ func CheckEmail(email string) *FieldProblem {
 	if len(email) > maxEmailBytes {
 		return bad(fmt.Sprintf("longer than %d characters", maxEmailBytes))
 	}
-	if !PlainText(email) {
+	if !plaintext.Valid(email) {
 		return bad("it contains control characters or invalid UTF-8")
 	}
 	at := strings.LastIndexByte(email, '@')

@@ -85,21 +85,6 @@ func TestEmail_NFC(t *testing.T) {
 	})
 }
 
-func TestPlainText(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want bool
-	}{
-		{"", true}, {"alice@example.com", true}, {elodieNFD, true}, {"a b", true}, {"\ufffd", true},
-		{"a\x00b", false}, {"a\x01b", false}, {"a\tb", false}, {"a\nb", false}, {"a\x7fb", false},
-		{"a\u0085b", false}, {"a\xffb", false}, {"a\xc3", false},
-	} {
-		if got := PlainText(tc.in); got != tc.want {
-			t.Errorf("PlainText(%q) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
 // NUL, other control bytes and invalid UTF-8 in any identifier get the
 // endpoint's usual 4xx, on PostgreSQL (whose text type refuses NUL and
 // invalid UTF-8) as on SQLite: never a 500 or a server_error.

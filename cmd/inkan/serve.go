@@ -22,6 +22,7 @@ import (
 	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/cache"
+	"github.com/inkan-dev/inkan/internal/watch"
 )
 
 // throttleWindow is how long a login or signup counter lives after its
@@ -188,9 +189,10 @@ func serve(ctx context.Context, std stdio, args []string) error {
 
 	reloadCtx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
-	go keySet.Run(reloadCtx, reloadInterval)
-	go st.Run(reloadCtx, reloadInterval)
-	go srv.Run(reloadCtx, reloadInterval)
+	go watch.Run(reloadCtx, reloadInterval, logger, st,
+		watch.View{Name: "reload signing keys", Sync: keySet.Sync},
+		watch.View{Name: "refresh user cache", Sync: func(_ context.Context, v store.Versions) error { st.Sync(v); return nil }, Stale: st.Stale},
+		watch.View{Name: "refresh revocations", Sync: srv.Sync})
 	go srv.RunBackchannel(reloadCtx, backchannelInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	go km.RunReport(reloadCtx)

@@ -22,6 +22,7 @@ import (
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
+	"github.com/inkan-dev/inkan/internal/watch"
 	"github.com/inkan-dev/inkan/verify"
 )
 
@@ -581,7 +582,7 @@ func (h *countingHandler) errorTexts() []string {
 // A running server whose master key no longer opens the keys (keys rekey
 // ran) logs one error saying what to do, not one every reload, keeps
 // serving the keys it loaded, and says when it recovers.
-func TestSet_Run_rekeyedUnderIt(t *testing.T) {
+func TestSet_Sync_rekeyedUnderIt(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	kid, _ := f.m.EnsureKey(ctx)
@@ -597,7 +598,10 @@ func TestSet_Run_rekeyedUnderIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { set.Run(runCtx, 250*time.Millisecond); close(done) }()
+		go func() {
+			watch.Run(runCtx, 250*time.Millisecond, f.m.Logger, f.store, watch.View{Name: "reload signing keys", Sync: set.Sync})
+			close(done)
+		}()
 		time.Sleep(10 * time.Second) // 40 reloads, in the bubble's fake time
 		synctest.Wait()
 		got := h.errorTexts()

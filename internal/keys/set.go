@@ -14,7 +14,6 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/verify"
 )
@@ -113,6 +112,18 @@ func (s *Set) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.sync(ctx, v)
+}
+
+// Sync is Reload with the counters already read (package watch calls it on
+// every poll): it rebuilds the view if v.Keys moved or a transition came.
+func (s *Set) Sync(ctx context.Context, v store.Versions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sync(ctx, v.Keys)
+}
+
+func (s *Set) sync(ctx context.Context, v int64) error {
 	now := s.m.now()
 	cur := s.state.Load()
 	if cur != nil && cur.version == v && (cur.nextChange.IsZero() || now.Before(cur.nextChange)) {
@@ -181,12 +192,6 @@ func (s *Set) build(version int64, rows []store.SigningKey, now time.Time) (*sna
 	}
 	snap.jwks = buf.Bytes()
 	return snap, nil
-}
-
-// Run reloads every interval until ctx ends. Errors are logged and the last
-// good keys kept.
-func (s *Set) Run(ctx context.Context, interval time.Duration) {
-	periodic.Run(ctx, interval, s.m.Logger, "reload signing keys", s.Reload)
 }
 
 // Active returns the signer of the active key.

@@ -50,6 +50,11 @@ func (s *Server) refreshRevocations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.syncRevocations(ctx, v)
+}
+
+// syncRevocations reloads the revocations unless version v is loaded.
+func (s *Server) syncRevocations(ctx context.Context, v int64) error {
 	r := &s.revocations
 	r.mu.RLock()
 	same := r.loaded && r.version == v

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
@@ -261,8 +260,9 @@ func (q *queuedHasher) Verify(ctx context.Context, encoded, password string) (bo
 	return ok, rehash, q.busy(ctx, err)
 }
 
-// Run refreshes, every interval until ctx ends, what the server keeps in
-// memory of other processes' writes: the revoked tokens.
-func (s *Server) Run(ctx context.Context, interval time.Duration) {
-	periodic.Run(ctx, interval, s.opts.Logger, "refresh revocations", s.refreshRevocations)
+// Sync reloads what the server keeps in memory of other processes' writes,
+// the revoked tokens, if their counter in v moved (package watch calls it on
+// every poll).
+func (s *Server) Sync(ctx context.Context, v store.Versions) error {
+	return s.syncRevocations(ctx, v.Revocations)
 }

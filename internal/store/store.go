@@ -89,6 +89,12 @@ type KeyStore interface {
 	KeysVersion(ctx context.Context) (int64, error)
 }
 
+// Versions are the change counters of the tables other processes keep in
+// memory. Each only ever grows; a different value means a change.
+type Versions struct {
+	Users, Clients, Keys, Revocations int64
+}
+
 // Store is a complete backend.
 type Store interface {
 	UserStore
@@ -97,6 +103,11 @@ type Store interface {
 	ClientStore
 	GrantStore
 	SettingsStore
+	// Versions reads every change counter at once (UsersVersion,
+	// ClientsVersion, KeysVersion, RevocationsVersion), in one query: what
+	// a process polls to learn that another one changed something it keeps
+	// in memory.
+	Versions(ctx context.Context) (Versions, error)
 	// Exclusive runs fn unless another process sharing the database is
 	// running the job of that name; ran reports whether fn ran. Background
 	// jobs (the janitor) use it to run on one replica at a time.

@@ -2,7 +2,7 @@
 // store.Store, so that checking a Bearer token's user, or authenticating a
 // client, costs no database round trip. It drops what it holds whenever the
 // store's UsersVersion or ClientsVersion changes (any process's update or
-// delete), which Run polls for, and at once on this process's own updates
+// delete), which package watch polls for, and at once on this process's own updates
 // and deletes.
 package cache
 
@@ -10,9 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"time"
 
-	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -27,7 +25,8 @@ type Store struct {
 	clients entries[store.Client]
 }
 
-// New wraps st. Call Refresh once and Run to follow other processes.
+// New wraps st. Call Refresh once, and Sync (through package watch) to
+// follow other processes.
 func New(st store.Store, logger *slog.Logger) *Store {
 	return &Store{Store: st, logger: logger}
 }
@@ -117,28 +116,24 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 // Refresh drops the cached users, or clients, if the store's users, or
 // clients, changed since the last call.
 func (s *Store) Refresh(ctx context.Context) error {
-	uv, err := s.Store.UsersVersion(ctx)
+	v, err := s.Store.Versions(ctx)
 	if err != nil {
 		return err
 	}
-	cv, err := s.Store.ClientsVersion(ctx)
-	if err != nil {
-		return err
-	}
-	s.users.drop(&uv)
-	s.clients.drop(&cv)
+	s.Sync(v)
 	return nil
 }
 
-// Run calls Refresh every interval until ctx ends; on an error it drops
-// everything, since the cache can no longer be shown current.
-func (s *Store) Run(ctx context.Context, interval time.Duration) {
-	periodic.Run(ctx, interval, s.logger, "refresh user cache", func(ctx context.Context) error {
-		err := s.Refresh(ctx)
-		if err != nil {
-			s.users.drop(nil)
-			s.clients.drop(nil)
-		}
-		return err
-	})
+// Sync drops the cached users, or clients, if their counter in v differs
+// from the one the cache reflects (package watch calls it on every poll).
+func (s *Store) Sync(v store.Versions) {
+	s.users.drop(&v.Users)
+	s.clients.drop(&v.Clients)
+}
+
+// Stale drops everything: the counters could not be read, so the cache can
+// no longer be shown current.
+func (s *Store) Stale() {
+	s.users.drop(nil)
+	s.clients.drop(nil)
 }

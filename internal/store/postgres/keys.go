@@ -150,6 +150,22 @@ func (s *Store) ClientsVersion(ctx context.Context) (int64, error) {
 	return s.version(ctx, "clients_version")
 }
 
+// Versions reads the four change counters in one query.
+func (s *Store) Versions(ctx context.Context) (store.Versions, error) {
+	var v store.Versions
+	err := s.pool.QueryRow(ctx, versionsQuery).Scan(&v.Users, &v.Clients, &v.Keys, &v.Revocations)
+	if err != nil {
+		return store.Versions{}, fmt.Errorf("versions: %w", err)
+	}
+	return v, nil
+}
+
+const versionsQuery = `SELECT
+	(SELECT value FROM meta WHERE name = 'users_version'),
+	(SELECT value FROM meta WHERE name = 'clients_version'),
+	(SELECT value FROM meta WHERE name = 'keys_version'),
+	(SELECT value FROM meta WHERE name = 'revocations_version')`
+
 func (s *Store) version(ctx context.Context, name string) (int64, error) {
 	var v int64
 	if err := s.pool.QueryRow(ctx, "SELECT value FROM meta WHERE name = $1", name).Scan(&v); err != nil {

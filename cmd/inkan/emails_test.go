@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +12,6 @@ import (
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/internal/store/postgres"
-	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
-	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
 // Emails as a release before NFC normalisation may have stored them.
@@ -56,69 +51,6 @@ func emailOf(t *testing.T, st store.Store, id string) string {
 		t.Fatal(err)
 	}
 	return u.Email
-}
-
-// normalizeEmails rewrites an email stored otherwise than in NFC when no
-// other user has its address, and reports the users whose addresses
-// collide, changing none of them, on both backends.
-func TestNormalizeEmails(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		open func(t *testing.T) store.Store
-	}{
-		{"sqlite", func(t *testing.T) store.Store {
-			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "inkan.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}},
-		{"postgres", func(t *testing.T) store.Store {
-			st, err := postgres.Open(context.Background(), pgtest.Database(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}},
-	} {
-		t.Run(backend.name, func(t *testing.T) {
-			st := backend.open(t)
-			defer st.Close()
-			ids := legacyUsers(t, st)
-			rep, err := normalizeEmails(context.Background(), st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := []string{ids[elodieNFD]}; !slices.Equal(rep.rewritten, want) {
-				t.Errorf("rewritten = %v, want %v", rep.rewritten, want)
-			}
-			want := []emailConflict{
-				{holder: ids[reneNFC], others: []string{ids[reneNFD]}},
-				{others: []string{ids[xA], ids[xB]}},
-			}
-			if len(rep.conflicts) != 2 || !equalConflict(rep.conflicts[0], want[0]) && !equalConflict(rep.conflicts[0], want[1]) ||
-				!equalConflict(rep.conflicts[1], want[0]) && !equalConflict(rep.conflicts[1], want[1]) {
-				t.Errorf("conflicts = %+v, want %+v", rep.conflicts, want)
-			}
-			for email, id := range ids {
-				want := email
-				if email == elodieNFD {
-					want = "\u00e9lodie@example.com"
-				}
-				if got := emailOf(t, st, id); got != want {
-					t.Errorf("email of the user stored as %q = %q, want %q", email, got, want)
-				}
-			}
-			again, err := normalizeEmails(context.Background(), st)
-			if err != nil || len(again.rewritten) != 0 || len(again.conflicts) != 2 {
-				t.Errorf("second run = %+v, %v; want no rewrite, the same two conflicts", again, err)
-			}
-		})
-	}
-}
-
-func equalConflict(a, b emailConflict) bool {
-	return a.holder == b.holder && slices.Equal(a.others, b.others)
 }
 
 // inkan migrate and inkan serve report what they normalised and which

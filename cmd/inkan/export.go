@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -90,7 +91,7 @@ func migrateCmd(ctx context.Context, std stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	emails, err := normalizeEmails(ctx, st)
+	emails, err := account.NormalizeStoredEmails(ctx, st, time.Now)
 	if err != nil {
 		st.Close()
 		return err
@@ -99,7 +100,7 @@ func migrateCmd(ctx context.Context, std stdio, args []string) error {
 		return err
 	}
 	fmt.Fprintf(std.out, "the database schema of %s is up to date\n", describeStore(cfg))
-	for _, l := range emails.lines() {
+	for _, l := range emails.Lines() {
 		fmt.Fprintln(std.out, l)
 	}
 	return nil

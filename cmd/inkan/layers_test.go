@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,8 @@ import (
 //   - verify, the public package, imports nothing of this module;
 //   - a storage backend imports, of this module, only store;
 //   - nothing imports server but cmd/inkan, and nothing imports cmd;
+//   - account imports, of this module, only store, password, plaintext and
+//     token;
 //   - token does not import store (one known exception until issue 9
 //     moves the user out of token's API, listed below).
 func TestImportRules(t *testing.T) {
@@ -43,6 +46,8 @@ func TestImportRules(t *testing.T) {
 				broken = "verify imports nothing of this module"
 			case (pkg == "internal/store/sqlite" || pkg == "internal/store/postgres") && d != "internal/store":
 				broken = "a storage backend imports only store"
+			case pkg == "internal/account" && !slices.Contains([]string{"internal/store", "internal/password", "internal/plaintext", "internal/token"}, d):
+				broken = "account imports only store, password, plaintext and token"
 			case d == "internal/server" && pkg != "cmd/inkan":
 				broken = "only cmd/inkan imports server"
 			case strings.HasPrefix(d, "cmd/"):

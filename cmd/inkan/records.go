@@ -10,9 +10,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/password"
-	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -135,7 +135,7 @@ func toUserRecord(u store.User) userRecord {
 // signup does; checkUser validates the result.
 func fromUserRecord(r userRecord) (store.User, error) {
 	u := store.User{
-		ID: r.ID, Name: r.Name, Email: server.NormalizeEmail(r.Email), PasswordHash: r.PasswordHash,
+		ID: r.ID, Name: r.Name, Email: account.NormalizeEmail(r.Email), PasswordHash: r.PasswordHash,
 		Disabled: r.Disabled, EmailVerified: r.EmailVerified,
 	}
 	var err error
@@ -153,10 +153,10 @@ func fromUserRecord(r userRecord) (store.User, error) {
 
 // checkUser validates a user as signup and "users add" do.
 func checkUser(u store.User) error {
-	if p := server.CheckName(u.Name); p != nil {
+	if p := account.CheckName(u.Name); p != nil {
 		return fmt.Errorf("name: %s", p.Msg)
 	}
-	if p := server.CheckEmail(u.Email); p != nil {
+	if p := account.CheckEmail(u.Email); p != nil {
 		return fmt.Errorf("email: %s", p.Msg)
 	}
 	if err := password.Check(u.PasswordHash); err != nil {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/janitor"
 	"github.com/inkan-dev/inkan/internal/keys"
@@ -107,11 +108,11 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		return err
 	}
 	defer db.Close()
-	emails, err := normalizeEmails(ctx, db)
+	emails, err := account.NormalizeStoredEmails(ctx, db, time.Now)
 	if err != nil {
 		return err
 	}
-	emails.log(ctx, logger)
+	emails.Log(ctx, logger)
 	st := cache.New(db, logger)
 	if err := st.Refresh(ctx); err != nil {
 		return err
@@ -145,8 +146,8 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	issuer := cfg.IssuerFor(ln.Addr(), tlsOn)
 	metrics := server.NewMetrics(func() time.Duration { return time.Since(keySet.Active().ActivatedAt) })
 	login := store.ThrottlePolicy{Free: cfg.LoginAttempts, Base: cfg.LoginBackoff, Max: cfg.LoginBackoffMax, Window: throttleWindow}
-	account := login
-	account.Free = cfg.LoginAccountAttempts
+	perAccount := login
+	perAccount.Free = cfg.LoginAccountAttempts
 	hasher := password.New(password.Default, cfg.HashConcurrency)
 	hasher.SetIdleRelease(hashIdleRelease)
 	srv, err := server.New(ctx, server.Options{
@@ -160,7 +161,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		TrustedProxies: cfg.TrustedProxies,
 		HashQueueWait:  cfg.HashQueueWait,
 		LoginPolicy:    login,
-		AccountPolicy:  account,
+		AccountPolicy:  perAccount,
 		SignupPolicy:   store.ThrottlePolicy{Free: cfg.SignupAttempts, Base: time.Second, Max: time.Hour, Window: throttleWindow},
 		HSTS:           tlsOn,
 		Metrics:        metrics,

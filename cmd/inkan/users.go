@@ -15,12 +15,11 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/term"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/plaintext"
-	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/internal/token"
 )
 
 const usersUsage = `Usage: inkan users <subcommand> [flags]
@@ -93,11 +92,14 @@ func users(ctx context.Context, std stdio, args []string) error {
 		return err
 	}
 	defer st.Close()
-	hasher := password.New(password.Default, 1)
+	accounts, err := account.New(ctx, account.Options{Store: st, Passwords: password.New(password.Default, 1)})
+	if err != nil {
+		return err
+	}
 
 	switch sub {
 	case "add":
-		return addUser(ctx, std, st, hasher, email, name, hash, verified)
+		return addUser(ctx, std, accounts, email, name, hash, verified)
 	case "list":
 		return listUsers(ctx, std.out, st)
 	}
@@ -107,49 +109,29 @@ func users(ctx context.Context, std stdio, args []string) error {
 	}
 	switch sub {
 	case "delete":
-		if err := st.DeleteUser(ctx, u.ID); err != nil {
+		if err := accounts.Delete(ctx, u.ID); err != nil {
 			return err
 		}
 		fmt.Fprintf(std.out, "deleted %s\n", u.Email)
 		return nil
-	case "disable", "enable":
-		_, err := st.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
-			old.Disabled = sub == "disable"
-			old.UpdatedAt = now()
-			if sub == "disable" { // what was issued before stays refused after an enable
-				old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter)
-			}
-			return old, nil
-		})
-		if err != nil {
+	case "disable":
+		if _, err := accounts.Disable(ctx, u.ID); err != nil {
 			return err
 		}
-		if sub == "disable" { // its refresh tokens and login sessions end too
-			if err := st.DeleteUserGrants(ctx, u.ID); err != nil {
-				return err
-			}
+		fmt.Fprintf(std.out, "disabled %s\n", u.Email)
+		return nil
+	case "enable":
+		if _, err := accounts.Enable(ctx, u.ID); err != nil {
+			return err
 		}
-		fmt.Fprintf(std.out, "%sd %s\n", sub, u.Email)
+		fmt.Fprintf(std.out, "enabled %s\n", u.Email)
 		return nil
 	default: // passwd
 		pw, err := readPassword(std)
 		if err != nil {
 			return err
 		}
-		h, err := hasher.Hash(ctx, pw)
-		if err != nil {
-			return err
-		}
-		_, err = st.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
-			old.PasswordHash = h
-			old.UpdatedAt = now()
-			old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter) // ends every token issued before
-			return old, nil
-		})
-		if err != nil {
-			return err
-		}
-		if err := st.DeleteUserGrants(ctx, u.ID); err != nil { // sign out everywhere
+		if _, err := accounts.SetPassword(ctx, u.ID, pw); err != nil {
 			return err
 		}
 		fmt.Fprintf(std.out, "password changed for %s\n", u.Email)
@@ -170,7 +152,7 @@ func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, er
 		}
 		return u, err
 	}
-	target := server.NormalizeEmail(arg)
+	target := account.NormalizeEmail(arg)
 	u, err := st.GetUserByEmail(ctx, target)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, fmt.Errorf("no user with email %q", target)
@@ -180,16 +162,16 @@ func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, er
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Hasher, email, name, hash string, verified bool) error {
+func addUser(ctx context.Context, std stdio, accounts *account.Service, email, name, hash string, verified bool) error {
 	var problems []string
 	if !plaintext.Valid(email) { // before normalising, which makes U+FFFD of invalid UTF-8
 		problems = append(problems, "--email: control characters or invalid UTF-8")
 	}
-	email, name = server.NormalizeEmail(email), strings.TrimSpace(name)
-	if p := server.CheckEmail(email); p != nil {
+	email, name = account.NormalizeEmail(email), strings.TrimSpace(name)
+	if p := account.CheckEmail(email); p != nil {
 		problems = append(problems, "--email: "+p.Msg)
 	}
-	if p := server.CheckName(name); p != nil {
+	if p := account.CheckName(name); p != nil {
 		problems = append(problems, "--name: "+p.Msg)
 	}
 	if hash != "" {
@@ -200,18 +182,16 @@ func addUser(ctx context.Context, std stdio, st store.Store, hasher *password.Ha
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", errUsage, strings.Join(problems, "; "))
 	}
+	n := account.NewUser{Name: name, Email: email, PasswordHash: hash, EmailVerified: verified}
 	if hash == "" {
 		pw, err := readPassword(std)
 		if err != nil {
 			return err
 		}
-		if hash, err = hasher.Hash(ctx, pw); err != nil {
-			return err
-		}
+		n.Password = pw
 	}
-	t := now()
-	u := store.User{ID: uuid.NewString(), Name: name, Email: email, PasswordHash: hash, EmailVerified: verified, CreatedAt: t, UpdatedAt: t}
-	if err := st.CreateUser(ctx, u); errors.Is(err, store.ErrConflict) {
+	u, err := accounts.Create(ctx, n)
+	if errors.Is(err, account.ErrEmailTaken) {
 		return fmt.Errorf("a user with email %q exists", email)
 	} else if err != nil {
 		return err
@@ -266,7 +246,7 @@ func readPassword(std stdio) (string, error) {
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
-	if p := server.CheckPassword(pw); p != nil {
+	if p := account.CheckPassword(pw); p != nil {
 		return "", fmt.Errorf("password: %s", p.Msg)
 	}
 	return pw, nil

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -378,21 +379,22 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
 		return
 	}
-	email := NormalizeEmail(r.PostForm.Get("email"))
+	email := account.NormalizeEmail(r.PostForm.Get("email"))
 	password := r.PostForm.Get("password")
-	if len(password) > maxPasswordBytes || email == "" {
+	if len(password) > account.MaxPasswordBytes || email == "" {
 		s.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
 		return
 	}
-	u, err := s.checkPassword(r, r.PostForm.Get("email"), password)
+	u, err := s.accounts.Authenticate(ctx, r.PostForm.Get("email"), password, s.clientIP(r))
+	var throttled *account.ThrottledError
 	switch {
-	case errors.Is(err, errThrottled):
+	case errors.As(err, &throttled):
 		s.loginPage(w, r, ar, params, email, "Too many attempts. Wait a moment and try again.", http.StatusTooManyRequests)
 		return
-	case errors.Is(err, errBusy):
+	case errors.Is(err, account.ErrBusy):
 		s.loginPage(w, r, ar, params, email, "The server is busy. Try again in a moment.", http.StatusServiceUnavailable)
 		return
-	case errors.Is(err, errBadCredentials):
+	case errors.Is(err, account.ErrBadCredentials):
 		s.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
 		return
 	case err != nil:

@@ -64,8 +64,9 @@ func benchToken(b *testing.B, h *harness) string {
 // BenchmarkAuthenticate is POST /user/_authenticate with the real argon2id
 // parameters, at most GOMAXPROCS hashes at once, as the server runs.
 func BenchmarkAuthenticate(b *testing.B) {
-	h := newHarness(&testing.T{})
-	h.srv.opts.Passwords = password.New(password.Default, runtime.GOMAXPROCS(0))
+	h := newHarness(&testing.T{}, withOptions(func(o *Options) {
+		o.Passwords = password.New(password.Default, runtime.GOMAXPROCS(0))
+	}))
 	tok := &testing.T{}
 	h.signup(tok, "Bench", "bench@example.com", "pw-8char")
 	auth := basic("bench@example.com", "pw-8char")

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
+	"strconv"
 
-	"github.com/inkan-dev/inkan/internal/plaintext"
-	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/token"
 )
 
@@ -20,18 +19,19 @@ type tokenResponse struct {
 
 // handleAuthenticate is POST /user/_authenticate: HTTP Basic with the email
 // as user id → a signed access token. Every failure is the same 401, and an
-// unknown email costs one password verification like a known one.
+// unknown email costs one password verification like a known one
+// (account.Service.Authenticate).
 func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	email, password, err := parseBasic(r.Header.Get("Authorization"))
-	if err != nil || len(password) > maxPasswordBytes {
+	if err != nil || len(password) > account.MaxPasswordBytes {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed credentials")
 		s.opts.Metrics.logins.WithLabelValues(resultFailure).Inc()
 		return errBadCredentials
 	}
-	u, err := s.checkPassword(r, email, password)
+	u, err := s.accounts.Authenticate(ctx, email, password, s.clientIP(r))
 	if err != nil {
-		return err
+		return tutorialError(err)
 	}
 	tok, err := s.tokens.Issue(u)
 	if err != nil {
@@ -44,95 +44,37 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// checkPassword is every password login (the tutorial's route, the OAuth
-// password grant, the login page): it counts the attempt in the shared
-// throttle before checking it, so that parallel guesses cannot slip past
-// the budget, costs one hash whether or not the email is known, and resets
-// the counters on success. It takes the email as given, and normalises it;
-// one no account can have (control characters, invalid UTF-8, over 254
-// bytes once normalised) fails before any of that. It returns
-// errBadCredentials for any failure, a throttledError, or errBusy.
-func (s *Server) checkPassword(r *http.Request, email, password string) (store.User, error) {
-	ctx := r.Context()
-	m := s.opts.Metrics.logins
-	// No account has such an email (registration refuses it), so it costs
-	// no throttle row, lookup or hash. The text is checked as given: the
-	// normal form would turn invalid UTF-8 into U+FFFD.
-	valid := plaintext.Valid(email)
-	if email = NormalizeEmail(email); !valid || len(email) > maxEmailBytes {
-		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed email")
-		m.WithLabelValues(resultFailure).Inc()
-		return store.User{}, errBadCredentials
-	}
-	counters, err := s.throttle(ctx, s.loginKeys(r, email)...)
-	if err != nil {
-		if errors.Is(err, errThrottled) {
-			m.WithLabelValues(resultThrottled).Inc()
+// tutorialError is the tutorial routes' answer to the account service's
+// errors: the one 401 of a failed login, 503 when the hash pool is
+// saturated, 409 for a taken email, and 429 with Retry-After when
+// throttled. Any other error passes as it is (a 500).
+func tutorialError(err error) error {
+	var te *account.ThrottledError
+	switch {
+	case errors.Is(err, account.ErrBadCredentials):
+		return errBadCredentials
+	case errors.Is(err, account.ErrBusy):
+		return errBusy
+	case errors.Is(err, account.ErrEmailTaken):
+		return detailf(http.StatusConflict, "Email already registered")
+	case errors.As(err, &te):
+		secs := te.Seconds()
+		return &detailError{
+			status: http.StatusTooManyRequests,
+			detail: "Too many attempts, retry in " + seconds(secs),
+			header: [2]string{"Retry-After", strconv.FormatInt(secs, 10)},
 		}
-		return store.User{}, err
 	}
-	u, err := s.opts.Store.GetUserByEmail(ctx, email)
-	known := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.User{}, err
-	}
-	hash := s.dummyHash
-	if known {
-		hash = u.PasswordHash
-	}
-	ok, rehash, err := s.opts.Passwords.Verify(ctx, hash, password)
-	if errors.Is(err, errHashBusy) {
-		m.WithLabelValues(resultBusy).Inc()
-		return store.User{}, errBusy
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return store.User{}, err
-		}
-		// A stored hash we cannot read: the user cannot log in, and the
-		// operator must know.
-		s.opts.Logger.ErrorContext(ctx, "verify password", "sub", u.ID, "err", err)
-		return store.User{}, errBadCredentials
-	}
-	if !known || !ok || u.Disabled {
-		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "bad credentials")
-		m.WithLabelValues(resultFailure).Inc()
-		return store.User{}, errBadCredentials
-	}
-	if err := s.opts.Store.ResetThrottle(ctx, counters...); err != nil {
-		s.opts.Logger.WarnContext(ctx, "reset login throttle", "sub", u.ID, "err", err)
-	}
-	if rehash {
-		s.rehash(r, u, password)
-	}
-	m.WithLabelValues(resultSuccess).Inc()
-	return u, nil
+	return err
 }
 
-// rehash upgrades a legacy (bcrypt) or outdated hash to the current argon2id
-// parameters after a successful login, unless the hash changed meanwhile.
-// Failures are logged: the login itself stands.
-func (s *Server) rehash(r *http.Request, u store.User, password string) {
-	ctx := r.Context()
-	nh, err := s.opts.Passwords.Hash(ctx, password)
-	if err == nil {
-		_, err = s.opts.Store.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
-			if old.PasswordHash != u.PasswordHash {
-				return old, errHashChanged
-			}
-			old.PasswordHash = nh
-			old.UpdatedAt = s.opts.Now().UTC().Truncate(time.Microsecond)
-			return old, nil
-		})
+// seconds spells a count of seconds for people: "1 second", "2 seconds".
+func seconds(n int64) string {
+	if n == 1 {
+		return "1 second"
 	}
-	if err != nil && !errors.Is(err, errHashChanged) {
-		s.opts.Logger.WarnContext(ctx, "rehash password", "sub", u.ID, "err", err)
-		return
-	}
-	s.opts.Logger.InfoContext(ctx, "password rehashed", "sub", u.ID)
+	return strconv.FormatInt(n, 10) + " seconds"
 }
-
-var errHashChanged = errors.New("password hash changed meanwhile")
 
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")

@@ -25,10 +25,8 @@ type accessExtra struct {
 
 // Why a token is refused, for the logs.
 var (
-	errRevoked     = errors.New("token revoked")
-	errUserGone    = errors.New("user deleted or disabled")
-	errBeforeReset = errors.New("issued before the user's credentials changed")
-	errClientGone  = errors.New("client deleted")
+	errRevoked    = errors.New("token revoked")
+	errClientGone = errors.New("client deleted")
 )
 
 // checkAccessToken verifies raw as an access token (the tutorial's or RFC
@@ -64,27 +62,10 @@ func (s *Server) checkAccessToken(ctx context.Context, raw string) (*verify.Clai
 	return claims, extra, &u, nil
 }
 
-// liveUser is the one rule for whether what was issued to user id at issued
-// (a token's iat, a code's or refresh token's sign-in time) still counts:
-// the user exists, is enabled, and issued is not before their
-// TokensValidAfter, which a password change or a disable moves. Tokens
-// carry whole-second iat; token.Issuer rounds theirs up past
-// TokensValidAfter so that this comparison holds for them too.
+// liveUser is account.Service.Live, the one rule for whether what was
+// issued to user id at issued still counts.
 func (s *Server) liveUser(ctx context.Context, id string, issued time.Time) (store.User, error) {
-	u, err := s.opts.Store.GetUser(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, errUserGone
-	}
-	if err != nil {
-		return store.User{}, err
-	}
-	if u.Disabled {
-		return store.User{}, errUserGone
-	}
-	if issued.Before(u.TokensValidAfter) {
-		return store.User{}, errBeforeReset
-	}
-	return u, nil
+	return s.accounts.Live(ctx, id, issued)
 }
 
 // isRFC9068 tells an OAuth access token (typ at+jwt) from the tutorial's.

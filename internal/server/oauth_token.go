@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -182,7 +183,7 @@ func audience(c store.Client) []string {
 func (s *Server) passwordGrant(r *http.Request, c store.Client) (tokenResponseBody, error) {
 	ctx := r.Context()
 	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
-	if NormalizeEmail(username) == "" || password == "" || len(password) > maxPasswordBytes {
+	if account.NormalizeEmail(username) == "" || password == "" || len(password) > account.MaxPasswordBytes {
 		return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidRequest, "username and password are required")
 	}
 	requested, err := oauth2.ParseScope(r.PostForm.Get("scope"))
@@ -193,16 +194,15 @@ func (s *Server) passwordGrant(r *http.Request, c store.Client) (tokenResponseBo
 	if err != nil {
 		return tokenResponseBody{}, err
 	}
-	u, err := s.checkPassword(r, username, password)
+	u, err := s.accounts.Authenticate(ctx, username, password, s.clientIP(r))
 	if err != nil {
-		var de *detailError
+		var te *account.ThrottledError
 		switch {
-		case errors.Is(err, errThrottled) && errors.As(err, &de):
-			retry, _ := strconv.Atoi(de.header[1])
-			return tokenResponseBody{}, &oauth2.Error{Code: oauth2.InvalidGrant, Description: "too many attempts", Status: http.StatusTooManyRequests, RetryAfter: retry}
-		case errors.Is(err, errBusy):
+		case errors.As(err, &te):
+			return tokenResponseBody{}, &oauth2.Error{Code: oauth2.InvalidGrant, Description: "too many attempts", Status: http.StatusTooManyRequests, RetryAfter: int(te.Seconds())}
+		case errors.Is(err, account.ErrBusy):
 			return tokenResponseBody{}, &oauth2.Error{Code: oauth2.TemporarilyUnavailable, Description: "busy, retry shortly", RetryAfter: 1}
-		case errors.Is(err, errBadCredentials):
+		case errors.Is(err, account.ErrBadCredentials):
 			return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidGrant, "incorrect username or password")
 		}
 		return tokenResponseBody{}, err
@@ -350,7 +350,7 @@ func (s *Server) liveRefreshToken(ctx context.Context, rt store.RefreshToken, c 
 // liveGrantUser is liveUser with its refusals wrapping errGrantEnded.
 func (s *Server) liveGrantUser(ctx context.Context, id string, authTime time.Time) (store.User, error) {
 	u, err := s.liveUser(ctx, id, authTime)
-	if errors.Is(err, errUserGone) || errors.Is(err, errBeforeReset) {
+	if errors.Is(err, account.ErrUserGone) || errors.Is(err, account.ErrBeforeReset) {
 		return store.User{}, fmt.Errorf("%w: %w", errGrantEnded, err)
 	}
 	return u, err

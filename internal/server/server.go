@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,16 +11,15 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
 )
 
-// PasswordHasher hashes and verifies passwords (package password).
-type PasswordHasher interface {
-	Hash(ctx context.Context, password string) (string, error)
-	Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error)
-}
+// PasswordHasher hashes and verifies passwords (package password); the
+// account service bounds the wait for its hash slots (HashQueueWait).
+type PasswordHasher = account.PasswordHasher
 
 // KeySet is what the server needs of the signing keys.
 type KeySet interface {
@@ -94,12 +92,12 @@ const (
 
 // Server serves inkan's HTTP API.
 type Server struct {
-	opts      Options
-	tokens    *token.Issuer
-	verifier  *verify.Verifier
-	hints     *verify.Verifier // of id_token_hint at logout: expired ID tokens too
-	dummyHash string           // verified against when the email is unknown
-	handler   http.Handler
+	opts     Options
+	tokens   *token.Issuer
+	verifier *verify.Verifier
+	hints    *verify.Verifier // of id_token_hint at logout: expired ID tokens too
+	accounts *account.Service // the rules about users: logins, registration, liveness
+	handler  http.Handler
 
 	backchannel *http.Client  // delivers logout tokens
 	kick        chan struct{} // wakes RunBackchannel after a logout
@@ -108,10 +106,9 @@ type Server struct {
 	jwks        *jwksCache
 }
 
-// New builds the server. It takes a dummy hash with the hasher's own
-// parameters, so that a login for an unknown email costs what a real one
-// does: from the hasher's Dummy method when it has one (nothing is computed,
-// so start-up leaves no hash memory behind), or by hashing a random password.
+// New builds the server, and over its store and hasher the account
+// service (account.New, which takes the dummy hash a login for an unknown
+// email is verified against).
 func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Keys == nil || opts.Passwords == nil || opts.Logger == nil {
 		return nil, errors.New("server: Store, Keys, Passwords and Logger are required")
@@ -145,12 +142,22 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dummy string
-	if d, ok := opts.Passwords.(interface{ Dummy() (string, error) }); ok {
-		dummy, err = d.Dummy()
-	} else {
-		dummy, err = opts.Passwords.Hash(ctx, rand.Text())
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
 	}
+	logins := opts.Metrics.logins
+	accounts, err := account.New(ctx, account.Options{
+		Store:          opts.Store,
+		Passwords:      opts.Passwords,
+		Logger:         opts.Logger,
+		Now:            opts.Now,
+		HashQueueWait:  opts.HashQueueWait,
+		LoginPolicy:    opts.LoginPolicy,
+		AccountPolicy:  opts.AccountPolicy,
+		SignupPolicy:   opts.SignupPolicy,
+		ThrottleSecret: opts.TokenSecret,
+		OnLogin:        func(result string) { logins.WithLabelValues(result).Inc() },
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -158,17 +165,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts.Passwords = &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait}
-	if opts.Metrics == nil {
-		opts.Metrics = NewMetrics(nil)
-	}
 	s := &Server{
-		opts:      opts,
-		tokens:    &token.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
-		verifier:  v,
-		hints:     hints,
-		dummyHash: dummy,
-		jwks:      newJWKSCache(opts.JWKSMaxAge),
+		opts:     opts,
+		tokens:   &token.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
+		verifier: v,
+		hints:    hints,
+		accounts: accounts,
+		jwks:     newJWKSCache(opts.JWKSMaxAge),
 
 		backchannel: backchannelClient(opts.BackchannelClient),
 		kick:        make(chan struct{}, 1),
@@ -215,49 +218,11 @@ func (s *Server) routes() http.Handler {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// errHashBusy means no password-hash slot came free within HashQueueWait.
-var errHashBusy = errors.New("password hashing is saturated")
-
-// errBusy is the tutorial routes' answer to errHashBusy.
+// errBusy is the tutorial routes' answer to account.ErrBusy.
 var errBusy = &detailError{
 	status: http.StatusServiceUnavailable,
 	detail: "Server busy, retry shortly",
 	header: [2]string{"Retry-After", "1"},
-}
-
-// queuedHasher bounds the wait for a hash slot: the hasher's pool takes the
-// context, and a deadline that ends the wait (not the request) is errHashBusy.
-type queuedHasher struct {
-	PasswordHasher
-	wait time.Duration
-}
-
-func (q *queuedHasher) queue(ctx context.Context) (context.Context, context.CancelFunc) {
-	if q.wait <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, q.wait)
-}
-
-func (q *queuedHasher) busy(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return errHashBusy
-	}
-	return err
-}
-
-func (q *queuedHasher) Hash(ctx context.Context, password string) (string, error) {
-	qctx, cancel := q.queue(ctx)
-	defer cancel()
-	h, err := q.PasswordHasher.Hash(qctx, password)
-	return h, q.busy(ctx, err)
-}
-
-func (q *queuedHasher) Verify(ctx context.Context, encoded, password string) (bool, bool, error) {
-	qctx, cancel := q.queue(ctx)
-	defer cancel()
-	ok, rehash, err := q.PasswordHasher.Verify(qctx, encoded, password)
-	return ok, rehash, q.busy(ctx, err)
 }
 
 // Sync reloads what the server keeps in memory of other processes' writes,

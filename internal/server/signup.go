@@ -1,33 +1,17 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-	"golang.org/x/text/unicode/norm"
-
-	"github.com/inkan-dev/inkan/internal/password"
-	"github.com/inkan-dev/inkan/internal/plaintext"
-	"github.com/inkan-dev/inkan/internal/store"
-)
-
-// Limits of the user fields (NIST SP 800-63B for the password).
-const (
-	maxNameRunes     = 64
-	maxEmailBytes    = 254
-	minPasswordBytes = 8
-	maxPasswordBytes = 1024
+	"github.com/inkan-dev/inkan/internal/account"
 )
 
 type userResponse struct {
@@ -49,40 +33,26 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	m := s.opts.Metrics.signups
 	// An invalid registration answers 422 before it costs a throttle row
 	// or a hash: it creates nothing and tells nothing of who is registered.
-	in, problems := ValidateSignup(fields)
+	in, problems := account.ValidateSignup(fields)
 	if len(problems) > 0 {
 		m.WithLabelValues(resultInvalid).Inc()
-		return &detailError{status: http.StatusUnprocessableEntity, detail: problems}
+		return &detailError{status: http.StatusUnprocessableEntity, detail: fieldErrors(problems)}
 	}
-	// Every valid attempt counts: a 409 answers whether an email is
-	// registered, so probing for them is what this budget slows down.
-	if _, err := s.throttle(r.Context(), s.signupKeys(r)...); err != nil {
-		if errors.Is(err, errThrottled) {
-			m.WithLabelValues(resultThrottled).Inc()
-		}
-		return err
-	}
-	hash, err := s.opts.Passwords.Hash(r.Context(), in.Password)
-	if errors.Is(err, errHashBusy) {
+	u, err := s.accounts.Register(r.Context(), in, s.clientIP(r))
+	var te *account.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		m.WithLabelValues(resultThrottled).Inc()
+	case errors.Is(err, account.ErrBusy):
 		m.WithLabelValues(resultBusy).Inc()
-		return errBusy
+	case errors.Is(err, account.ErrEmailTaken):
+		m.WithLabelValues(resultConflict).Inc()
+	case err == nil:
+		m.WithLabelValues(resultSuccess).Inc()
 	}
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return tutorialError(err)
 	}
-	now := s.opts.Now().UTC().Truncate(time.Microsecond)
-	u := store.User{
-		ID: uuid.NewString(), Name: in.Name, Email: in.Email, PasswordHash: hash,
-		CreatedAt: now, UpdatedAt: now,
-	}
-	if err := s.opts.Store.CreateUser(r.Context(), u); errors.Is(err, store.ErrConflict) {
-		m.WithLabelValues(resultConflict).Inc()
-		return detailf(http.StatusConflict, "Email already registered")
-	} else if err != nil {
-		return err
-	}
-	m.WithLabelValues(resultSuccess).Inc()
-	s.opts.Logger.InfoContext(r.Context(), "user registered", "sub", u.ID)
 	writeJSON(w, http.StatusCreated, userResponse{ID: u.ID, Name: u.Name, Email: u.Email, CreatedAt: u.CreatedAt})
 	return nil
 }
@@ -124,136 +94,12 @@ func readJSONObject(w http.ResponseWriter, r *http.Request) (map[string]json.Raw
 	return fields, nil
 }
 
-// SignupInput is a validated, normalised registration.
-type SignupInput struct {
-	Name     string
-	Email    string
-	Password string
-}
-
-// ValidateSignup checks name, email and password and reports every problem
-// in FastAPI's 422 shape. The password never appears in a message.
-func ValidateSignup(fields map[string]json.RawMessage) (SignupInput, []fieldError) {
-	var in SignupInput
-	var problems []fieldError
-	str := func(name string) (string, bool) {
-		raw, ok := fields[name]
-		if !ok {
-			problems = append(problems, fieldError{Loc: []string{"body", name}, Msg: "Field required", Type: "missing"})
-			return "", false
-		}
-		var v string
-		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) || json.Unmarshal(raw, &v) != nil {
-			problems = append(problems, fieldError{Loc: []string{"body", name}, Msg: "Input should be a valid string", Type: "string_type"})
-			return "", false
-		}
-		return v, true
+// fieldErrors are the account service's field problems in FastAPI's 422
+// shape, each located in the body.
+func fieldErrors(problems []account.FieldProblem) []fieldError {
+	out := make([]fieldError, len(problems))
+	for i, p := range problems {
+		out[i] = fieldError{Loc: []string{"body", p.Field}, Msg: p.Msg, Type: p.Type}
 	}
-	add := func(name, typ, msg string) {
-		problems = append(problems, fieldError{Loc: []string{"body", name}, Msg: msg, Type: typ})
-	}
-	if v, ok := str("name"); ok {
-		in.Name = strings.TrimSpace(v)
-		if err := CheckName(in.Name); err != nil {
-			add("name", err.Type, err.Msg)
-		}
-	}
-	if v, ok := str("email"); ok {
-		in.Email = NormalizeEmail(v)
-		if err := CheckEmail(in.Email); err != nil {
-			add("email", err.Type, err.Msg)
-		}
-	}
-	if v, ok := str("password"); ok {
-		in.Password = v
-		if err := CheckPassword(in.Password); err != nil {
-			add("password", err.Type, err.Msg)
-		}
-	}
-	return in, problems
-}
-
-// FieldProblem says what is wrong with one field.
-type FieldProblem struct{ Type, Msg string }
-
-// CheckName accepts 1 to 64 characters without control characters.
-func CheckName(name string) *FieldProblem {
-	n := utf8.RuneCountInString(name)
-	switch {
-	case !utf8.ValidString(name):
-		return &FieldProblem{"value_error", "Name must be valid UTF-8"}
-	case n < 1:
-		return &FieldProblem{"string_too_short", "String should have at least 1 character"}
-	case n > maxNameRunes:
-		return &FieldProblem{"string_too_long", fmt.Sprintf("String should have at most %d characters", maxNameRunes)}
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return &FieldProblem{"value_error", "Name must not contain control characters"}
-	}
-	return nil
-}
-
-// NormalizeEmail is the form an email is stored, looked up and compared in,
-// by every way in (registration, the three password logins, the CLI,
-// import): trimmed, lower-cased, then in Unicode Normalization Form C, so
-// that "é" typed precomposed or as e and a combining accent is one address
-// (RFC 6532 §3.1; case mapping before normalisation as in RFC 8265 §3.4).
-// Its result is valid UTF-8, and NormalizeEmail(NormalizeEmail(e)) ==
-// NormalizeEmail(e).
-func NormalizeEmail(email string) string {
-	return norm.NFC.String(strings.ToLower(strings.TrimSpace(email)))
-}
-
-// CheckEmail accepts a plain addr-spec (RFC 5322) with a dotted domain, at
-// most 254 bytes.
-func CheckEmail(email string) *FieldProblem {
-	bad := func(why string) *FieldProblem {
-		return &FieldProblem{"value_error", "value is not a valid email address: " + why}
-	}
-	if len(email) > maxEmailBytes {
-		return bad(fmt.Sprintf("longer than %d characters", maxEmailBytes))
-	}
-	if !plaintext.Valid(email) {
-		return bad("it contains control characters or invalid UTF-8")
-	}
-	at := strings.LastIndexByte(email, '@')
-	if at < 1 || at == len(email)-1 {
-		return bad("an email address must have an @-sign with text on both sides")
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Name != "" || addr.Address != email {
-		return bad("it is not a plain address such as name@example.com")
-	}
-	local, domain := email[:at], email[at+1:]
-	if len(local) > 64 {
-		return bad("the part before the @-sign is longer than 64 characters")
-	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
-		return bad("the domain name must contain a dot")
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
-			return bad("the domain name is not valid")
-		}
-		for _, c := range l {
-			if !(unicode.IsLetter(c) || unicode.IsDigit(c) || c == '-') {
-				return bad("the domain name is not valid")
-			}
-		}
-	}
-	return nil
-}
-
-// CheckPassword accepts 8 to 1024 bytes that are not one of the most
-// common passwords (NIST SP 800-63B).
-func CheckPassword(pw string) *FieldProblem {
-	switch {
-	case len(pw) < minPasswordBytes:
-		return &FieldProblem{"string_too_short", fmt.Sprintf("Password should have at least %d characters", minPasswordBytes)}
-	case len(pw) > maxPasswordBytes:
-		return &FieldProblem{"string_too_long", fmt.Sprintf("Password should have at most %d bytes", maxPasswordBytes)}
-	case password.IsCommon(pw):
-		return &FieldProblem{"value_error", "Password is too common: it appears in lists of leaked passwords"}
-	}
-	return nil
+	return out
 }

@@ -5,9 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -16,43 +13,6 @@ const (
 	elodieNFC = "\u00e9lodie@example.com"  // é precomposed
 	elodieNFD = "e\u0301lodie@example.com" // e and a combining acute accent
 )
-
-func TestNormalizeEmail(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{" Alice@Example.COM ", "alice@example.com"},
-		{elodieNFC, elodieNFC},
-		{elodieNFD, elodieNFC},
-		{"E\u0301LODIE@EXAMPLE.COM", elodieNFC},
-		{"\u212Aate@example.com", "kate@example.com"},                        // KELVIN SIGN
-		{"\u212Bngstr\u00f6m@example.com", "\u00e5ngstr\u00f6m@example.com"}, // ANGSTROM SIGN
-		{"a\xffb@example.com", "a\ufffdb@example.com"},
-	} {
-		if got := NormalizeEmail(tc.in); got != tc.want {
-			t.Errorf("NormalizeEmail(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-// FuzzNormalizeEmail: the result is valid UTF-8, in NFC, lower-case,
-// trimmed, and a fixed point.
-func FuzzNormalizeEmail(f *testing.F) {
-	for _, s := range []string{"alice@example.com", elodieNFD, " \u212Aate@x.y ", "a\xffb", "\u0301", "Ω\u0345\u0301"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := NormalizeEmail(s)
-		switch {
-		case !utf8.ValidString(got):
-			t.Fatalf("NormalizeEmail(%q) = %q: invalid UTF-8", s, got)
-		case !norm.NFC.IsNormalString(got):
-			t.Fatalf("NormalizeEmail(%q) = %q: not NFC", s, got)
-		case strings.ToLower(got) != got || strings.TrimSpace(got) != got:
-			t.Fatalf("NormalizeEmail(%q) = %q: not lower-case and trimmed", s, got)
-		case NormalizeEmail(got) != got:
-			t.Fatalf("NormalizeEmail(NormalizeEmail(%q)) = %q, want %q", s, NormalizeEmail(got), got)
-		}
-	})
-}
 
 // An email typed decomposed is the same account as the precomposed one:
 // registration answers 409, and every login finds the account.

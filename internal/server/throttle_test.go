@@ -179,11 +179,13 @@ func TestSignup_throttle(t *testing.T) {
 // registrations answer 503 with Retry-After, and GET /user and the JWKS,
 // which hash nothing, keep answering.
 func TestHashPool_busy(t *testing.T) {
-	h := newHarness(t)
+	pool := &slotHasher{slot: make(chan struct{}, 1)}
+	h := newHarness(t, withOptions(func(o *Options) {
+		pool.PasswordHasher = o.Passwords
+		o.Passwords, o.HashQueueWait = pool, 10*time.Millisecond
+	}))
 	h.signup(t, "Alice", "alice@example.com", "correct horse")
 	tok := h.login(t, "alice@example.com", "correct horse")
-	pool := &slotHasher{PasswordHasher: h.hasher, slot: make(chan struct{}, 1)}
-	h.srv.opts.Passwords = &queuedHasher{PasswordHasher: pool, wait: 10 * time.Millisecond}
 	pool.slot <- struct{}{} // a long hash holds the only slot
 	defer func() { <-pool.slot }()
 

@@ -22,7 +22,7 @@ var (
 type User struct {
 	ID            string // random UUID, immutable
 	Name          string
-	Email         string // trimmed, lower-cased and in Unicode NFC (server.NormalizeEmail), unique
+	Email         string // trimmed, lower-cased and in Unicode NFC (account.NormalizeEmail), unique
 	PasswordHash  string // PHC argon2id or bcrypt; never leaves the server
 	Disabled      bool
 	EmailVerified bool      // set by the CLI or an import; false for self-registration

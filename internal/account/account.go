@@ -1,0 +1,149 @@
+// Package account is the one home of inkan's rules about users: what a
+// name, an email and a password may be and the form an email is stored
+// in, registration, password authentication with its throttle and its
+// bounded pool of hash slots, disabling, enabling, deleting a user and
+// setting their password, and whether what was issued to a user still
+// counts ("tokens valid after").
+//
+// The HTTP layer (package server) and the CLI (cmd/inkan) both call a
+// Service. It returns values and typed errors (ErrBadCredentials, ErrBusy,
+// *ThrottledError, ErrEmailTaken, ErrUserGone, ErrBeforeReset), which each
+// protocol's writer maps to its own answer; it knows nothing of HTTP.
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// Store is what the service needs of the storage: the users, the shared
+// throttle counters, and the removal of a user's grants (refresh tokens,
+// sessions, codes) when their credentials change. store.Store has it.
+type Store interface {
+	store.UserStore
+	store.ThrottleStore
+	DeleteUserGrants(ctx context.Context, userID string) error
+}
+
+// Options configure a Service. Store and Passwords are required; the zero
+// value of the others turns their feature off or takes the default.
+type Options struct {
+	Store     Store
+	Passwords PasswordHasher
+	// Logger receives the service's records; nil discards them.
+	Logger *slog.Logger
+	Now    func() time.Time // nil means time.Now
+
+	// HashQueueWait bounds how long a call waits for a password-hash slot
+	// before it fails with ErrBusy; zero waits as long as ctx lives.
+	HashQueueWait time.Duration
+	// LoginPolicy budgets failed logins per (account, client address);
+	// AccountPolicy per account from every address, more loosely;
+	// SignupPolicy registrations per client address. A policy with Free 0
+	// is off.
+	LoginPolicy, AccountPolicy, SignupPolicy store.ThrottlePolicy
+	// ThrottleSecret keys the HMAC that names the throttle counters
+	// (32 bytes, shared by replicas); required when a policy is on.
+	ThrottleSecret []byte
+
+	// OnLogin, when set, is told the result of every password login:
+	// LoginSuccess, LoginFailure, LoginThrottled or LoginBusy (a login
+	// that fails on a store error is not counted). Metrics count with it.
+	OnLogin func(result string)
+}
+
+// The results OnLogin is told.
+const (
+	LoginSuccess   = "success"
+	LoginFailure   = "failure"
+	LoginThrottled = "throttled"
+	LoginBusy      = "busy"
+)
+
+// Service applies the rules about users. It is safe for concurrent use.
+type Service struct {
+	opts      Options
+	hasher    PasswordHasher // opts.Passwords behind the queue of HashQueueWait
+	dummyHash string         // verified against when the email is unknown
+}
+
+// New builds the service. It takes a dummy hash with the hasher's own
+// parameters, so that a login for an unknown email costs what a real one
+// does: from the hasher's Dummy method when it has one (nothing is computed,
+// so start-up leaves no hash memory behind), or by hashing a random password.
+func New(ctx context.Context, opts Options) (*Service, error) {
+	if opts.Store == nil || opts.Passwords == nil {
+		return nil, errors.New("account: Store and Passwords are required")
+	}
+	on := opts.LoginPolicy.Free > 0 || opts.AccountPolicy.Free > 0 || opts.SignupPolicy.Free > 0
+	if on && len(opts.ThrottleSecret) < 32 {
+		return nil, errors.New("account: ThrottleSecret must have 32 bytes when a throttle policy is on")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OnLogin == nil {
+		opts.OnLogin = func(string) {}
+	}
+	var dummy string
+	var err error
+	if d, ok := opts.Passwords.(interface{ Dummy() (string, error) }); ok {
+		dummy, err = d.Dummy()
+	} else {
+		dummy, err = opts.Passwords.Hash(ctx, rand.Text())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		opts:      opts,
+		hasher:    &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait},
+		dummyHash: dummy,
+	}, nil
+}
+
+// now is the service's clock as stored: UTC, in microseconds.
+func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+// Errors of the service. Compare with errors.Is; a *ThrottledError with
+// errors.As.
+var (
+	// ErrBadCredentials is every failed password login: an unknown email,
+	// a wrong password, a disabled user, an email no account can have. A
+	// caller tells the client no more than that.
+	ErrBadCredentials = errors.New("incorrect email or password")
+	// ErrBusy means no password-hash slot came free within HashQueueWait:
+	// the client may retry shortly.
+	ErrBusy = errors.New("password hashing is saturated")
+	// ErrEmailTaken means a registration's email belongs to another user.
+	ErrEmailTaken = errors.New("email already registered")
+	// ErrUserGone means the user was deleted or is disabled.
+	ErrUserGone = errors.New("user deleted or disabled")
+	// ErrBeforeReset means what was issued predates the user's
+	// TokensValidAfter: their password changed or they were disabled since.
+	ErrBeforeReset = errors.New("issued before the user's credentials changed")
+)
+
+// ThrottledError means a throttle counter of the attempt is blocked: no
+// attempt is admitted before RetryAfter has passed.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many attempts, retry in %d s", e.Seconds())
+}
+
+// Seconds is RetryAfter in whole seconds, rounded up, as Retry-After
+// carries it (RFC 9110 §10.2.3).
+func (e *ThrottledError) Seconds() int64 { return int64(math.Ceil(e.RetryAfter.Seconds())) }

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -53,7 +55,11 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 // bytes once normalised) fails before any of that. It returns
 // errBadCredentials for any failure, a throttledError, or errBusy.
 func (s *Server) checkPassword(r *http.Request, email, password string) (store.User, error) {
-	ctx := r.Context()
+	return s.authenticate(r.Context(), email, password, s.clientIP(r))
+}
+
+// authenticate is checkPassword for a client at from.
+func (s *Server) authenticate(ctx context.Context, email, password string, from netip.Addr) (store.User, error) {
 	m := s.opts.Metrics.logins
 	// No account has such an email (registration refuses it), so it costs
 	// no throttle row, lookup or hash. The text is checked as given: the
@@ -64,7 +70,7 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (store.U
 		m.WithLabelValues(resultFailure).Inc()
 		return store.User{}, errBadCredentials
 	}
-	counters, err := s.throttle(ctx, s.loginKeys(r, email)...)
+	counters, err := s.throttle(ctx, s.loginKeys(from, email)...)
 	if err != nil {
 		if errors.Is(err, errThrottled) {
 			m.WithLabelValues(resultThrottled).Inc()
@@ -103,7 +109,7 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (store.U
 		s.opts.Logger.WarnContext(ctx, "reset login throttle", "sub", u.ID, "err", err)
 	}
 	if rehash {
-		s.rehash(r, u, password)
+		s.rehash(ctx, u, password)
 	}
 	m.WithLabelValues(resultSuccess).Inc()
 	return u, nil
@@ -112,8 +118,7 @@ func (s *Server) checkPassword(r *http.Request, email, password string) (store.U
 // rehash upgrades a legacy (bcrypt) or outdated hash to the current argon2id
 // parameters after a successful login, unless the hash changed meanwhile.
 // Failures are logged: the login itself stands.
-func (s *Server) rehash(r *http.Request, u store.User, password string) {
-	ctx := r.Context()
+func (s *Server) rehash(ctx context.Context, u store.User, password string) {
 	nh, err := s.opts.Passwords.Hash(ctx, password)
 	if err == nil {
 		_, err = s.opts.Store.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
@@ -105,7 +106,8 @@ type Server struct {
 	backchannel *http.Client  // delivers logout tokens
 	kick        chan struct{} // wakes RunBackchannel after a logout
 
-	revocations revocationSet
+	revocations *oauth2.Revocations // checked by checkAccessToken
+	oauth       oauthProtocol
 	jwks        *jwksCache
 }
 
@@ -174,8 +176,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		backchannel: backchannelClient(opts.BackchannelClient),
 		kick:        make(chan struct{}, 1),
 	}
+	s.wireOAuth()
 	s.handler = s.routes()
-	if err := s.refreshRevocations(ctx); err != nil {
+	if err := s.revocations.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load revocations: %w", err)
 	}
 	return s, nil
@@ -264,5 +267,5 @@ func (q *queuedHasher) Verify(ctx context.Context, encoded, password string) (bo
 // Run refreshes, every interval until ctx ends, what the server keeps in
 // memory of other processes' writes: the revoked tokens.
 func (s *Server) Run(ctx context.Context, interval time.Duration) {
-	periodic.Run(ctx, interval, s.opts.Logger, "refresh revocations", s.refreshRevocations)
+	periodic.Run(ctx, interval, s.opts.Logger, "refresh revocations", s.revocations.Refresh)
 }

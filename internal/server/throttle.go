@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 
 	"github.com/inkan-dev/inkan/internal/store"
@@ -25,10 +26,10 @@ func (e throttledError) Unwrap() []error { return []error{e.detailError, errThro
 // loginKeys are the counters of a login: per (account, client address),
 // strictly, and per account from anywhere, more loosely, so that one
 // address cannot lock the account's owner out.
-func (s *Server) loginKeys(r *http.Request, email string) []store.ThrottleKey {
+func (s *Server) loginKeys(from netip.Addr, email string) []store.ThrottleKey {
 	var keys []store.ThrottleKey
 	if p := s.opts.LoginPolicy; p.Free > 0 {
-		keys = append(keys, store.ThrottleKey{Key: s.throttleKey("login:pair", email, s.clientIP(r).String()), Policy: p})
+		keys = append(keys, store.ThrottleKey{Key: s.throttleKey("login:pair", email, from.String()), Policy: p})
 	}
 	if p := s.opts.AccountPolicy; p.Free > 0 {
 		keys = append(keys, store.ThrottleKey{Key: s.throttleKey("login:acct", email), Policy: p})

@@ -56,7 +56,7 @@ func ParseTokenRequest(form url.Values, c store.Client, from netip.Addr) *TokenR
 
 // LogValue names the grant and the client, and none of the codes, tokens
 // and passwords the request holds.
-func (r *TokenRequest) LogValue() slog.Value {
+func (r TokenRequest) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("grant_type", r.GrantType), slog.String("client_id", r.Client.ID))
 }
 
@@ -72,7 +72,7 @@ type TokenResponse struct {
 }
 
 // LogValue keeps the tokens out of logs.
-func (r *TokenResponse) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+func (r TokenResponse) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 // Grant is one grant type of the token endpoint. Exchange returns the
 // tokens, or an *Error for the client (RFC 6749 §5.2), or any other error

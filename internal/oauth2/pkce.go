@@ -37,3 +37,18 @@ func VerifyS256(verifier, challenge string) bool {
 	got := base64.RawURLEncoding.EncodeToString(sum[:])
 	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
 }
+
+// checkVerifier is PKCE at the token endpoint (RFC 7636 §4.6): a code
+// issued with an S256 challenge needs the verifier that hashes to it, and a
+// code issued without one takes no verifier.
+func checkVerifier(challenge, verifier string) error {
+	switch {
+	case challenge != "" && !VerifyS256(verifier, challenge):
+		return Errorf(InvalidGrant, "code_verifier does not match the code_challenge")
+	case challenge == "" && verifier != "":
+		// A verifier for a code issued without a challenge: a PKCE downgrade
+		// (RFC 9700 §4.8.2).
+		return Errorf(InvalidGrant, "no code_challenge was sent for this code")
+	}
+	return nil
+}

@@ -25,7 +25,7 @@ type accessExtra struct {
 
 // Why a token is refused, for the logs.
 var (
-	errRevoked    = errors.New("token revoked")
+	errRevoked    = oauth2.ErrRevoked
 	errClientGone = errors.New("client deleted")
 )
 
@@ -42,7 +42,7 @@ func (s *Server) checkAccessToken(ctx context.Context, raw string) (*verify.Clai
 	if err := claims.Decode(&extra); err != nil {
 		return nil, extra, nil, err
 	}
-	if s.revocations.revoked(claims.ID, extra.Family) {
+	if s.revocations.Revoked(claims.ID, extra.Family) {
 		return nil, extra, nil, errRevoked
 	}
 	if extra.ClientID != "" { // deleting a client ends its tokens
@@ -123,7 +123,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleIntrospect is RFC 7662: an authenticated client asks whether a token
-// is active. Anything not provably active is {"active": false}.
+// is active (oauth2.Introspector).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error {
 	if err := readForm(w, r); err != nil {
 		return err
@@ -132,61 +132,16 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if c.Public { // it proves nothing about itself: no token details for it
-		return oauth2.Errorf(oauth2.InvalidClient, "introspection requires a confidential client")
+	out, err := s.oauth.introspector.Introspect(r.Context(), c, r.PostForm.Get("token"))
+	if err != nil {
+		return err
 	}
-	ctx := r.Context()
-	raw := r.PostForm.Get("token")
-	if raw == "" {
-		return oauth2.Errorf(oauth2.InvalidRequest, "token is required")
-	}
-	inactive := map[string]any{"active": false}
-	if strings.Count(raw, ".") == 2 {
-		claims, extra, u, err := s.checkAccessToken(ctx, raw)
-		if err != nil {
-			writeJSON(w, http.StatusOK, inactive)
-			return nil
-		}
-		out := map[string]any{
-			"active": true, "token_type": "Bearer", "sub": claims.Subject, "iss": claims.Issuer,
-			"exp": claims.Expiry.Unix(), "iat": claims.IssuedAt.Unix(), "jti": claims.ID,
-		}
-		if len(claims.Audience) > 0 {
-			out["aud"] = claims.Audience
-		}
-		if extra.ClientID != "" {
-			out["client_id"] = extra.ClientID
-		}
-		if extra.Scope != "" {
-			out["scope"] = extra.Scope
-		}
-		if u != nil { // RFC 7662 §2.2's username: the email, under its scope
-			if p := token.ProfileFor(*u, grantedScope(claims, extra)); p.Email != "" {
-				out["username"] = p.Email
-			}
-		}
-		writeJSON(w, http.StatusOK, out)
-		return nil
-	}
-	rt, err := s.opts.Store.GetRefreshToken(ctx, hashToken(raw))
-	now := s.opts.Now()
-	if err == nil {
-		_, err = s.liveRefreshToken(ctx, rt, c, now)
-	}
-	if err != nil || (!rt.UsedAt.IsZero() && now.Sub(rt.UsedAt) > s.opts.RefreshReuseWindow) {
-		writeJSON(w, http.StatusOK, inactive)
-		return nil
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"active": true, "token_type": "refresh_token", "client_id": rt.ClientID, "sub": rt.UserID,
-		"scope": rt.Scope, "exp": rt.ExpiresAt.Unix(), "iat": rt.CreatedAt.Unix(),
-	})
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// handleRevoke is RFC 7009: the client that holds a token revokes it. A
-// refresh token revokes its whole grant; an access token is refused until it
-// expires. Unknown or foreign tokens are answered 200 too, as §2.2 says.
+// handleRevoke is RFC 7009: the client that holds a token revokes it
+// (oauth2.Revoker), and is answered 200 whatever the token was (§2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err := readForm(w, r); err != nil {
 		return err
@@ -195,29 +150,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	raw := r.PostForm.Get("token")
-	if raw == "" {
-		return oauth2.Errorf(oauth2.InvalidRequest, "token is required")
-	}
-	if strings.Count(raw, ".") == 2 {
-		claims, err := s.verifier.Verify(ctx, raw)
-		if err == nil { // an access token: the verifier refuses ID tokens
-			var extra accessExtra
-			claims.Decode(&extra)
-			if extra.ClientID == c.ID {
-				rv := store.Revocation{Kind: "jti", Value: claims.ID, ExpiresAt: claims.Expiry.Add(Leeway).UTC()}
-				wctx, cancel := mustFinish(ctx)
-				err := s.opts.Store.Revoke(wctx, rv)
-				cancel()
-				if err != nil {
-					return err
-				}
-				s.revocations.add("jti", claims.ID)
-			}
-		}
-	} else if rt, err := s.opts.Store.GetRefreshToken(ctx, hashToken(raw)); err == nil && rt.ClientID == c.ID {
-		s.revokeFamily(ctx, rt.Family)
+	if err := s.oauth.revoker.Revoke(r.Context(), c, r.PostForm.Get("token")); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

@@ -2,19 +2,11 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-
 	"errors"
-	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
@@ -24,25 +16,50 @@ import (
 	"github.com/inkan-dev/inkan/internal/token"
 )
 
-// tokenResponseBody is RFC 6749 §5.1's successful response, with the ID
-// token of OpenID Connect Core §3.1.3.3.
-type tokenResponseBody struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token,omitempty"`
-	Scope        string `json:"scope,omitempty"`
-	IDToken      string `json:"id_token,omitempty"`
+// oauthProtocol is the OAuth 2.0 protocol (package oauth2) that the token,
+// revocation and introspection endpoints call into, wired by wireOAuth.
+type oauthProtocol struct {
+	issuer       *oauth2.Issuer
+	tokens       *oauth2.TokenEndpoint
+	revoker      *oauth2.Revoker
+	introspector *oauth2.Introspector
+}
+
+// wireOAuth builds the revocation set and the OAuth protocol over the
+// server's store, keys, clock and logger, with the adapters of
+// oauth_adapters.go for what package oauth2 asks of the server.
+func (s *Server) wireOAuth() {
+	o := s.opts
+	s.revocations = &oauth2.Revocations{Store: o.Store, Logger: o.Logger, Now: o.Now, FamilyTTL: o.RefreshTokenTTL + o.TokenTTL}
+	users := liveUsers{s}
+	access := accessTokens{s}
+	issuer := &oauth2.Issuer{Tokens: s.tokens, IDTokens: idTokens{s}, Store: o.Store, Secret: o.TokenSecret, RefreshTTL: o.RefreshTokenTTL, Now: o.Now}
+	policy := &oauth2.RefreshPolicy{Users: users, Revocations: s.revocations, ReuseWindow: o.RefreshReuseWindow}
+	s.oauth = oauthProtocol{
+		issuer: issuer,
+		tokens: oauth2.NewTokenEndpoint(
+			&oauth2.AuthCodeGrant{Store: o.Store, Issuer: issuer, Users: users, Revocations: s.revocations, Logger: o.Logger, Now: o.Now},
+			&oauth2.RefreshGrant{Store: o.Store, Issuer: issuer, Policy: policy, Logger: o.Logger, Now: o.Now},
+			&oauth2.ClientCredentialsGrant{Issuer: issuer},
+			&oauth2.PasswordGrant{Passwords: passwordLogins{s}, Issuer: issuer, MaxPasswordBytes: account.MaxPasswordBytes, Now: o.Now},
+		),
+		revoker:      &oauth2.Revoker{Store: o.Store, Access: access, Revocations: s.revocations, Leeway: Leeway},
+		introspector: &oauth2.Introspector{Store: o.Store, Access: access, Policy: policy, Now: o.Now},
+	}
 }
 
 // oauthHandler adapts an OAuth endpoint: errors are rendered by
-// writeOAuthError, the one writer of RFC 6749 §5.2 bodies.
+// writeOAuthError, the one writer of RFC 6749 §5.2 bodies, and logged by
+// their level: a fault (server_error) at Error through fault. A client's
+// mistake is not logged here: the access log has its status, and the
+// grants log the refusals worth a line (a replayed code, a reused refresh
+// token).
 func (s *Server) oauthHandler(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if err := h(w, r); err != nil {
 			e := oauth2.AsError(err)
-			if e.Code == oauth2.ServerError {
+			if e.LogLevel() >= slog.LevelError {
 				s.fault(r.Context(), "oauth request failed", "err", err)
 			}
 			writeOAuthError(w, r, e)
@@ -115,7 +132,8 @@ func (s *Server) authenticateClient(r *http.Request) (store.Client, error) {
 	return c, nil
 }
 
-// handleToken is POST /oauth2/token (RFC 6749 §3.2).
+// handleToken is POST /oauth2/token (RFC 6749 §3.2): the form, the
+// client, then the grant the request names (oauth2.TokenEndpoint).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if err := readForm(w, r); err != nil {
 		return err
@@ -124,122 +142,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	grant := r.PostForm.Get("grant_type")
-	if !slices.Contains(oauth2.Grants, grant) {
-		return oauth2.Errorf(oauth2.UnsupportedGrantType, "grant_type %q is not supported", grant)
-	}
-	if !oauth2.Allows(c, grant) {
-		return oauth2.Errorf(oauth2.UnauthorizedClient, "the client may not use the %s grant", grant)
-	}
-	var resp tokenResponseBody
-	switch grant {
-	case oauth2.GrantClientCredentials:
-		resp, err = s.clientCredentials(r, c)
-	case oauth2.GrantPassword:
-		resp, err = s.passwordGrant(r, c)
-	case oauth2.GrantRefreshToken:
-		resp, err = s.refreshGrant(r, c)
-	case oauth2.GrantAuthorizationCode:
-		resp, err = s.codeGrant(r, c)
-	}
+	resp, err := s.oauth.tokens.Exchange(r.Context(), oauth2.ParseTokenRequest(r.PostForm, c, s.clientIP(r)))
 	if err != nil {
 		return err
 	}
 	s.opts.Metrics.tokens.Inc()
 	writeJSON(w, http.StatusOK, resp)
 	return nil
-}
-
-func (s *Server) clientCredentials(r *http.Request, c store.Client) (tokenResponseBody, error) {
-	if c.Public {
-		return tokenResponseBody{}, oauth2.Errorf(oauth2.UnauthorizedClient, "a public client cannot use client_credentials")
-	}
-	requested, err := oauth2.ParseScope(r.PostForm.Get("scope"))
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	scope, err := oauth2.GrantScope(c, requested)
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	// No user, so no OpenID Connect scopes.
-	scope = slices.DeleteFunc(scope, func(s string) bool { return s == "openid" || s == "offline_access" })
-	at, err := s.tokens.IssueAccess(token.AccessClaims{Subject: c.ID, Audience: audience(c), ClientID: c.ID, Scope: strings.Join(scope, " ")})
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	return tokenResponseBody{AccessToken: at.Raw, TokenType: "Bearer", ExpiresIn: at.Claims.Expiry - at.Claims.IssuedAt, Scope: at.Claims.Scope}, nil
-}
-
-func audience(c store.Client) []string {
-	if len(c.Audience) > 0 {
-		return c.Audience
-	}
-	return []string{c.ID}
-}
-
-// passwordGrant is RFC 6749 §4.3, sharing the _authenticate route's
-// throttling, timing and hash pool.
-func (s *Server) passwordGrant(r *http.Request, c store.Client) (tokenResponseBody, error) {
-	ctx := r.Context()
-	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
-	if account.NormalizeEmail(username) == "" || password == "" || len(password) > account.MaxPasswordBytes {
-		return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidRequest, "username and password are required")
-	}
-	requested, err := oauth2.ParseScope(r.PostForm.Get("scope"))
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	scope, err := oauth2.GrantScope(c, requested)
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	u, err := s.accounts.Authenticate(ctx, username, password, s.clientIP(r))
-	if err != nil {
-		var te *account.ThrottledError
-		switch {
-		case errors.As(err, &te):
-			return tokenResponseBody{}, &oauth2.Error{Code: oauth2.InvalidGrant, Description: "too many attempts", Status: http.StatusTooManyRequests, RetryAfter: int(te.Seconds())}
-		case errors.Is(err, account.ErrBusy):
-			return tokenResponseBody{}, &oauth2.Error{Code: oauth2.TemporarilyUnavailable, Description: "busy, retry shortly", RetryAfter: 1}
-		case errors.Is(err, account.ErrBadCredentials):
-			return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidGrant, "incorrect username or password")
-		}
-		return tokenResponseBody{}, err
-	}
-	now := s.opts.Now()
-	return s.issueForUser(ctx, c, u, scope, now, "", "", newFamily())
-}
-
-// issueForUser mints an access token, a refresh token when the client may
-// refresh, and an ID token when openid was granted.
-func (s *Server) issueForUser(ctx context.Context, c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, family string) (tokenResponseBody, error) {
-	at, err := s.tokens.IssueAccess(token.AccessClaims{
-		Subject: u.ID, Audience: audience(c), ClientID: c.ID, Scope: strings.Join(scope, " "),
-		AuthTime: authTime.Unix(), Family: family, Profile: token.ProfileFor(u, scope), ValidAfter: u.TokensValidAfter,
-	})
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	resp := tokenResponseBody{AccessToken: at.Raw, TokenType: "Bearer", ExpiresIn: at.Claims.Expiry - at.Claims.IssuedAt, Scope: at.Claims.Scope}
-	if oauth2.Allows(c, oauth2.GrantRefreshToken) {
-		raw := randomToken()
-		now := s.opts.Now().UTC().Truncate(time.Microsecond)
-		err := s.opts.Store.CreateRefreshToken(ctx, store.RefreshToken{
-			Hash: hashToken(raw), Family: family, ClientID: c.ID, UserID: u.ID, Scope: strings.Join(scope, " "),
-			SessionID: sessionID, AuthTime: authTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(s.opts.RefreshTokenTTL),
-		})
-		if err != nil {
-			return tokenResponseBody{}, err
-		}
-		resp.RefreshToken = raw
-	}
-	if slices.Contains(scope, "openid") {
-		if resp.IDToken, err = s.idToken(c, u, scope, authTime, nonce, sessionID, at.Raw); err != nil {
-			return tokenResponseBody{}, err
-		}
-	}
-	return resp, nil
 }
 
 // idToken mints an ID token; sessionID, the sid, names the login session
@@ -251,151 +160,25 @@ func (s *Server) idToken(c store.Client, u store.User, scope []string, authTime 
 	return s.tokens.IssueID(claims, accessToken)
 }
 
-// refreshGrant is RFC 6749 §6 with rotation: each refresh token is used
-// once and replaced. Presented again within RefreshReuseWindow of its
-// first use (parallel tabs, a lost response), it yields the same successor;
-// after that, the whole family is revoked (RFC 9700 §4.14.2).
-func (s *Server) refreshGrant(r *http.Request, c store.Client) (tokenResponseBody, error) {
-	ctx := r.Context()
-	raw := r.PostForm.Get("refresh_token")
-	invalid := oauth2.Errorf(oauth2.InvalidGrant, "the refresh token is invalid, expired or revoked")
-	if raw == "" || len(raw) > 256 {
-		return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidRequest, "refresh_token is required")
-	}
-	now := s.opts.Now()
-	rt, err := s.opts.Store.GetRefreshToken(ctx, hashToken(raw))
-	if errors.Is(err, store.ErrNotFound) {
-		return tokenResponseBody{}, invalid
-	} else if err != nil {
-		return tokenResponseBody{}, err
-	}
-	u, err := s.liveRefreshToken(ctx, rt, c, now)
-	if errors.Is(err, errGrantEnded) {
-		s.opts.Logger.InfoContext(ctx, "refresh token refused", "client_id", c.ID, "sub", rt.UserID, "reason", err)
-		return tokenResponseBody{}, invalid
-	} else if err != nil {
-		return tokenResponseBody{}, err
-	}
-	requested, err := oauth2.ParseScope(r.PostForm.Get("scope"))
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	granted := strings.Fields(rt.Scope)
-	scope := granted
-	if len(requested) > 0 {
-		for _, sc := range requested {
-			if !slices.Contains(granted, sc) {
-				return tokenResponseBody{}, oauth2.Errorf(oauth2.InvalidScope, "scope %s was not granted", sc)
-			}
-		}
-		scope = requested
-	}
-	// The successor is derived from the token and a server secret, so a
-	// presentation within the reuse window gets the same one without the
-	// server keeping any raw token. Marking the token used and storing its
-	// successor is one transaction: one durable write per rotation.
-	succ := s.successor(raw)
-	nowt := now.UTC().Truncate(time.Microsecond)
-	before, err := s.opts.Store.RotateRefreshToken(ctx, rt.Hash, nowt, store.RefreshToken{
-		Hash: hashToken(succ), Family: rt.Family, ClientID: c.ID, UserID: u.ID, Scope: rt.Scope,
-		SessionID: rt.SessionID, AuthTime: rt.AuthTime, CreatedAt: nowt, ExpiresAt: nowt.Add(s.opts.RefreshTokenTTL),
-	})
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	if !before.UsedAt.IsZero() && now.Sub(before.UsedAt) > s.opts.RefreshReuseWindow {
-		// Reused after the window: the token leaked, or a client lost
-		// track. Revoke the whole family, the successor stored just now too.
-		s.revokeFamily(ctx, rt.Family)
-		s.opts.Logger.WarnContext(ctx, "refresh token reused: family revoked", "client_id", c.ID, "sub", rt.UserID)
-		return tokenResponseBody{}, invalid
-	}
-	at, err := s.tokens.IssueAccess(token.AccessClaims{
-		Subject: u.ID, Audience: audience(c), ClientID: c.ID, Scope: strings.Join(scope, " "),
-		AuthTime: rt.AuthTime.Unix(), Family: rt.Family, Profile: token.ProfileFor(u, scope), ValidAfter: u.TokensValidAfter,
-	})
-	if err != nil {
-		return tokenResponseBody{}, err
-	}
-	resp := tokenResponseBody{AccessToken: at.Raw, TokenType: "Bearer", ExpiresIn: at.Claims.Expiry - at.Claims.IssuedAt, Scope: at.Claims.Scope, RefreshToken: succ}
-	if slices.Contains(scope, "openid") {
-		if resp.IDToken, err = s.idToken(c, u, scope, rt.AuthTime, "", rt.SessionID, at.Raw); err != nil {
-			return tokenResponseBody{}, err
-		}
-	}
-	return resp, nil
-}
+// successor is the refresh token that replaces raw (oauth2.Issuer).
+func (s *Server) successor(raw string) string { return s.oauth.issuer.Successor(raw) }
 
-// errGrantEnded wraps why a refresh token or code no longer counts.
-var errGrantEnded = errors.New("grant ended")
-
-// liveRefreshToken returns the user of rt when client c may still use it at
-// now: it is c's, unexpired, its family is not revoked, and its user is live
-// (liveUser) for the sign-in it came from. Whether it was used already is
-// the caller's matter. Any other answer wraps errGrantEnded, or is a store
-// error.
-func (s *Server) liveRefreshToken(ctx context.Context, rt store.RefreshToken, c store.Client, now time.Time) (store.User, error) {
-	if rt.ClientID != c.ID {
-		return store.User{}, fmt.Errorf("%w: another client's", errGrantEnded)
-	}
-	if !now.Before(rt.ExpiresAt) {
-		return store.User{}, fmt.Errorf("%w: expired", errGrantEnded)
-	}
-	if s.revocations.family(rt.Family) {
-		return store.User{}, fmt.Errorf("%w: %w", errGrantEnded, errRevoked)
-	}
-	return s.liveGrantUser(ctx, rt.UserID, rt.AuthTime)
-}
-
-// liveGrantUser is liveUser with its refusals wrapping errGrantEnded.
-func (s *Server) liveGrantUser(ctx context.Context, id string, authTime time.Time) (store.User, error) {
-	u, err := s.liveUser(ctx, id, authTime)
-	if errors.Is(err, account.ErrUserGone) || errors.Is(err, account.ErrBeforeReset) {
-		return store.User{}, fmt.Errorf("%w: %w", errGrantEnded, err)
-	}
-	return u, err
-}
-
-// successor is the refresh token that replaces raw.
-func (s *Server) successor(raw string) string {
-	m := hmac.New(sha256.New, s.opts.TokenSecret)
-	m.Write([]byte("inkan refresh successor\x00" + raw))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
+// revokeFamily revokes every token of a grant (oauth2.Revocations).
 func (s *Server) revokeFamily(ctx context.Context, family string) {
-	ctx, cancel := mustFinish(ctx)
-	defer cancel()
-	exp := s.opts.Now().Add(s.opts.RefreshTokenTTL + s.opts.TokenTTL)
-	if err := s.opts.Store.Revoke(ctx, store.Revocation{Kind: "family", Value: family, ExpiresAt: exp.UTC().Truncate(time.Microsecond)}); err != nil {
-		s.opts.Logger.ErrorContext(ctx, "revoke token family", "err", err)
-	}
-	s.revocations.add("family", family)
+	s.revocations.RevokeFamily(ctx, family)
 }
-
-// mustFinishTimeout bounds a write that mustFinish detaches.
-const mustFinishTimeout = 10 * time.Second
 
 // mustFinish detaches ctx from its request for a write that must not be
-// lost when the client goes away mid-request: a revocation or the end of a
-// session, which a client that disconnects at the right moment could
-// otherwise cancel. The write keeps ctx's values (the request id) and gets
-// a deadline of its own.
+// lost when the client goes away mid-request (oauth2.MustFinish).
 func mustFinish(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), mustFinishTimeout)
+	return oauth2.MustFinish(ctx)
 }
 
-// randomToken is an opaque token of 256 random bits.
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// randomToken is an opaque token of 256 random bits (oauth2.RandomToken).
+func randomToken() string { return oauth2.RandomToken() }
 
-func newFamily() string { return rand.Text() }
+// newFamily names a new grant (oauth2.NewFamily).
+func newFamily() string { return oauth2.NewFamily() }
 
-// hashToken is how opaque tokens and codes are stored.
-func hashToken(raw string) string {
-	h := sha256.Sum256([]byte(raw))
-	return hex.EncodeToString(h[:])
-}
+// hashToken is how opaque tokens and codes are stored (oauth2.HashToken).
+func hashToken(raw string) string { return oauth2.HashToken(raw) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
+	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
@@ -102,7 +103,8 @@ type Server struct {
 	backchannel *http.Client  // delivers logout tokens
 	kick        chan struct{} // wakes RunBackchannel after a logout
 
-	revocations revocationSet
+	revocations *oauth2.Revocations // checked by checkAccessToken
+	oauth       oauthProtocol
 	jwks        *jwksCache
 }
 
@@ -176,8 +178,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		backchannel: backchannelClient(opts.BackchannelClient),
 		kick:        make(chan struct{}, 1),
 	}
+	s.wireOAuth()
 	s.handler = s.routes()
-	if err := s.refreshRevocations(ctx); err != nil {
+	if err := s.revocations.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load revocations: %w", err)
 	}
 	return s, nil
@@ -229,5 +232,5 @@ var errBusy = &detailError{
 // the revoked tokens, if their counter in v moved (package watch calls it on
 // every poll).
 func (s *Server) Sync(ctx context.Context, v store.Versions) error {
-	return s.syncRevocations(ctx, v.Revocations)
+	return s.revocations.Sync(ctx, v.Revocations)
 }

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/account"
+	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// The adapters between package oauth2 and the server's own rules: each
+// maps the server's errors to what oauth2 asks, in this one place.
+
+// liveUsers is oauth2.Users over liveUser: its refusals wrap
+// oauth2.ErrGrantEnded.
+type liveUsers struct{ s *Server }
+
+func (l liveUsers) Live(ctx context.Context, userID string, issued time.Time) (store.User, error) {
+	u, err := l.s.liveUser(ctx, userID, issued)
+	if errors.Is(err, account.ErrUserGone) || errors.Is(err, account.ErrBeforeReset) {
+		return store.User{}, fmt.Errorf("%w: %w", oauth2.ErrGrantEnded, err)
+	}
+	return u, err
+}
+
+// passwordLogins is oauth2.PasswordAuthenticator over the account
+// service: its refusals become the password grant's answers (RFC 6749
+// §5.2), the cause kept for the logs.
+type passwordLogins struct{ s *Server }
+
+func (p passwordLogins) Authenticate(ctx context.Context, email, password string, from netip.Addr) (store.User, error) {
+	u, err := p.s.accounts.Authenticate(ctx, email, password, from)
+	if err == nil {
+		return u, nil
+	}
+	var te *account.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		return store.User{}, &oauth2.Error{Code: oauth2.InvalidGrant, Description: "too many attempts", Status: http.StatusTooManyRequests, RetryAfter: int(te.Seconds()), Cause: err}
+	case errors.Is(err, account.ErrBusy):
+		return store.User{}, &oauth2.Error{Code: oauth2.TemporarilyUnavailable, Description: "busy, retry shortly", RetryAfter: 1, Cause: err}
+	case errors.Is(err, account.ErrBadCredentials):
+		return store.User{}, &oauth2.Error{Code: oauth2.InvalidGrant, Description: "incorrect username or password", Cause: err}
+	}
+	return store.User{}, err
+}
+
+// idTokens is oauth2.IDTokenMinter over idToken.
+type idTokens struct{ s *Server }
+
+func (t idTokens) IDToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, accessToken string) (string, error) {
+	return t.s.idToken(c, u, scope, authTime, nonce, sessionID, accessToken)
+}
+
+// accessTokens is oauth2.AccessTokens over the server's verifier and
+// checkAccessToken.
+type accessTokens struct{ s *Server }
+
+func (a accessTokens) Verify(ctx context.Context, raw string) (oauth2.AccessToken, error) {
+	claims, err := a.s.verifier.Verify(ctx, raw)
+	if err != nil {
+		return oauth2.AccessToken{}, err
+	}
+	var extra accessExtra
+	claims.Decode(&extra) // a token without them is no client's to revoke
+	return oauth2.AccessToken{ID: claims.ID, Subject: claims.Subject, Issuer: claims.Issuer, Audience: claims.Audience,
+		ClientID: extra.ClientID, Scope: extra.Scope, Expiry: claims.Expiry, IssuedAt: claims.IssuedAt}, nil
+}
+
+func (a accessTokens) Check(ctx context.Context, raw string) (oauth2.AccessToken, error) {
+	claims, extra, u, err := a.s.checkAccessToken(ctx, raw)
+	if err != nil {
+		return oauth2.AccessToken{}, err
+	}
+	at := oauth2.AccessToken{ID: claims.ID, Subject: claims.Subject, Issuer: claims.Issuer, Audience: claims.Audience,
+		ClientID: extra.ClientID, Scope: extra.Scope, Expiry: claims.Expiry, IssuedAt: claims.IssuedAt, User: u}
+	if u != nil {
+		at.Granted = grantedScope(claims, extra)
+	}
+	return at, nil
+}

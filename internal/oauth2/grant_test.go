@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 	"github.com/inkan-dev/inkan/internal/token"
@@ -53,13 +54,6 @@ func (s storeUsers) Live(ctx context.Context, id string, issued time.Time) (stor
 		return store.User{}, fmt.Errorf("%w: before reset", ErrGrantEnded)
 	}
 	return u, nil
-}
-
-// idMinter mints ID tokens with the token issuer.
-type idMinter struct{ tokens *token.Issuer }
-
-func (m idMinter) IDToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, accessToken string) (string, error) {
-	return m.tokens.IssueID(token.IDClaims{Subject: u.ID, Audience: c.ID, AuthTime: authTime.Unix(), Nonce: nonce, SessionID: sessionID}, accessToken)
 }
 
 // passwords accepts one password for every user of the store, and answers
@@ -129,7 +123,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	users := storeUsers{st}
-	f.issuer = &Issuer{Tokens: tokens, IDTokens: idMinter{tokens}, Store: st, Secret: make([]byte, 32), RefreshTTL: 720 * time.Hour, Now: clk.Now}
+	f.issuer = &Issuer{Tokens: tokens, IDTokens: &oidc.Issuer{Issuer: tokens.Issuer, TTL: tokens.TTL, Keys: tokens.Keys, Now: tokens.Now}, Store: st, Secret: make([]byte, 32), RefreshTTL: 720 * time.Hour, Now: clk.Now}
 	f.policy = &RefreshPolicy{Users: users, Revocations: f.revocations, ReuseWindow: 10 * time.Second}
 	f.passwords = &passwords{st: st, want: "correct horse"}
 	f.endpoint = NewTokenEndpoint(

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/internal/token"
 )
 
 // AccessToken is what introspection and revocation learn of a JWT access
@@ -115,7 +115,7 @@ func (i *Introspector) Introspect(ctx context.Context, c store.Client, raw strin
 			ClientID: at.ClientID, Scope: at.Scope, ID: at.ID, Expiry: at.Expiry.Unix(), IssuedAt: at.IssuedAt.Unix(),
 		}
 		if at.User != nil { // RFC 7662 §2.2's username: the email, under its scope
-			out.Username = token.ProfileFor(*at.User, at.Granted).Email
+			out.Username = oidc.ProfileFor(*at.User, at.Granted).Email
 		}
 		return out, nil
 	}

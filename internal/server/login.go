@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/inkan-dev/inkan/internal/account"
-	"github.com/inkan-dev/inkan/internal/token"
+	"github.com/inkan-dev/inkan/internal/oidc"
 )
 
 type tokenResponse struct {
@@ -94,7 +94,7 @@ type meResponse struct {
 // OAuth access token counts here only when its aud includes the issuer (a
 // client registered with --audience <issuer>), since a token minted for
 // another audience must not be accepted by this one (RFC 9068 §4), and it
-// sees only what its scopes allow (token.ProfileFor). The tutorial's own
+// sees only what its scopes allow (oidc.ProfileFor). The tutorial's own
 // tokens have no aud and see everything, as they always did.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -117,7 +117,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 		s.opts.Logger.InfoContext(ctx, "token refused", "reason", fmt.Sprint(err))
 		return errBadToken
 	}
-	p := token.ProfileFor(*u, grantedScope(claims, extra))
+	p := oidc.ProfileFor(*u, grantedScope(claims, extra))
 	noStore(w)
 	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: p.Name, Email: p.Email})
 	return nil

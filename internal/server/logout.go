@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/verify"
 )
 
 // Logout: OpenID Connect RP-Initiated Logout 1.0 at the end_session_endpoint.
@@ -42,50 +42,15 @@ func (lr logoutRequest) params() url.Values {
 	return v
 }
 
-// logoutHint is what a valid id_token_hint says: the client it was issued
-// to, its user, and the sid of its login session (none for the password
-// grant).
-type logoutHint struct {
-	clientID, subject, sessionID string
-}
-
-// errNotIDToken refuses a hint that verifies but is no ID token of ours.
-var errNotIDToken = errors.New("not an ID token: want one aud and a sub")
-
-// parseHint checks an id_token_hint with the server's hint verifier: our
-// signature with a published key, our issuer, typ JWT, one aud and a sub.
-// An expired ID token will do (RP-Initiated Logout §2): what it can end is
-// bounded by the session it names, which EndSession ends only if it is
-// still the token's user's.
-func (s *Server) parseHint(ctx context.Context, raw string) (logoutHint, error) {
-	c, err := s.hints.Verify(ctx, raw)
-	if err != nil {
-		return logoutHint{}, err
-	}
-	var extra struct {
-		SessionID string `json:"sid"`
-	}
-	if err := c.Decode(&extra); err != nil {
-		return logoutHint{}, err
-	}
-	if len(c.Audience) != 1 || c.Subject == "" {
-		return logoutHint{}, errNotIDToken
-	}
-	return logoutHint{clientID: c.Audience[0], subject: c.Subject, sessionID: extra.SessionID}, nil
-}
-
-// newHintVerifier is the verifier of id_token_hint: the server's keys and
-// issuer, ID tokens only (typ JWT), and expired ones too.
-func newHintVerifier(ctx context.Context, opts Options) (*verify.Verifier, error) {
-	return verify.New(ctx, verify.Config{
-		Issuer:          opts.Issuer,
-		KeySet:          opts.Keys,
-		Leeway:          Leeway,
-		Now:             opts.Now,
-		MaxTokenSize:    maxTokenSize,
-		Types:           []string{"JWT"},
-		AllowIDTokens:   true, // the hint is an ID token
-		SkipExpiryCheck: true,
+// newHintVerifier is the verifier of id_token_hint (oidc.HintVerifier)
+// with the server's issuer, keys and clock.
+func newHintVerifier(ctx context.Context, opts Options) (*oidc.HintVerifier, error) {
+	return oidc.NewHintVerifier(ctx, oidc.HintConfig{
+		Issuer:       opts.Issuer,
+		KeySet:       opts.Keys,
+		Leeway:       Leeway,
+		Now:          opts.Now,
+		MaxTokenSize: maxTokenSize,
 	})
 }
 
@@ -101,25 +66,25 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lr := logoutRequest{clientID: q.Get("client_id"), redirectURI: q.Get("post_logout_redirect_uri"), state: q.Get("state")}
-	var hint logoutHint
+	var hint oidc.Hint
 	valid := false
 	if raw := q.Get("id_token_hint"); raw != "" {
-		h, err := s.parseHint(ctx, raw)
+		h, err := s.hints.Verify(ctx, raw)
 		switch {
 		case err != nil:
 			s.opts.Logger.InfoContext(ctx, "logout hint refused", "err", err)
-		case lr.clientID != "" && lr.clientID != h.clientID:
+		case lr.clientID != "" && lr.clientID != h.ClientID:
 			// RP-Initiated Logout §2: client_id must be the hint's aud.
 			s.opts.Logger.InfoContext(ctx, "logout hint refused", "err", "client_id is not the hint's aud", "client_id", lr.clientID)
 		default:
 			hint, valid = h, true
-			lr.clientID = h.clientID
+			lr.clientID = h.ClientID
 		}
 	}
 	sess, u, signedIn := s.currentSession(r)
-	if valid && hint.sessionID != "" {
-		s.endSession(ctx, hint.sessionID, hint.subject, "id_token_hint")
-		if !signedIn || sess.ID == hint.sessionID && sess.UserID == hint.subject {
+	if valid && hint.SessionID != "" {
+		s.endSession(ctx, hint.SessionID, hint.Subject, "id_token_hint")
+		if !signedIn || sess.ID == hint.SessionID && sess.UserID == hint.Subject {
 			s.signedOut(w, r, lr)
 			return
 		}

@@ -50,13 +50,6 @@ func (p passwordLogins) Authenticate(ctx context.Context, email, password string
 	return store.User{}, err
 }
 
-// idTokens is oauth2.IDTokenMinter over idToken.
-type idTokens struct{ s *Server }
-
-func (t idTokens) IDToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, accessToken string) (string, error) {
-	return t.s.idToken(c, u, scope, authTime, nonce, sessionID, accessToken)
-}
-
 // accessTokens is oauth2.AccessTokens over the server's verifier and
 // checkAccessToken.
 type accessTokens struct{ s *Server }

@@ -7,13 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/internal/token"
 )
 
 // oauthProtocol is the OAuth 2.0 protocol (package oauth2) that the token,
@@ -33,7 +31,7 @@ func (s *Server) wireOAuth() {
 	s.revocations = &oauth2.Revocations{Store: o.Store, Logger: o.Logger, Now: o.Now, FamilyTTL: o.RefreshTokenTTL + o.TokenTTL}
 	users := liveUsers{s}
 	access := accessTokens{s}
-	issuer := &oauth2.Issuer{Tokens: s.tokens, IDTokens: idTokens{s}, Store: o.Store, Secret: o.TokenSecret, RefreshTTL: o.RefreshTokenTTL, Now: o.Now}
+	issuer := &oauth2.Issuer{Tokens: s.tokens, IDTokens: s.ids, Store: o.Store, Secret: o.TokenSecret, RefreshTTL: o.RefreshTokenTTL, Now: o.Now}
 	policy := &oauth2.RefreshPolicy{Users: users, Revocations: s.revocations, ReuseWindow: o.RefreshReuseWindow}
 	s.oauth = oauthProtocol{
 		issuer: issuer,
@@ -149,15 +147,6 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	s.opts.Metrics.tokens.Inc()
 	writeJSON(w, http.StatusOK, resp)
 	return nil
-}
-
-// idToken mints an ID token; sessionID, the sid, names the login session
-// it came from (none for the password grant), for logout.
-func (s *Server) idToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, accessToken string) (string, error) {
-	p := token.ProfileFor(u, scope)
-	claims := token.IDClaims{Subject: u.ID, Audience: c.ID, AuthTime: authTime.Unix(), Nonce: nonce, SessionID: sessionID,
-		Email: p.Email, EmailVerified: p.EmailVerified, Name: p.Name}
-	return s.tokens.IssueID(claims, accessToken)
 }
 
 // successor is the refresh token that replaces raw (oauth2.Issuer).

@@ -30,7 +30,7 @@ func TestMe_accessTokens(t *testing.T) {
 		}
 		return at.Raw
 	}
-	idToken, err := p.srv.tokens.IssueID(token.IDClaims{Subject: sub, Audience: p.url}, "")
+	idToken, err := p.srv.ids.IDToken(store.Client{ID: p.url}, store.User{ID: sub}, nil, t0, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

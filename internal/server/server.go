@@ -13,6 +13,7 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
+	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
@@ -96,8 +97,10 @@ type Server struct {
 	opts     Options
 	tokens   *token.Issuer
 	verifier *verify.Verifier
-	hints    *verify.Verifier // of id_token_hint at logout: expired ID tokens too
-	accounts *account.Service // the rules about users: logins, registration, liveness
+	ids      *oidc.Issuer
+	authz    *oauth2.Authorizer
+	hints    *oidc.HintVerifier // of id_token_hint at logout: expired ID tokens too
+	accounts *account.Service   // the rules about users: logins, registration, liveness
 	handler  http.Handler
 
 	backchannel *http.Client  // delivers logout tokens
@@ -170,6 +173,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{
 		opts:     opts,
 		tokens:   &token.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
+		ids:      &oidc.Issuer{Issuer: opts.Issuer, TTL: opts.TokenTTL, Keys: opts.Keys, Now: opts.Now},
+		authz:    &oauth2.Authorizer{Store: opts.Store, Now: opts.Now},
 		verifier: v,
 		hints:    hints,
 		accounts: accounts,

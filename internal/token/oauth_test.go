@@ -1,19 +1,13 @@
 package token
 
 import (
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
-	"strings"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/inkan-dev/inkan/internal/keys"
-	"github.com/inkan-dev/inkan/internal/store"
 )
 
 func TestIssuer_IssueAccess(t *testing.T) {
@@ -38,41 +32,6 @@ func TestIssuer_IssueAccess(t *testing.T) {
 	if c.Issuer != "https://id.test" || c.Subject != "u1" || c.Audience[0] != "api" || c.ClientID != "c1" ||
 		c.Scope != "openid email" || c.IssuedAt != now.Unix() || c.Expiry != now.Add(10*time.Minute).Unix() || len(c.ID) < 26 {
 		t.Errorf("claims = %+v", c)
-	}
-}
-
-func TestIssuer_IssueID_atHash(t *testing.T) {
-	for _, tc := range []struct {
-		alg  string
-		half func(string) []byte
-	}{
-		{keys.RS256, func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:16] }},
-		{keys.ES256, func(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:16] }},
-		{keys.EdDSA, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
-		{keys.RS384, func(s string) []byte { h := sha512.Sum384([]byte(s)); return h[:24] }},
-		{keys.PS384, func(s string) []byte { h := sha512.Sum384([]byte(s)); return h[:24] }},
-		{keys.ES384, func(s string) []byte { h := sha512.Sum384([]byte(s)); return h[:24] }},
-		{keys.RS512, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
-		{keys.PS512, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
-		{keys.ES512, func(s string) []byte { h := sha512.Sum512([]byte(s)); return h[:32] }},
-	} {
-		t.Run(tc.alg, func(t *testing.T) {
-			s, pub := mustSigner(t, tc.alg)
-			iss := &Issuer{Issuer: "https://id.test", TTL: time.Hour, Keys: staticSource{s}}
-			raw, err := iss.IssueID(IDClaims{Subject: "u1", Audience: "c1", Nonce: "n-1"}, "the.access.token")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, _ := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(tc.alg)})
-			var c IDClaims
-			if err := tok.Claims(pub, &c); err != nil {
-				t.Fatal(err)
-			}
-			want := base64.RawURLEncoding.EncodeToString(tc.half("the.access.token"))
-			if c.AccessHash != want || c.Nonce != "n-1" || c.Audience != "c1" {
-				t.Errorf("claims = %+v, want at_hash %s", c, want)
-			}
-		})
 	}
 }
 
@@ -104,66 +63,6 @@ func TestIssuedAt(t *testing.T) {
 		}
 		if accepted := !time.Unix(got, 0).Before(tc.change); accepted != tc.accepted {
 			t.Errorf("%s: a token minted at %v with iat %d is accepted=%v after a change at %v, want %v", tc.name, tc.now, got, accepted, tc.change, tc.accepted)
-		}
-	}
-}
-
-// What a scope reveals about a user, everywhere (OpenID Connect Core §5.4).
-func TestProfileFor(t *testing.T) {
-	u := store.User{ID: "u1", Name: "Alice", Email: "alice@example.com", EmailVerified: true}
-	yes := true
-	for _, tc := range []struct {
-		scope []string
-		want  Profile
-	}{
-		{nil, Profile{}},
-		{[]string{"openid"}, Profile{}},
-		{[]string{"email"}, Profile{Email: "alice@example.com", EmailVerified: &yes}},
-		{[]string{"profile"}, Profile{Name: "Alice"}},
-		{[]string{"openid", "profile", "email"}, Profile{Email: "alice@example.com", EmailVerified: &yes, Name: "Alice"}},
-		{[]string{"emails", "profiles"}, Profile{}},
-	} {
-		if got := ProfileFor(u, tc.scope); !cmp.Equal(got, tc.want) {
-			t.Errorf("ProfileFor(%q) = %+v, want %+v", tc.scope, got, tc.want)
-		}
-	}
-}
-
-// An access token carries the user's email and name only as scoped, and
-// its iat never precedes the user's TokensValidAfter.
-func TestIssuer_IssueAccess_profile(t *testing.T) {
-	s, pub := mustSigner(t, keys.ES256)
-	now := time.Date(2026, 11, 25, 12, 0, 0, 200_000_000, time.UTC)
-	iss := &Issuer{Issuer: "https://id.test", TTL: 10 * time.Minute, Keys: staticSource{s}, Now: func() time.Time { return now }}
-	u := store.User{ID: "u1", Name: "Alice", Email: "alice@example.com"}
-	for _, tc := range []struct {
-		scope string
-		want  map[string]any
-	}{
-		{"openid", map[string]any{}},
-		{"openid email", map[string]any{"email": "alice@example.com", "email_verified": false}},
-		{"profile", map[string]any{"name": "Alice"}},
-	} {
-		a, err := iss.IssueAccess(AccessClaims{Subject: u.ID, Audience: []string{"api"}, ClientID: "c1", Scope: tc.scope,
-			Profile: ProfileFor(u, strings.Fields(tc.scope)), ValidAfter: now.Add(300 * time.Millisecond)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := jwt.ParseSigned(a.Raw, []jose.SignatureAlgorithm{jose.ES256})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got map[string]any
-		if err := tok.Claims(pub, &got); err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range []string{"email", "email_verified", "name", "user"} {
-			if want, ok := tc.want[k]; got[k] != want || (!ok && got[k] != nil) {
-				t.Errorf("scope %q: claim %s = %v, want %v", tc.scope, k, got[k], want)
-			}
-		}
-		if _, ok := got["ValidAfter"]; ok || got["iat"] != float64(now.Unix()+1) {
-			t.Errorf("scope %q: iat = %v (claims %v), want %d, the change's second rounded up", tc.scope, got["iat"], got, now.Unix()+1)
 		}
 	}
 }

@@ -1,14 +1,13 @@
 // Package token mints inkan's JSON Web Tokens with the active signing key:
 // the tutorial's access token (typ JWT), RFC 9068 access tokens (typ
-// at+jwt) and OpenID Connect ID tokens.
+// at+jwt) and Back-Channel Logout tokens (typ logout+jwt). OpenID Connect
+// ID tokens are package oidc's.
 package token
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/keys"
@@ -122,26 +121,12 @@ func ValidAfter(now, old time.Time) time.Time {
 }
 
 // Profile is what a token, or an endpoint answering one, tells about its
-// user.
+// user: plain values, which oidc.ProfileFor, the one rule for what a scope
+// reveals, fills in.
 type Profile struct {
 	Email         string `json:"email,omitempty"`
 	EmailVerified *bool  `json:"email_verified,omitempty"`
 	Name          string `json:"name,omitempty"`
-}
-
-// ProfileFor is the one rule for what a grant of scope reveals about u
-// (OpenID Connect Core §5.4): email and email_verified with the email
-// scope, name with the profile scope, nothing else.
-func ProfileFor(u store.User, scope []string) Profile {
-	var p Profile
-	if slices.Contains(scope, "email") {
-		verified := u.EmailVerified
-		p.Email, p.EmailVerified = u.Email, &verified
-	}
-	if slices.Contains(scope, "profile") {
-		p.Name = u.Name
-	}
-	return p
 }
 
 // AccessClaims are the claims of an RFC 9068 access token.
@@ -156,7 +141,7 @@ type AccessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	Family   string   `json:"fam,omitempty"` // the grant it came from, for revoking it as a whole
-	Profile           // the user's identity claims, by scope (RFC 9068 §2.2.3.1): ProfileFor
+	Profile           // the user's identity claims, by scope (RFC 9068 §2.2.3.1): oidc.ProfileFor
 	// ValidAfter is the user's TokensValidAfter: iat is never before it.
 	ValidAfter time.Time `json:"-"`
 }
@@ -189,51 +174,4 @@ func (i *Issuer) IssueAccess(c AccessClaims) (Access, error) {
 		return Access{}, fmt.Errorf("issue access token: %w", err)
 	}
 	return Access{Raw: raw, Claims: c, KeyID: s.KeyID}, nil
-}
-
-// IDClaims are the claims of an OpenID Connect ID token (Core §2).
-type IDClaims struct {
-	Issuer        string `json:"iss"`
-	Subject       string `json:"sub"`
-	Audience      string `json:"aud"`
-	IssuedAt      int64  `json:"iat"`
-	Expiry        int64  `json:"exp"`
-	AuthTime      int64  `json:"auth_time,omitempty"`
-	Nonce         string `json:"nonce,omitempty"`
-	SessionID     string `json:"sid,omitempty"` // the login session (Back-Channel Logout 1.0 §2.1), never the cookie
-	AccessHash    string `json:"at_hash,omitempty"`
-	Email         string `json:"email,omitempty"`
-	EmailVerified *bool  `json:"email_verified,omitempty"`
-	Name          string `json:"name,omitempty"`
-}
-
-// IssueID mints an ID token for the client; accessToken, when given, is
-// bound by at_hash (Core §3.1.3.6).
-func (i *Issuer) IssueID(c IDClaims, accessToken string) (string, error) {
-	now := time.Now
-	if i.Now != nil {
-		now = i.Now
-	}
-	s := i.Keys.Active()
-	c.Issuer = i.Issuer
-	c.IssuedAt = now().Unix()
-	c.Expiry = c.IssuedAt + int64(i.TTL/time.Second)
-	if accessToken != "" {
-		c.AccessHash = halfHash(s.Algorithm, accessToken)
-	}
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("issue ID token: %w", err)
-	}
-	return s.Sign(payload, keys.TypeJWT)
-}
-
-// halfHash is the left half of the token's hash with the hash function of
-// the signing algorithm (keys.Hash: SHA-256, SHA-384 or SHA-512; SHA-512 for
-// EdDSA with Ed25519), base64url, as OpenID Connect Core §3.1.3.6 says.
-func halfHash(alg, tok string) string {
-	h := keys.Hash(alg).New()
-	h.Write([]byte(tok))
-	sum := h.Sum(nil)
-	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }

@@ -7,16 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/oauth2"
-	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -59,15 +55,6 @@ or http on 127.0.0.1 or [::1], without a fragment.
 Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
 and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
 `
-
-// Defaults of clients add.
-var (
-	defaultClientGrants = []string{oauth2.GrantAuthorizationCode, oauth2.GrantRefreshToken}
-	defaultClientScopes = []string{"openid", "profile", "email", "offline_access"}
-)
-
-// maxClientName is the longest client name, in characters.
-const maxClientName = 64
 
 // stringList is a list flag: repeats add, commas separate. Values are
 // trimmed but empty ones are kept, so that validation can refuse them.
@@ -223,197 +210,19 @@ func (s clientSpec) client() (store.Client, error) {
 
 // check returns the client the spec describes, with the defaults filled in
 // (without its id, secret and times), and every problem of the spec, each
-// naming its flag. import validates clients with it too.
+// naming its flag: oauth2.Registration.Check. import validates clients
+// with it too.
 func (s clientSpec) check() (store.Client, []string) {
-	var problems []string
-	problem := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
-
-	name := strings.TrimSpace(s.name)
-	switch n := utf8.RuneCountInString(name); {
-	case n == 0:
-		problem("--name: required")
-	case n > maxClientName:
-		problem("--name: %d characters, at most %d allowed", n, maxClientName)
-	case !plaintext.Valid(name):
-		problem("--name: control characters or invalid UTF-8")
+	c, problems := oauth2.Registration{
+		Name: s.name, RedirectURIs: s.redirectURIs, PostLogoutRedirectURIs: s.postLogout,
+		Grants: s.grants, Scopes: s.scopes, Audience: s.audience,
+		BackchannelLogoutURI: s.backchannelLogoutURI, Public: s.public, Trusted: s.trusted,
+	}.Check()
+	out := make([]string, len(problems))
+	for i, p := range problems {
+		out[i] = p.String()
 	}
-
-	grants := []string(s.grants)
-	if len(grants) == 0 {
-		grants = slices.Clone(defaultClientGrants)
-	}
-	for i, g := range grants {
-		switch {
-		case !slices.Contains(oauth2.Grants, g):
-			problem("--grant: %q is not a grant type (want one of %s)", g, strings.Join(oauth2.Grants, ", "))
-		case slices.Contains(grants[:i], g):
-			problem("--grant: %q given twice", g)
-		}
-	}
-	if s.public && slices.Contains(grants, oauth2.GrantClientCredentials) {
-		problem("--grant: a public client cannot use client_credentials: it has no secret to authenticate with")
-	}
-
-	for i, u := range s.redirectURIs {
-		if p := checkRedirectURI(u); p != "" {
-			problem("--redirect-uri %q: %s", u, p)
-		} else if slices.Contains(s.redirectURIs[:i], u) {
-			problem("--redirect-uri %q: given twice", u)
-		}
-	}
-	if len(s.redirectURIs) == 0 && slices.Contains(grants, oauth2.GrantAuthorizationCode) {
-		problem("--redirect-uri: at least one is required for the authorization_code grant")
-	}
-	for i, u := range s.postLogout {
-		if p := checkRedirectURI(u); p != "" {
-			problem("--post-logout-redirect-uri %q: %s", u, p)
-		} else if slices.Contains(s.postLogout[:i], u) {
-			problem("--post-logout-redirect-uri %q: given twice", u)
-		}
-	}
-
-	if s.backchannelLogoutURI != "" {
-		if p := checkBackchannelURI(s.backchannelLogoutURI); p != "" {
-			problem("--backchannel-logout-uri %q: %s", s.backchannelLogoutURI, p)
-		}
-	}
-
-	scopes := []string(s.scopes)
-	if len(scopes) == 0 {
-		scopes = slices.Clone(defaultClientScopes)
-	}
-	if len(scopes) > oauth2.MaxScopes || len(strings.Join(scopes, " ")) > oauth2.MaxScopeBytes {
-		problem("--scope: at most %d scopes, of %d bytes in all, as a request may ask for", oauth2.MaxScopes, oauth2.MaxScopeBytes)
-	}
-	for i, sc := range scopes {
-		if parts, err := oauth2.ParseScope(sc); err != nil || len(parts) != 1 {
-			problem("--scope %q: not a scope token (RFC 6749 §3.3: printable ASCII without space, \" or \\)", sc)
-		} else if slices.Contains(scopes[:i], sc) {
-			problem("--scope %q: given twice", sc)
-		}
-	}
-
-	for _, a := range s.audience {
-		if a == "" {
-			problem("--audience: empty value")
-		} else if !plaintext.Valid(a) {
-			problem("--audience %q: control characters or invalid UTF-8", a)
-		}
-	}
-
-	return store.Client{
-		Name:                   name,
-		Public:                 s.public,
-		RedirectURIs:           slices.Clone(s.redirectURIs),
-		PostLogoutRedirectURIs: slices.Clone(s.postLogout),
-		Grants:                 grants,
-		Scopes:                 scopes,
-		Audience:               slices.Clone(s.audience),
-		BackchannelLogoutURI:   s.backchannelLogoutURI,
-		Trusted:                s.trusted,
-	}, problems
-}
-
-// checkBackchannelURI returns what is wrong with a back-channel logout
-// URI, or "". inkan's servers POST to it, so it must be absolute, without
-// a fragment (Back-Channel Logout 1.0 §2.2), and https, or http on a
-// loopback address for a relying party on the same machine.
-func checkBackchannelURI(raw string) string {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return "not a URI"
-	case !u.IsAbs():
-		return "not an absolute URI"
-	case strings.Contains(raw, "#"):
-		return "has a fragment (Back-Channel Logout 1.0 §2.2)"
-	case u.User != nil:
-		return "has user info"
-	case u.Scheme == "https":
-		if u.Hostname() == "" {
-			return "has no host"
-		}
-	case u.Scheme == "http":
-		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
-			return "http is allowed only on a loopback address (127.0.0.1 or [::1]); use https"
-		}
-	default:
-		return "scheme " + u.Scheme + " is neither https nor loopback http"
-	}
-	return ""
-}
-
-// checkRedirectURI returns what is wrong with a redirect URI, or "". It
-// must be absolute without a fragment (RFC 6749 §3.1.2), and https, http
-// on a loopback address (RFC 8252 §7.3), or a private-use scheme holding a
-// dot (RFC 8252 §7.1).
-func checkRedirectURI(raw string) string {
-	if raw == "" {
-		return "empty"
-	}
-	if !plaintext.Valid(raw) {
-		return "control characters or invalid UTF-8"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "not a URI"
-	}
-	if !u.IsAbs() {
-		return "not an absolute URI (RFC 6749 §3.1.2)"
-	}
-	if strings.Contains(raw, "#") {
-		return "has a fragment (RFC 6749 §3.1.2)"
-	}
-	if u.User != nil {
-		return "has user info"
-	}
-	switch u.Scheme {
-	case "https":
-		if u.Host == "" || u.Hostname() == "" {
-			return "has no host"
-		}
-	case "http":
-		host := u.Hostname()
-		if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-			return "localhost is refused: it may resolve to another address or interface than the app listens on, and only IP literals match any port (RFC 8252 §8.3, §7.3); register http://127.0.0.1" + pathOf(u) + " or http://[::1]" + pathOf(u) + ", which match any port"
-		}
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			return "http is allowed only on a loopback IP literal: 127.0.0.1 or [::1] (RFC 8252 §7.3); use https"
-		}
-	default:
-		if !strings.Contains(u.Scheme, ".") {
-			return "scheme " + u.Scheme + " is neither https, loopback http, nor a private-use scheme with a dot such as com.example.app (RFC 8252 §7.1)"
-		}
-	}
-	return ""
-}
-
-// pathOf is the part of a URI after its host and port, for suggestions.
-func pathOf(u *url.URL) string {
-	v := *u
-	v.Scheme, v.Host = "", ""
-	return v.String()
-}
-
-// loopbackPortWarning explains what registering a loopback redirect URI
-// with a port does, or returns "": oauth2.MatchRedirectURI lets any port
-// match only a loopback URI registered without one, so a registered port
-// pins the app to it.
-func loopbackPortWarning(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || u.Port() == "" {
-		return ""
-	}
-	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
-		return ""
-	}
-	portless := *u
-	portless.Host = u.Hostname()
-	if strings.Contains(portless.Host, ":") {
-		portless.Host = "[" + portless.Host + "]"
-	}
-	return fmt.Sprintf("--redirect-uri %s names port %s: it matches only that port; register %s so that the app may listen on any port (RFC 8252 §7.3)",
-		raw, u.Port(), portless.String())
+	return c, out
 }
 
 // newClientID returns a random client id: 26 base32 characters (130 bits),
@@ -430,7 +239,7 @@ func addClient(ctx context.Context, std stdio, st store.Store, c store.Client) e
 		fmt.Fprintln(std.errOut, "warning: the password grant exposes users' passwords to the client (RFC 9700 §2.4); use it only for a migration")
 	}
 	for _, u := range c.RedirectURIs {
-		if w := loopbackPortWarning(u); w != "" {
+		if w := oauth2.LoopbackPortWarning(u); w != "" {
 			fmt.Fprintln(std.errOut, "warning: "+w)
 		}
 	}

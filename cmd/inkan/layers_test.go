@@ -14,8 +14,7 @@ import (
 //   - nothing imports server but cmd/inkan, and nothing imports cmd;
 //   - account imports, of this module, only store, password, plaintext and
 //     token;
-//   - token does not import store (one known exception until issue 9
-//     moves the user out of token's API, listed below).
+//   - token does not import store.
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/inkan-dev/inkan/"
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}", mod+"...").Output()
@@ -35,9 +34,7 @@ func TestImportRules(t *testing.T) {
 		t.Fatalf("go list found %d packages importing others of the module; the listing is broken:\n%s", len(imports), out)
 	}
 	// Known exceptions, each with the issue that removes it.
-	pending := map[[2]string]string{
-		{"internal/token", "internal/store"}: "issue 9: token.Issue takes a store.User",
-	}
+	pending := map[[2]string]string{}
 	for pkg, deps := range imports {
 		for _, d := range deps {
 			var broken string

@@ -9,6 +9,7 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oidc"
+	"github.com/inkan-dev/inkan/internal/token"
 )
 
 type tokenResponse struct {
@@ -33,7 +34,7 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return tutorialError(err)
 	}
-	tok, err := s.tokens.Issue(u)
+	tok, err := s.tokens.Issue(token.User{ID: u.ID, Email: u.Email, Name: u.Name, ValidAfter: u.TokensValidAfter})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/keys"
-	"github.com/inkan-dev/inkan/internal/store"
 )
 
 // SignerSource supplies the signer of the active key.
@@ -49,14 +48,21 @@ type Token struct {
 // ExpiresIn is the lifetime in whole seconds, for expires_in.
 func (t Token) ExpiresIn() int64 { return t.Claims.Expiry - t.Claims.IssuedAt }
 
+// User is what a tutorial token says of its user.
+type User struct {
+	ID, Email, Name string
+	// ValidAfter is the user's TokensValidAfter: the token's iat is past it.
+	ValidAfter time.Time
+}
+
 // Issue mints an access token for u: header {alg, kid, typ: "JWT"}, and a
 // fresh jti of 128 random bits.
-func (i *Issuer) Issue(u store.User) (Token, error) {
+func (i *Issuer) Issue(u User) (Token, error) {
 	now := time.Now
 	if i.Now != nil {
 		now = i.Now
 	}
-	iat := issuedAt(now(), u.TokensValidAfter)
+	iat := issuedAt(now(), u.ValidAfter)
 	c := Claims{
 		Issuer:   i.Issuer,
 		Subject:  u.ID,
@@ -79,7 +85,7 @@ func (i *Issuer) Issue(u store.User) (Token, error) {
 }
 
 // issuedAt is the iat of a token minted at now for a user whose tokens are
-// valid from validAfter on (store.User.TokensValidAfter): now in whole
+// valid from validAfter on (the user's TokensValidAfter): now in whole
 // seconds, but never less than validAfter rounded up to a whole second. A
 // token minted just after a credential change, in the same second, thus
 // has iat >= validAfter like every later one, while one minted just before

@@ -2,91 +2,35 @@ package verify_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/inkan-dev/inkan/verify"
+	"github.com/inkan-dev/inkan/verify/verifytest"
 )
 
 // now is the fixed clock of the examples.
 var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// issuer stands in for inkan: it serves the public half of the fixed key of
-// testdata/rsa2048.pem at /.well-known/jwks.json, as kid "2026-01", and
-// signs tokens with it.
-type issuer struct {
-	*httptest.Server
-	key crypto.Signer
-}
-
-func startIssuer() *issuer {
-	data, err := os.ReadFile("testdata/rsa2048.pem")
-	if err != nil {
-		log.Fatal(err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		log.Fatal("testdata/rsa2048.pem: no PEM block")
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		log.Fatal(err)
-	}
-	is := &issuer{key: key.(crypto.Signer)}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
-		{Key: is.key.Public(), KeyID: "2026-01", Algorithm: "RS256", Use: "sig"},
-	}})
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Write(jwks)
-	})
-	is.Server = httptest.NewServer(mux)
+// startIssuer starts a stand-in for inkan (package verifytest): it serves
+// the public half of a new RSA key at /.well-known/jwks.json, as kid
+// "2026-01", and signs tokens with it.
+func startIssuer() *verifytest.Issuer {
+	is := verifytest.NewIssuer(&verifytest.Options{Algorithm: "RS256", KeyID: "2026-01"})
+	is.Now = func() time.Time { return now }
 	return is
 }
 
-// token returns an RFC 9068 access token (typ at+jwt) for alice, for the
-// audience "api", that expires after ttl.
-func (is *issuer) token(ttl time.Duration) string {
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: is.key, KeyID: "2026-01"}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	payload, err := json.Marshal(map[string]any{
-		"iss": is.URL, "sub": "alice", "aud": "api",
-		"iat": now.Unix(), "exp": now.Add(ttl).Unix(),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		log.Fatal(err)
-	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		log.Fatal(err)
-	}
-	return raw
+// token returns an RFC 9068 access token (typ at+jwt) of is for alice, for
+// the audience "api", that expires after ttl.
+func token(is *verifytest.Issuer, ttl time.Duration) string {
+	return is.Token(nil, map[string]any{"sub": "alice", "aud": "api", "exp": now.Add(ttl)})
 }
 
 func ExampleNew() {
@@ -107,7 +51,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	claims, err := v.Verify(ctx, is.token(time.Hour))
+	claims, err := v.Verify(ctx, token(is, time.Hour))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -129,7 +73,7 @@ func ExampleVerifier_Verify() {
 		log.Fatal(err)
 	}
 
-	for _, raw := range []string{is.token(time.Hour), is.token(-time.Hour), "not a token"} {
+	for _, raw := range []string{token(is, time.Hour), token(is, -time.Hour), "not a token"} {
 		claims, err := v.Verify(ctx, raw)
 		switch {
 		case err == nil:
@@ -171,7 +115,7 @@ func ExampleVerifier_Middleware() {
 	api := httptest.NewServer(mux)
 	defer api.Close()
 
-	for _, auth := range []string{"Bearer " + is.token(time.Hour), "", "Bearer " + is.token(-time.Hour)} {
+	for _, auth := range []string{"Bearer " + token(is, time.Hour), "", "Bearer " + token(is, -time.Hour)} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.URL+"/hello", nil)
 		if err != nil {
 			log.Fatal(err)
@@ -233,7 +177,7 @@ func ExampleNewRemoteKeySet() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	claims, err := v.Verify(ctx, is.token(time.Hour))
+	claims, err := v.Verify(ctx, token(is, time.Hour))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestVerifier_Middleware(t *testing.T) {
@@ -161,8 +161,8 @@ func TestVerifier_Middleware_server(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("body %q: %v", body, err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("GET without a token: body mismatch (-want +got):\n%s", diff)
+	if !maps.Equal(got, want) {
+		t.Errorf("GET without a token: body = %v, want %v", got, want)
 	}
 	resp, body = get("Bearer " + mustSign(t, jose.RS256, key, "rsa", claims(set("exp", testNow.Add(-time.Hour).Unix()))))
 	if resp.StatusCode != 401 || body != `{"error":"invalid_token","error_description":"the access token expired"}`+"\n" {

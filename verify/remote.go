@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,11 +13,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 )
 
-// Defaults of RemoteKeySetOptions and of the matching Config fields.
+// Defaults of RemoteKeySetOptions.
 const (
 	// DefaultRefreshInterval is how long a fetched key set stays fresh when
 	// the response has no Cache-Control max-age.
@@ -76,14 +73,8 @@ type RemoteKeySetOptions struct {
 // doubling up to MinRefreshInterval. Fetch errors are not logged; Key wraps
 // them, with ErrUnknownKey, in the error for a kid it cannot find.
 //
-// Only keys that can verify a token are kept: those with a kid, a "use" of
-// "sig" or none, an "alg" among [Algorithms] that fits the key's type
-// ([AlgorithmFits]: RS* and PS*: RSA of at least 2048 bits; ES256: P-256;
-// ES384: P-384; ES512: P-521; EdDSA: Ed25519), and no private or symmetric key
-// material. A JWK holding a private key is dropped, not reduced to its public
-// half: an issuer that publishes its private key has lost it. Other keys are
-// ignored, as RFC 7517 §5 advises. When two usable keys share a kid, the
-// first is kept. A JWKS with no usable key counts as a failed fetch.
+// Only the keys that [ParseJWKS] keeps are used, by the same rules, and a
+// JWKS with no usable key counts as a failed fetch.
 type RemoteKeySet struct {
 	url        string
 	client     *http.Client
@@ -396,54 +387,6 @@ func (r *RemoteKeySet) get() (keys map[string]Key, freshness time.Duration, err 
 func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
-}
-
-// parseJWKS returns the usable keys of a JWKS by kid (see RemoteKeySet for
-// which are usable), or an error when the body is not a JWKS or has none.
-// Each key is decoded on its own with go-jose's JSONWebKey, because decoding
-// a whole jose.JSONWebKeySet fails on the first key of a type go-jose does
-// not know, where RFC 7517 §5 says to ignore that key.
-func parseJWKS(body []byte) (map[string]Key, error) {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("not a JWKS: %w", err)
-	}
-	if set.Keys == nil {
-		return nil, errors.New("not a JWKS: no keys member")
-	}
-	keys := make(map[string]Key, len(set.Keys))
-	for _, raw := range set.Keys {
-		var jwk jose.JSONWebKey
-		if err := jwk.UnmarshalJSON(raw); err != nil {
-			continue
-		}
-		k, ok := usable(&jwk)
-		if !ok {
-			continue
-		}
-		if _, dup := keys[k.ID]; !dup {
-			keys[k.ID] = k
-		}
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("JWKS has no usable signing key among %d", len(set.Keys))
-	}
-	return keys, nil
-}
-
-// usable returns jwk as a Key if it can verify tokens: a public key with a
-// kid, for signing, whose alg is allowed and fits its type.
-func usable(jwk *jose.JSONWebKey) (Key, bool) {
-	if jwk.KeyID == "" || (jwk.Use != "" && jwk.Use != "sig") {
-		return Key{}, false
-	}
-	// Private keys, symmetric keys and unknown types do not fit either.
-	if !AlgorithmFits(jwk.Algorithm, jwk.Key) {
-		return Key{}, false
-	}
-	return Key{ID: jwk.KeyID, Algorithm: jwk.Algorithm, Public: jwk.Key}, true
 }
 
 // freshnessOf returns how long a response stays fresh (RFC 9111 §4.2.1):

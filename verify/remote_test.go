@@ -2,11 +2,7 @@ package verify
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,7 +15,6 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/google/go-cmp/cmp"
 )
 
 // jwksServer serves a JWKS at /.well-known/jwks.json and counts the
@@ -659,133 +654,6 @@ func jwksOf(tb testing.TB, keys ...any) []byte {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-// TestParseJWKS: which keys of a JWKS are kept. Every case also holds the
-// good key "ok", so that only the key under test can go missing.
-func TestParseJWKS(t *testing.T) {
-	k := mustTestKeys(t)
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p521, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok := jwk("ok", "ES256", &k.p256.PublicKey)
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	tests := []struct {
-		name    string
-		key     any    // a JSONWebKey or raw JSON
-		wantAlg string // empty: the key is dropped
-	}{
-		{name: "rs256", key: jwk("k", "RS256", &k.rsa.PublicKey), wantAlg: "RS256"},
-		{name: "ps256", key: jwk("k", "PS256", &k.pss.PublicKey), wantAlg: "PS256"},
-		{name: "es384", key: jwk("k", "ES384", &k.p384.PublicKey), wantAlg: "ES384"},
-		{name: "eddsa", key: jwk("k", "EdDSA", k.ed.Public()), wantAlg: "EdDSA"},
-		{name: "no use", key: jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "k", Algorithm: "RS256"}, wantAlg: "RS256"},
-
-		{name: "hs256", key: jose.JSONWebKey{Key: secret, KeyID: "k", Algorithm: "HS256", Use: "sig"}},
-		{name: "oct as rs256", key: jose.JSONWebKey{Key: secret, KeyID: "k", Algorithm: "RS256", Use: "sig"}},
-		{name: "no kid", key: jwk("", "RS256", &k.rsa.PublicKey)},
-		{name: "no alg", key: jwk("k", "", &k.rsa.PublicKey)},
-		{name: "alg none", key: jwk("k", "none", &k.rsa.PublicKey)},
-		{name: "rs384", key: jwk("k", "RS384", &k.rsa.PublicKey), wantAlg: "RS384"},
-		{name: "rs512", key: jwk("k", "RS512", &k.rsa.PublicKey), wantAlg: "RS512"},
-		{name: "ps384", key: jwk("k", "PS384", &k.pss.PublicKey), wantAlg: "PS384"},
-		{name: "ps512", key: jwk("k", "PS512", &k.pss.PublicKey), wantAlg: "PS512"},
-		{name: "es512", key: jwk("k", "ES512", &p521.PublicKey), wantAlg: "ES512"},
-		{name: "es512 on p384", key: jwk("k", "ES512", &k.p384.PublicKey)},
-		{name: "es384 on p521", key: jwk("k", "ES384", &p521.PublicKey)},
-		{name: "alg es256k", key: jwk("k", "ES256K", &k.p256.PublicKey)},
-		{name: "use enc", key: jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "k", Algorithm: "RS256", Use: "enc"}},
-		{name: "private rsa", key: jwk("k", "RS256", k.rsa)},
-		{name: "private ec", key: jwk("k", "ES256", k.p256)},
-		{name: "private ed25519", key: jwk("k", "EdDSA", k.ed)},
-		{name: "rs256 on ec", key: jwk("k", "RS256", &k.p256.PublicKey)},
-		{name: "es256 on p384", key: jwk("k", "ES256", &k.p384.PublicKey)},
-		{name: "es384 on p256", key: jwk("k", "ES384", &k.p256.PublicKey)},
-		{name: "eddsa on rsa", key: jwk("k", "EdDSA", &k.rsa.PublicKey)},
-		{name: "ps256 on ed25519", key: jwk("k", "PS256", k.ed.Public())},
-		{name: "rsa 1024", key: jwk("k", "RS256", &small.PublicKey)},
-		{name: "x25519", key: `{"kty":"OKP","crv":"X25519","kid":"k","alg":"EdDSA","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`},
-		{name: "unknown kty", key: `{"kty":"XYZ","kid":"k","alg":"RS256"}`},
-		{name: "not an object", key: `"k"`},
-		{name: "rsa without n", key: `{"kty":"RSA","kid":"k","alg":"RS256","e":"AQAB"}`},
-		{name: "ec off curve", key: `{"kty":"EC","crv":"P-256","kid":"k","alg":"ES256","x":"AQ","y":"AQ"}`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			body := jwksOf(t, tc.key, ok)
-			keys, err := parseJWKS(body)
-			if err != nil {
-				t.Fatalf("parseJWKS(%s) error = %v, want nil", body, err)
-			}
-			if _, found := keys["ok"]; !found {
-				t.Errorf("parseJWKS(%s) dropped the good key", body)
-			}
-			got, found := keys["k"]
-			switch {
-			case tc.wantAlg == "" && found:
-				t.Errorf("parseJWKS(%s) kept %+v, want it dropped", body, got)
-			case tc.wantAlg != "" && !found:
-				t.Errorf("parseJWKS(%s) dropped the key, want it kept", body)
-			case found && got.Algorithm != tc.wantAlg:
-				t.Errorf("parseJWKS(%s) Algorithm = %q, want %q", body, got.Algorithm, tc.wantAlg)
-			}
-		})
-	}
-	t.Run("duplicate kid", func(t *testing.T) {
-		body := jwksOf(t, jwk("k", "ES256", &k.p256.PublicKey), jwk("k", "EdDSA", k.ed.Public()))
-		keys, err := parseJWKS(body)
-		if err != nil || keys["k"].Algorithm != "ES256" {
-			t.Errorf("parseJWKS(%s) = %v, %v; want the first key", body, keys, err)
-		}
-	})
-	t.Run("inkan's jwks", func(t *testing.T) {
-		body := jwksOf(t, jwk("a", "RS256", &k.rsa.PublicKey), jwk("b", "EdDSA", k.ed.Public()))
-		keys, err := parseJWKS(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]Key{
-			"a": {ID: "a", Algorithm: "RS256", Public: &k.rsa.PublicKey},
-			"b": {ID: "b", Algorithm: "EdDSA", Public: k.ed.Public()},
-		}
-		if diff := cmp.Diff(want, keys); diff != "" {
-			t.Errorf("parseJWKS() mismatch (-want +got):\n%s", diff)
-		}
-	})
-}
-
-func FuzzParseJWKS(f *testing.F) {
-	k := mustTestKeys(f)
-	f.Add(jwksOf(f, jwk("a", "RS256", &k.rsa.PublicKey), jwk("b", "ES256", &k.p256.PublicKey)))
-	f.Add(jwksOf(f, jwk("c", "ES384", &k.p384.PublicKey), jwk("d", "EdDSA", k.ed.Public()), jwk("e", "PS256", k.pss)))
-	f.Add(jwksOf(f, jose.JSONWebKey{Key: []byte("secret"), KeyID: "h", Algorithm: "HS256"}))
-	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"X25519","kid":"x","alg":"EdDSA","x":"AQ"}]}`))
-	f.Add([]byte(`<html>`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		keys, err := parseJWKS(body)
-		if err != nil {
-			return
-		}
-		for kid, key := range keys {
-			var fits bool
-			switch pub := key.Public.(type) {
-			case *rsa.PublicKey:
-				fits = (key.Algorithm == "RS256" || key.Algorithm == "PS256") && pub.N.BitLen() >= minRSABits
-			case *ecdsa.PublicKey:
-				fits = key.Algorithm == "ES256" && pub.Curve == elliptic.P256() || key.Algorithm == "ES384" && pub.Curve == elliptic.P384()
-			case ed25519.PublicKey:
-				fits = key.Algorithm == "EdDSA"
-			}
-			if kid == "" || kid != key.ID || !fits {
-				t.Errorf("parseJWKS(%q) kept %q: %+v", body, kid, key)
-			}
-		}
-	})
 }
 
 // TestRemoteKeySet_cancel: once its context ends, the refresh loop returns,

@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -42,11 +41,6 @@ var (
 	ErrAudience    = errors.New("verify: wrong audience")
 	ErrType        = errors.New("verify: wrong token type")
 )
-
-// DefaultAlgorithms are the asymmetric algorithms accepted when
-// Config.Algorithms is empty: every one of [Algorithms]. HMAC and "none" are
-// never accepted, whatever this slice holds: New checks against its own copy.
-var DefaultAlgorithms = Algorithms()
 
 // DefaultTypes are the typ header values accepted when Config.Types is
 // empty: RFC 9068 access tokens ("at+jwt") and inkan's tutorial tokens
@@ -90,28 +84,24 @@ type Config struct {
 	// Issuer is the exact iss every token must carry. Required.
 	Issuer string
 	// KeySet supplies the verification keys. When nil, New builds a
-	// RemoteKeySet for JWKSURL with HTTPClient, RefreshInterval and
-	// MinRefreshInterval; those four fields serve only that case.
+	// RemoteKeySet for JWKSURL with KeySetOptions; those two fields serve
+	// only that case.
 	KeySet KeySet
 	// JWKSURL is where the issuer publishes its JWKS. Empty means Issuer,
 	// less one trailing slash, followed by "/.well-known/jwks.json", where
 	// inkan serves it. Setting it together with KeySet is an error.
 	JWKSURL string
-	// HTTPClient fetches the JWKS; nil means a client with a 10 s timeout.
-	HTTPClient *http.Client
-	// RefreshInterval is how long the fetched JWKS counts as fresh when the
-	// response has no Cache-Control max-age; zero means
-	// DefaultRefreshInterval (5 minutes). See RemoteKeySetOptions.
-	RefreshInterval time.Duration
-	// MinRefreshInterval is the least time between two JWKS fetches caused
-	// by tokens, such as tokens naming an unknown kid; zero means
-	// DefaultMinRefreshInterval (1 minute). See RemoteKeySetOptions.
-	MinRefreshInterval time.Duration
+	// KeySetOptions configures the RemoteKeySet that New builds when KeySet
+	// is nil: its HTTP client and refresh intervals (the zero value means
+	// every default; see RemoteKeySetOptions). When its Now is nil, the key
+	// set uses Config.Now.
+	KeySetOptions RemoteKeySetOptions
 	// Audience, when set, must be one of the token's aud values. When empty,
 	// aud is not checked.
 	Audience string
 	// Algorithms is the allow-list of signature algorithms; empty means
-	// DefaultAlgorithms. Symmetric algorithms and "none" are refused here.
+	// every one of [Algorithms]. Symmetric algorithms and "none" are
+	// refused here.
 	Algorithms []string
 	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means none.
 	Leeway time.Duration
@@ -206,12 +196,11 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		if jwksURL == "" {
 			jwksURL = strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/jwks.json"
 		}
-		ks, err := NewRemoteKeySet(ctx, jwksURL, &RemoteKeySetOptions{
-			HTTPClient:         cfg.HTTPClient,
-			RefreshInterval:    cfg.RefreshInterval,
-			MinRefreshInterval: cfg.MinRefreshInterval,
-			Now:                v.cfg.Now,
-		})
+		opts := cfg.KeySetOptions
+		if opts.Now == nil {
+			opts.Now = v.cfg.Now
+		}
+		ks, err := NewRemoteKeySet(ctx, jwksURL, &opts)
 		if err != nil {
 			return nil, err
 		}

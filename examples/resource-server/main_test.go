@@ -1,38 +1,25 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/inkan-dev/inkan/verify"
+	"github.com/inkan-dev/inkan/verify/verifytest"
 )
 
 func TestRoutes(t *testing.T) {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	cfg := config("https://inkan.test", "https://hello.example")
-	cfg.KeySet = verify.StaticKeySet{{ID: "k1", Algorithm: "RS256", Public: &key.PublicKey}}
-	v, err := verify.New(context.Background(), cfg)
+	is := verifytest.NewIssuer(nil)
+	defer is.Close()
+	v, err := verify.New(t.Context(), config(is.URL, "https://hello.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sign returns a token of the given typ with sub u1, an hour to live, and claims.
 	sign := func(typ string, claims map[string]any) string {
-		signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
-		c := map[string]any{"iss": "https://inkan.test", "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()}
-		for k, v := range claims {
-			c[k] = v
-		}
-		payload, _ := json.Marshal(c)
-		obj, _ := signer.Sign(payload)
-		tok, _ := obj.CompactSerialize()
-		return tok
+		claims["sub"] = "u1"
+		return is.Token(map[string]any{"typ": typ}, claims)
 	}
 	access := sign("at+jwt", map[string]any{"aud": []string{"https://hello.example"}, "client_id": "c1", "scope": "profile email", "name": "Alice", "email": "alice@example.com"})
 

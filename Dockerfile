@@ -18,8 +18,10 @@
 
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
-# Modules first, so that this layer stays cached until go.mod or go.sum change.
-COPY go.mod go.sum ./
+# Modules first, so that this layer stays cached until a go.mod or go.sum
+# changes. verify is a module of its own (go.work, and the replace in go.mod).
+COPY go.mod go.sum go.work ./
+COPY verify/go.mod verify/go.sum ./verify/
 RUN go mod download
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/go-build \

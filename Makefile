@@ -1,19 +1,24 @@
 # Shortcuts for the commands the README and .ci/run use; nothing here is
-# needed to build or test (go build ./... and go test ./... are enough).
+# needed to build or test. verify is a Go module of its own (go.work uses
+# both), and ./... stops at a nested module, so every command names
+# ./verify/... too.
 .PHONY: test race lint bench
+
+# The packages of both modules: inkan's and verify's.
+PKGS = ./... ./verify/...
 
 # Every test. The PostgreSQL tests run when INKAN_TEST_POSTGRES is set.
 test:
-	go test ./...
+	go test $(PKGS)
 
 # What .ci/run runs: the tests under the race detector.
 race:
-	go test -race -count=1 ./...
+	go test -race -count=1 $(PKGS)
 
 # gofmt and go vet, as .ci/run checks them.
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	go vet ./...
+	go vet $(PKGS)
 
 # The Go benchmarks; bench/load.sh, bench/memory.sh and bench/peers measure
 # the whole server (docs/performance.md).

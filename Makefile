@@ -15,10 +15,12 @@ test:
 race:
 	go test -race -count=1 $(PKGS)
 
-# gofmt and go vet, as .ci/run checks them.
+# gofmt, go vet and golangci-lint (.golangci.yaml), as .ci/run checks them.
+# golangci-lint v2: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet $(PKGS)
+	golangci-lint run $(PKGS)
 
 # The Go benchmarks; bench/load.sh, bench/memory.sh and bench/peers measure
 # the whole server (docs/performance.md).

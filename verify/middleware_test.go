@@ -64,7 +64,7 @@ func TestVerifier_Middleware(t *testing.T) {
 				if !ok || c.Subject != "alice-id" {
 					t.Errorf("ClaimsFrom() = %+v, %t; want alice-id's claims", c, ok)
 				}
-				io.WriteString(w, "hello "+c.Subject)
+				_, _ = io.WriteString(w, "hello "+c.Subject)
 			}))
 			req := httptest.NewRequest(http.MethodGet, "/api", nil)
 			for _, h := range tc.header {
@@ -123,7 +123,9 @@ func TestVerifier_Middleware_server(t *testing.T) {
 	t.Cleanup(func() { mustStop(t, v.cfg.KeySet.(*RemoteKeySet)) })
 	api := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := ClaimsFrom(r.Context())
-		json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "kid": c.KeyID})
+		if err := json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "kid": c.KeyID}); err != nil {
+			t.Error(err)
+		}
 	})))
 	t.Cleanup(api.Close)
 

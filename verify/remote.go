@@ -362,7 +362,7 @@ func (r *RemoteKeySet) get() (keys map[string]Key, freshness time.Duration, err 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // lets the connection be reused
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // lets the connection be reused; best effort
 		return nil, 0, fmt.Errorf("verify: fetch JWKS %s: status %s", r.url, resp.Status)
 	}
 	if !isJSON(resp.Header.Get("Content-Type")) {

@@ -216,13 +216,20 @@ func mustKey(tb testing.TB, r *RemoteKeySet, kid string) Key {
 	return k
 }
 
-func wantUnknownKey(tb testing.TB, r *RemoteKeySet, kid string) error {
+// mustUnknownKey checks that r does not know kid, and returns the error.
+func mustUnknownKey(tb testing.TB, r *RemoteKeySet, kid string) error {
 	tb.Helper()
 	_, err := r.Key(tb.Context(), kid)
 	if !errors.Is(err, ErrUnknownKey) {
 		tb.Fatalf("Key(%q) error = %v, want %v", kid, err, ErrUnknownKey)
 	}
 	return err
+}
+
+// wantUnknownKey checks that r does not know kid.
+func wantUnknownKey(tb testing.TB, r *RemoteKeySet, kid string) {
+	tb.Helper()
+	_ = mustUnknownKey(tb, r, kid)
 }
 
 func TestRemoteKeySet_Key_maxAge(t *testing.T) {
@@ -522,7 +529,7 @@ func TestRemoteKeySet_issuerDown(t *testing.T) {
 	verifies()
 	is.wantFetches(t, 2)
 	clock.Advance(DefaultMinRefreshInterval)
-	err := wantUnknownKey(t, r, "new")
+	err := mustUnknownKey(t, r, "new")
 	if !strings.Contains(err.Error(), "500") {
 		t.Errorf("Key(%q) error = %v, want the status of the failed refresh", "new", err)
 	}
@@ -532,7 +539,7 @@ func TestRemoteKeySet_issuerDown(t *testing.T) {
 	clock.Advance(time.Hour)
 	verifies()
 	clock.Advance(DefaultMinRefreshInterval)
-	err = wantUnknownKey(t, r, "new")
+	err = mustUnknownKey(t, r, "new")
 	var uerr interface{ Timeout() bool } // *url.Error from the client
 	if !errors.As(err, &uerr) {
 		t.Errorf("Key(%q) error = %v, want it to wrap the client's error", "new", err)
@@ -611,7 +618,7 @@ func TestRemoteKeySet_badResponse(t *testing.T) {
 
 			is.respond(tc.status, tc.contentType, tc.body)
 			clock.Advance(DefaultMinRefreshInterval)
-			err := wantUnknownKey(t, r, "new")
+			err := mustUnknownKey(t, r, "new")
 			if !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "verify: ") {
 				t.Errorf("Key(%q) error = %q, want it to contain %q", "new", err, tc.wantErr)
 			}
@@ -673,7 +680,7 @@ func TestRemoteKeySet_cancel(t *testing.T) {
 
 	clock.Advance(time.Hour) // stale, and a new kid may be fetched for
 	mustKey(t, r, "rsa")
-	if err := wantUnknownKey(t, r, "new"); !errors.Is(err, context.Canceled) {
+	if err := mustUnknownKey(t, r, "new"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Key(%q) after cancel: error = %v, want it to wrap %v", "new", err, context.Canceled)
 	}
 	r.waitIdle()
@@ -717,7 +724,7 @@ func TestRemoteKeySet_realTimers(t *testing.T) {
 			rec := httptest.NewRecorder()
 			rec.Header().Set("Content-Type", "application/json")
 			rec.Header().Set("Cache-Control", "max-age=300")
-			rec.Write(body)
+			_, _ = rec.Write(body) // a recorder's Write never fails
 			return rec.Result(), nil
 		})}
 		ctx, cancel := context.WithCancel(t.Context())

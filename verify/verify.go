@@ -262,7 +262,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		if alg, ok := peekAlg(raw); ok && !slices.Contains(v.names, alg) {
 			return nil, fmt.Errorf("%w: %q", ErrAlgorithm, alg)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err) //nolint:errorlint // go-jose's error is detail: only verify's sentinels are in the chain
 	}
 	if len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: want one signature", ErrMalformed)
@@ -280,11 +280,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	payload, err := jws.Verify(key.Public)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
+		return nil, fmt.Errorf("%w: %v", ErrSignature, err) //nolint:errorlint // go-jose's error is detail: only verify's sentinels are in the chain
 	}
 	var w wireClaims
 	if err := json.Unmarshal(payload, &w); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err) //nolint:errorlint // go-jose's error is detail: only verify's sentinels are in the chain
 	}
 	c := &Claims{
 		Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience, ID: w.ID,

@@ -6,6 +6,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -32,9 +33,14 @@ func main() {
 		log.Fatal(err)
 	}
 	srv := &http.Server{Addr: *addr, Handler: routes(v), ReadHeaderTimeout: 5 * time.Second}
-	go func() { <-ctx.Done(); srv.Shutdown(context.Background()) }()
+	go func() {
+		<-ctx.Done()
+		if err := srv.Shutdown(context.Background()); err != nil {
+			log.Print(err)
+		}
+	}()
 	log.Printf("resource server on http://%s, for audience %s, trusting %s", *addr, *audience, *issuer)
-	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 }

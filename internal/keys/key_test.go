@@ -176,7 +176,7 @@ func TestGenerate_everyAlgorithm(t *testing.T) {
 			if err := CheckAlgorithm(priv.Public(), alg); err != nil {
 				t.Fatalf("CheckAlgorithm(Generate(%q)) = %v", alg, err)
 			}
-			s, err := NewSigner("k", alg, priv)
+			s, err := newSigner("k", alg, priv) // as a Set makes the active key's
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,16 +46,8 @@ func (s *Signer) Sign(payload []byte, typ string) (string, error) {
 	return obj.CompactSerialize()
 }
 
-// NewSigner returns a Signer that signs with priv under kid in alg, for
-// callers that sign without a Set (tests, tools). alg must suit the key (see
-// CheckAlgorithm).
-func NewSigner(kid, alg string, priv crypto.Signer) (*Signer, error) {
-	if err := CheckAlgorithm(priv.Public(), alg); err != nil {
-		return nil, err
-	}
-	return newSigner(kid, alg, priv)
-}
-
+// newSigner returns the Signer of priv under kid in alg, which must suit
+// the key (the Manager checks it before it stores a key).
 func newSigner(kid, alg string, priv crypto.Signer) (*Signer, error) {
 	s := &Signer{KeyID: kid, Algorithm: alg, signers: map[string]jose.Signer{}}
 	for _, typ := range []string{TypeJWT, TypeAccessToken, TypeLogout} {

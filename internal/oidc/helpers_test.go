@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/internal/keys/keystest"
 )
 
 // staticSource is a token.SignerSource with one fixed signer.
@@ -20,11 +21,7 @@ func mustSigner(tb testing.TB, alg string) (*keys.Signer, crypto.PublicKey) {
 	if err != nil {
 		tb.Fatalf("key for %s: %v", alg, err)
 	}
-	kid, err := keys.Thumbprint(priv.Public())
-	if err != nil {
-		tb.Fatalf("kid for %s: %v", alg, err)
-	}
-	s, err := keys.NewSigner(kid, alg, priv)
+	s, err := keystest.Signer(priv, alg) // kid: the key's thumbprint
 	if err != nil {
 		tb.Fatalf("signer for %s: %v", alg, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/internal/keys/keystest"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/verify"
 )
@@ -49,18 +50,15 @@ type staticSource struct{ s *keys.Signer }
 
 func (s staticSource) Active() *keys.Signer { return s.s }
 
-// newSigner returns a signer of a new key for alg, its kid being the key's
-// thumbprint, and the key.
+// newSigner returns the signer of a new key for alg as the server gets it
+// (keystest.Signer: the active key of a keys.Set, its kid the key's
+// thumbprint), and the key.
 func newSigner(alg string) (*keys.Signer, crypto.Signer, error) {
 	priv, err := keys.Generate(alg, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	kid, err := keys.Thumbprint(priv.Public())
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := keys.NewSigner(kid, alg, priv)
+	s, err := keystest.Signer(priv, alg)
 	if err != nil {
 		return nil, nil, err
 	}

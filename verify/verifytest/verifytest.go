@@ -58,10 +58,11 @@ type Options struct {
 // public half. It is safe for concurrent use, once Now is set.
 type Issuer struct {
 	// URL is the issuer: the default iss of its tokens, and the base URL of
-	// its server, which serves the JWKS at URL + JWKSPath.
+	// its server, which serves the JWKS at URL + JWKSPath. Read it only.
 	URL string
 	// KeyID and Algorithm are the kid and alg of the signing key, in the
-	// JWKS and in each token's header.
+	// JWKS and in each token's header. Read them only: choose them with
+	// Options.
 	KeyID     string
 	Algorithm string
 	// Now is the clock of the default iat and exp of a token; nil means

@@ -120,7 +120,7 @@ func exportCmd(ctx context.Context, std stdio, args []string) error {
 	var data bytes.Buffer
 	counts, err := backup.Export(ctx, st, &data, backup.ExportOptions{
 		Sealer: func(context.Context) (*keys.Sealer, error) { return storedSealer(std, cfg) },
-		Now:    now,
+		Now:    time.Now,
 	})
 	if err != nil {
 		return err

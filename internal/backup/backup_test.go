@@ -270,3 +270,22 @@ func TestCounts_String(t *testing.T) {
 		t.Errorf("Counts.String() = %q, want %q", got, want)
 	}
 }
+
+// Without a Sealer, sealed keys are an error, not a panic.
+func TestExport_noSealer(t *testing.T) {
+	ctx := context.Background()
+	st := mustStore(t)
+	sealer := mustSealer(t)
+	mustSeed(t, st, sealer)
+	if _, err := Export(ctx, st, &bytes.Buffer{}, ExportOptions{}); !errors.Is(err, errNoSealer) {
+		t.Errorf("Export of sealed keys without a Sealer = %v, want %v", err, errNoSealer)
+	}
+	data, _ := mustExport(t, st, sealer)
+	f, err := Read(bytes.NewReader(data), testRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Import(ctx, mustStore(t), f, ImportOptions{}); !errors.Is(err, errNoSealer) {
+		t.Errorf("Import of keys without a Sealer = %v, want %v", err, errNoSealer)
+	}
+}

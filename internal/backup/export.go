@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -13,6 +14,10 @@ import (
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store"
 )
+
+// errNoSealer is the error of an Export or Import that needs the master
+// key and was given no Sealer.
+var errNoSealer = errors.New("backup: the signing keys need the master key, and no Sealer was given")
 
 // ExportOptions are what Export needs besides the store.
 type ExportOptions struct {
@@ -45,6 +50,9 @@ func Export(ctx context.Context, st store.Store, w io.Writer, opts ExportOptions
 	}
 	m := &keys.Manager{Store: st}
 	if slices.ContainsFunc(rows, func(k store.SigningKey) bool { return keys.IsSealed(k.PrivateKey) }) {
+		if opts.Sealer == nil {
+			return Counts{}, errNoSealer
+		}
 		if m.Sealer, err = opts.Sealer(ctx); err != nil {
 			return Counts{}, err
 		}

@@ -56,6 +56,9 @@ func Import(ctx context.Context, st store.Store, f *File, opts ImportOptions) (S
 		return nil
 	}
 	if len(f.keys) > 0 {
+		if opts.Sealer == nil {
+			return sum, errNoSealer
+		}
 		sealer, err := opts.Sealer(ctx)
 		if err != nil {
 			return sum, err

@@ -160,8 +160,8 @@ func (s clientSpec) client() (store.Client, error) {
 
 // check returns the client the spec describes, with the defaults filled in
 // (without its id, secret and times), and every problem of the spec, each
-// naming its flag: oauth2.Registration.Check. import validates clients
-// with it too.
+// naming its flag: oauth2.Registration.Check, which import (backup.Read)
+// validates clients with too.
 func (s clientSpec) check() (store.Client, []string) {
 	c, problems := oauth2.Registration{
 		Name: s.name, RedirectURIs: s.redirectURIs, PostLogoutRedirectURIs: s.postLogout,

@@ -11,11 +11,9 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/backup"
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/keys"
-	"github.com/inkan-dev/inkan/internal/store"
 )
 
 const exportSynopsis = `export [--out FILE] [flags]
@@ -183,7 +181,7 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 		defer f.Close()
 		r = f
 	}
-	file, err := backup.Read(r, importRules)
+	file, err := backup.Read(r)
 	if err != nil {
 		if name == "-" {
 			name = "stdin"
@@ -227,27 +225,4 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 	}
 	fmt.Fprintln(std.errOut, sum.String())
 	return nil
-}
-
-// importRules hold an import's users to the rules of signup and its
-// clients to those of clients add.
-var importRules = backup.Rules{
-	NormalizeEmail: account.NormalizeEmail,
-	CheckName:      func(name string) error { return problemError(account.CheckName(name)) },
-	CheckEmail:     func(email string) error { return problemError(account.CheckEmail(email)) },
-	Client: func(c store.Client) (store.Client, []string) {
-		return clientSpec{
-			name: c.Name, redirectURIs: c.RedirectURIs, postLogout: c.PostLogoutRedirectURIs,
-			grants: c.Grants, scopes: c.Scopes, audience: c.Audience, public: c.Public, trusted: c.Trusted,
-			backchannelLogoutURI: c.BackchannelLogoutURI,
-		}.check()
-	},
-}
-
-// problemError is the message of a field problem as an error, or nil.
-func problemError(p *account.FieldProblem) error {
-	if p == nil {
-		return nil
-	}
-	return errors.New(p.Msg)
 }

@@ -5,9 +5,9 @@
 // skipping the rows stored already and stopping at a conflict.
 //
 // The package reads no file and no environment: the caller opens the
-// files, supplies the master key's sealer and the rules of the data it
-// does not own (users' names and emails, client registration), and prints
-// what it wants of the counts.
+// files, supplies the master key's sealer, and prints what it wants of
+// the counts. The rules of the rows are their owners': a user's name and
+// email are account's, a client's registration is oauth2's.
 package backup
 
 import (

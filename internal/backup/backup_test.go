@@ -18,28 +18,6 @@ import (
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
-// testRules stand in for signup's and clients add's: a name is not empty,
-// an email holds an @, and a client's settings are stored as given.
-var testRules = Rules{
-	NormalizeEmail: strings.ToLower,
-	CheckName: func(name string) error {
-		if name == "" {
-			return errors.New("empty")
-		}
-		return nil
-	},
-	CheckEmail: func(email string) error {
-		if !strings.Contains(email, "@") {
-			return errors.New("no @")
-		}
-		return nil
-	},
-	Client: func(c store.Client) (store.Client, []string) {
-		c.ID, c.SecretHash, c.CreatedAt, c.UpdatedAt = "", nil, time.Time{}, time.Time{}
-		return c, nil
-	},
-}
-
 func mustStore(tb testing.TB) store.Store {
 	tb.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "inkan.db"))
@@ -138,7 +116,7 @@ func TestImport_roundTrip(t *testing.T) {
 	if want := (Counts{Keys: 1, Users: 2, Clients: 1, Consents: 1, Revocations: 1}); n != want {
 		t.Fatalf("Export counts = %+v, want %+v", n, want)
 	}
-	f, err := Read(bytes.NewReader(data), testRules)
+	f, err := Read(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("Read(export) error = %v", err)
 	}
@@ -170,7 +148,7 @@ func TestImport_conflict(t *testing.T) {
 	sealer := mustSealer(t)
 	mustSeed(t, src, sealer)
 	data, _ := mustExport(t, src, sealer)
-	f, err := Read(bytes.NewReader(data), testRules)
+	f, err := Read(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +183,7 @@ func TestImport_references(t *testing.T) {
 			kept = append(kept, line)
 		}
 	}
-	f, err := Read(strings.NewReader(strings.Join(kept, "\n")), testRules)
+	f, err := Read(strings.NewReader(strings.Join(kept, "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +197,8 @@ func TestImport_references(t *testing.T) {
 	}
 }
 
-// Read holds every line to the format and to the rules it is given, and
+// Read holds every line to the format and to the rules of the rows'
+// owners (account's for users, oauth2's registration for clients), and
 // names each bad line.
 func TestRead_badLines(t *testing.T) {
 	src := mustStore(t)
@@ -227,36 +206,29 @@ func TestRead_badLines(t *testing.T) {
 	mustSeed(t, src, sealer)
 	data, _ := mustExport(t, src, sealer)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	user := lines[1]
+	user, client := lines[1], lines[3]
 	tests := []struct {
-		name  string
-		rules func(*Rules)
-		bad   string
-		want  string
+		name string
+		bad  string
+		want string
 	}{
-		{name: "rule of names", rules: func(r *Rules) { r.CheckName = func(string) error { return errors.New("too plain") } }, bad: user, want: "user: 2d9ecfdd-e6b0-4bc4-b5bf-10be8bd3335c: name: too plain"},
-		{name: "rule of emails", rules: func(r *Rules) { r.CheckEmail = func(string) error { return errors.New("unknown domain") } }, bad: user, want: "user: 2d9ecfdd-e6b0-4bc4-b5bf-10be8bd3335c: email: unknown domain"},
+		{name: "name", bad: strings.Replace(user, `"name":"Alice"`, `"name":""`, 1), want: "user: 2d9ecfdd-e6b0-4bc4-b5bf-10be8bd3335c: name: "},
+		{name: "email", bad: strings.Replace(user, "alice@example.com", "alice", 1), want: "user: 2d9ecfdd-e6b0-4bc4-b5bf-10be8bd3335c: email: "},
 		{name: "email normalised", bad: strings.Replace(user, "alice@", "ALICE@", 1), want: "user email alice@example.com is on line 2 already"},
-		{name: "rule of clients", rules: func(r *Rules) {
-			r.Client = func(c store.Client) (store.Client, []string) { return c, []string{"--name: taken"} }
-		}, bad: lines[3], want: `client: "web": --name: taken`},
-		{name: "client stored otherwise", rules: func(r *Rules) {
-			r.Client = func(c store.Client) (store.Client, []string) {
-				c.Scopes = append(c.Scopes, "profile")
-				return c, nil
-			}
-		}, bad: lines[3], want: "client: \"web\": scopes: clients add would store it otherwise"},
+		{name: "client registration", bad: strings.Replace(client, "https://app.example.com/cb", "https://app.example.com/cb#x", 1),
+			want: `client: "web": --redirect-uri "https://app.example.com/cb#x": has a fragment`},
+		{name: "client stored otherwise", bad: strings.Replace(client, `"name":"Web"`, `"name":" Web"`, 1),
+			want: `client: "web": name: clients add would store it otherwise`},
 		{name: "unknown kind", bad: `{"kind":"group"}`, want: `unknown kind "group" (want one of key, user, client, consent, revocation)`},
 		{name: "too long", bad: strings.Repeat(" ", MaxLineBytes+1), want: fmt.Sprintf("longer than %d bytes", MaxLineBytes)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rules := testRules
-			if tc.rules != nil {
-				tc.rules(&rules)
+			if tc.bad == user || tc.bad == client {
+				t.Fatalf("the bad line is the good one: %s", tc.bad)
 			}
 			file := strings.Join([]string{lines[0], lines[1], tc.bad}, "\n")
-			_, err := Read(strings.NewReader(file), rules)
+			_, err := Read(strings.NewReader(file))
 			if err == nil || !strings.HasPrefix(err.Error(), "nothing imported:\n") || !strings.Contains(err.Error(), "line 3: "+tc.want) {
 				t.Errorf("Read() error = %v, want line 3: %s", err, tc.want)
 			}
@@ -281,7 +253,7 @@ func TestExport_noSealer(t *testing.T) {
 		t.Errorf("Export of sealed keys without a Sealer = %v, want %v", err, errNoSealer)
 	}
 	data, _ := mustExport(t, st, sealer)
-	f, err := Read(bytes.NewReader(data), testRules)
+	f, err := Read(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}

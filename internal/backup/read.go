@@ -14,7 +14,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -24,41 +26,33 @@ const MaxLineBytes = 1 << 20
 // maxProblems is how many bad lines Read reports before giving up.
 const maxProblems = 20
 
-// Rules are the checks of the data that other packages own: Read holds
-// every user and client of a file to them, so that an import stores only
-// what signup, "inkan users add" and "inkan clients add" could have
-// stored. Every field is required.
-type Rules struct {
-	// NormalizeEmail returns the form in which an email is stored, as
-	// signup makes it.
-	NormalizeEmail func(email string) string
-	// CheckName and CheckEmail report what is wrong with a user's name,
-	// or (normalised) email, as signup does.
-	CheckName, CheckEmail func(string) error
-	// Client returns the client that registering c's settings would
-	// store (defaults filled in, the name trimmed; without the id, secret
-	// and times) and every problem of those settings.
-	Client func(c store.Client) (store.Client, []string)
-}
-
-// checkUser validates a user as signup and "users add" do.
-func (r Rules) checkUser(u store.User) error {
-	if err := r.CheckName(u.Name); err != nil {
-		return fmt.Errorf("name: %w", err)
+// checkUser validates a user as signup and "users add" do
+// (account.CheckName, account.CheckEmail), and its password hash.
+func checkUser(u store.User) error {
+	if p := account.CheckName(u.Name); p != nil {
+		return fmt.Errorf("name: %s", p.Msg)
 	}
-	if err := r.CheckEmail(u.Email); err != nil {
-		return fmt.Errorf("email: %w", err)
+	if p := account.CheckEmail(u.Email); p != nil {
+		return fmt.Errorf("email: %s", p.Msg)
 	}
 	return checkPasswordHash(u.PasswordHash)
 }
 
-// checkClient validates a client as registering it does (Rules.Client),
-// and also refuses what registering would have stored otherwise (a
-// default filled in, a name trimmed), so that an import stores exactly what
-// its file says. The id and secret hash, which registering makes, must look
-// like what it makes.
-func (r Rules) checkClient(c store.Client) error {
-	valid, problems := r.Client(c)
+// checkClient validates a client as "clients add" does (the same code:
+// oauth2.Registration.Check), and also refuses what clients add would
+// have stored otherwise (a default filled in, a name trimmed), so that an
+// import stores exactly what its file says. The id and secret hash, which
+// clients add makes, must look like what it makes.
+func checkClient(c store.Client) error {
+	valid, found := oauth2.Registration{
+		Name: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+		Grants: c.Grants, Scopes: c.Scopes, Audience: c.Audience,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, Public: c.Public, Trusted: c.Trusted,
+	}.Check()
+	var problems []string
+	for _, p := range found {
+		problems = append(problems, p.String())
+	}
 	if p := checkClientID(c.ID); p != "" {
 		problems = append(problems, "client_id: "+p)
 	}
@@ -105,12 +99,13 @@ func (f *File) Counts() Counts {
 }
 
 // Read reads and checks every line of an export: JSON objects of a known
-// kind with exactly the kind's fields, rows that hold to their rules, and
+// kind with exactly the kind's fields, rows that hold to the rules of
+// signup and "inkan clients add" (emails normalised as signup does), and
 // no row twice (by kid, id, client id, email, user and client). It reports
 // up to 20 bad lines, each by number, in an error that begins
 // "nothing imported". An export of an earlier release, which lacks kinds
 // and optional fields, reads too.
-func Read(r io.Reader, rules Rules) (*File, error) {
+func Read(r io.Reader) (*File, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes+2) // room for "\r\n"
 	var (
@@ -161,7 +156,7 @@ func Read(r io.Reader, rules Rules) (*File, error) {
 				f.keys = append(f.keys, k)
 			}
 		case kindUser:
-			u, err := parseUserRecord(line, rules)
+			u, err := parseUserRecord(line)
 			switch {
 			case err != nil:
 				bad(n, "user: %v", err)
@@ -172,7 +167,7 @@ func Read(r io.Reader, rules Rules) (*File, error) {
 				f.users = append(f.users, row[store.User]{n, u})
 			}
 		case kindClient:
-			c, err := parseClientRecord(line, rules)
+			c, err := parseClientRecord(line)
 			if err != nil {
 				bad(n, "client: %v", err)
 			} else if first(kind, "client "+c.ID, c.ID) {
@@ -292,7 +287,7 @@ func parseKeyRecord(line []byte) (keyRow, error) {
 }
 
 // parseUserRecord reads a user line, normalising the email as signup does.
-func parseUserRecord(line []byte, rules Rules) (store.User, error) {
+func parseUserRecord(line []byte) (store.User, error) {
 	var rec userRecord
 	if err := json.Unmarshal(line, &rec); err != nil {
 		return store.User{}, err
@@ -302,8 +297,8 @@ func parseUserRecord(line []byte, rules Rules) (store.User, error) {
 	}
 	u, err := fromUserRecord(rec)
 	if err == nil {
-		u.Email = rules.NormalizeEmail(u.Email)
-		err = rules.checkUser(u)
+		u.Email = account.NormalizeEmail(u.Email)
+		err = checkUser(u)
 	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("%s: %w", rec.ID, err)
@@ -311,14 +306,14 @@ func parseUserRecord(line []byte, rules Rules) (store.User, error) {
 	return u, nil
 }
 
-func parseClientRecord(line []byte, rules Rules) (store.Client, error) {
+func parseClientRecord(line []byte) (store.Client, error) {
 	var rec clientRecord
 	if err := json.Unmarshal(line, &rec); err != nil {
 		return store.Client{}, err
 	}
 	c, err := fromClientRecord(rec)
 	if err == nil {
-		err = rules.checkClient(c)
+		err = checkClient(c)
 	}
 	if err != nil {
 		return store.Client{}, fmt.Errorf("%q: %w", rec.ClientID, err)

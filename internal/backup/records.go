@@ -171,8 +171,8 @@ func toUserRecord(u store.User) userRecord {
 	}
 }
 
-// fromUserRecord converts a record to a user; the caller normalises the
-// email and Rules.checkUser validates the result.
+// fromUserRecord converts a record to a user; parseUserRecord normalises
+// the email and checkUser validates the result.
 func fromUserRecord(r userRecord) (store.User, error) {
 	u := store.User{
 		ID: r.ID, Name: r.Name, Email: r.Email, PasswordHash: r.PasswordHash,
@@ -208,8 +208,8 @@ func toClientRecord(c store.Client) clientRecord {
 	}
 }
 
-// fromClientRecord converts a record to a client; Rules.checkClient
-// validates the result.
+// fromClientRecord converts a record to a client; checkClient validates
+// the result.
 func fromClientRecord(r clientRecord) (store.Client, error) {
 	hash, err := base64.StdEncoding.Strict().DecodeString(r.SecretHash)
 	if err != nil {

@@ -16,46 +16,6 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const clientsUsage = `Usage: inkan clients <subcommand> [flags]
-
-Subcommands:
-  add --name N --redirect-uri URI [--redirect-uri URI...]
-      [--post-logout-redirect-uri URI...] [--backchannel-logout-uri URI]
-      [--public] [--grant G...] [--scope S...] [--audience A...] [--trusted]
-                        register an OAuth 2.0 client and print it as JSON; a
-                        confidential client's secret is printed this once and
-                        only its hash is stored
-  list [--json]         list clients (never a secret)
-  delete ID             delete the client with its codes, refresh tokens and
-                        consents
-  rotate-secret ID      give a confidential client a new secret, printed once;
-                        the old one stops working (on running servers within
-                        a quarter of a second)
-
-List flags repeat or take comma-separated values. Grants default to
-authorization_code,refresh_token; scopes to openid,profile,email,offline_access.
---audience is the aud of the client's access tokens (default the client id);
-GET /user, the tutorial's route, takes an access token only when its aud
-includes the issuer URL (--audience http://localhost:8000).
-
-Redirect URIs are absolute, without a fragment: https, http on a loopback IP
-literal (127.0.0.1 or [::1]), or a private-use scheme with a dot
-(com.example.app:/cb) for native apps (RFC 8252 §7). They match the request's
-redirect_uri character for character, with one exception (RFC 8252 §7.3):
-a loopback URI registered WITHOUT a port, such as http://127.0.0.1/cb, matches
-that URI with any port (http://127.0.0.1:49152/cb), so a native app may listen
-on whatever port it gets. A loopback URI registered WITH a port matches only
-that port, and clients add warns about it. http://localhost is refused: the
-name may resolve to another address or interface than the one the app
-listens on (RFC 8252 §8.3); register http://127.0.0.1/... instead.
-A back-channel logout URI, which is sent a logout token when a session the
-client was issued to ends (OpenID Connect Back-Channel Logout 1.0), is https,
-or http on 127.0.0.1 or [::1], without a fragment.
-
-Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
-and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
-`
-
 // stringList is a list flag: repeats add, commas separate. Values are
 // trimmed but empty ones are kept, so that validation can refuse them.
 type stringList []string
@@ -117,30 +77,20 @@ type clientSpec struct {
 	public, trusted          bool
 }
 
-func clientsCmd(ctx context.Context, std stdio, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(std.errOut, clientsUsage)
-		return fmt.Errorf("%w: clients needs a subcommand", errUsage)
-	}
-	sub, args := args[0], args[1:]
+// clientsCmd runs clients sub (one of the command table's).
+func clientsCmd(ctx context.Context, std stdio, sub string, args []string) error {
 	cfg := config.Default()
 	var spec clientSpec
 	var asJSON bool
 	var synopsis string
 	wantArgs := 0
 	switch sub {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, clientsUsage)
-		return nil
 	case "add":
 		synopsis = "clients add --name N --redirect-uri URI [--backchannel-logout-uri URI] [--public] [--grant G] [--scope S] [--audience A] [--trusted] [flags]"
 	case "list":
 		synopsis = "clients list [--json] [flags]"
 	case "delete", "rotate-secret":
 		synopsis, wantArgs = "clients "+sub+" ID [flags]", 1
-	default:
-		fmt.Fprint(std.errOut, clientsUsage)
-		return fmt.Errorf("%w: unknown clients subcommand %q", errUsage, sub)
 	}
 	fs := newFlags(std, "clients "+sub, synopsis)
 	cfg.Register(fs, config.StoreSettings...)
@@ -210,8 +160,8 @@ func (s clientSpec) client() (store.Client, error) {
 
 // check returns the client the spec describes, with the defaults filled in
 // (without its id, secret and times), and every problem of the spec, each
-// naming its flag: oauth2.Registration.Check. import validates clients
-// with it too.
+// naming its flag: oauth2.Registration.Check, which import (backup.Read)
+// validates clients with too.
 func (s clientSpec) check() (store.Client, []string) {
 	c, problems := oauth2.Registration{
 		Name: s.name, RedirectURIs: s.redirectURIs, PostLogoutRedirectURIs: s.postLogout,

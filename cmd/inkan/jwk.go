@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/inkan-dev/inkan/internal/keys"
 )
 
-func jwk(std stdio, args []string) error {
+func jwk(_ context.Context, std stdio, args []string) error {
 	fs := newFlags(std, "jwk", "jwk [--kid K] [--alg A] FILE.pem   (FILE \"-\" reads stdin)\n\n"+
 		"Prints a JWKS holding the public key of a PEM file (PKCS#1, PKCS#8, SEC1,\n"+
 		"SPKI or a certificate; RSA, EC P-256/P-384/P-521, Ed25519), as pem-jwk does.\n"+

@@ -22,55 +22,8 @@ import (
 // type allows, the default first.
 var algUsage = "algorithm (default: the first of the key's type): " + keys.AlgorithmsByKeyType()
 
-const keysUsage = `Usage: inkan keys <subcommand> [flags]
-
-Subcommands:
-  generate [--alg A] [--bits 2048|3072|4096] [--out FILE] [--now]
-                   make a new key: with --out, write it as a PKCS#8 PEM file
-                   (mode 0600); without, add it to the store as the next key
-  import FILE.pem [--alg A] [--now]
-                   add an existing private key (PKCS#1, PKCS#8 or SEC1 PEM)
-                   as the next key
-  rotate [--now]   add a new key of --signing-alg as the next key
-  revoke KID       revoke a compromised key: it leaves the JWKS at once and
-                   every token it signed is refused. A revoked active key is
-                   replaced at once by the next key that was to sign, already
-                   in the JWKS, or by a new key when there is none
-  rekey --new-master-key-file FILE
-                   re-seal every key under a new master key; then it replaces
-                   <data-dir>/master.key if that was the key, and otherwise
-                   says what to change (INKAN_MASTER_KEY, --master-key-file);
-                   restart the servers
-  list             each key's state and the times of its next transitions;
-                   NOTE marks the key that signs now and the next key that
-                   will sign
-
-A key's life: next (published in the JWKS, not yet signing) → active (signs;
-one at a time) → retiring (published, verifies) → retired (gone from the
-JWKS). A next key signs --jwks-max-age (plus 0.25 s) after it was added, so
-that every cache of the JWKS holds it first; --now skips that wait and breaks
-caches: tokens it signs fail at verifiers whose cached JWKS lacks it until they
-refetch. The first key of an empty store is active at once. A key leaves the
-JWKS --token-ttl + 60 s + --jwks-max-age after its successor activates.
-
-These are the servers' --jwks-max-age and --token-ttl: every server records
-its own in the store at start and every minute, and these commands schedule
-with them (with replicas that differ, the largest of each among the servers
-running in the last 3 minutes). This command's own --jwks-max-age and
---token-ttl count only while no server has recorded any.
-generate, import and rotate print the new key's kid on stdout.
-
-Private keys are sealed (AES-256-GCM) under the master key: INKAN_MASTER_KEY,
---master-key-file, or <data-dir>/master.key, made on first use.
-Every subcommand takes --data-dir and --database, as serve does.
-`
-
-func keysCmd(ctx context.Context, std stdio, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(std.errOut, keysUsage)
-		return fmt.Errorf("%w: keys needs a subcommand", errUsage)
-	}
-	sub, args := args[0], args[1:]
+// keysCmd runs keys sub (one of the command table's).
+func keysCmd(ctx context.Context, std stdio, sub string, args []string) error {
 	cfg := config.Default()
 	var alg, out, newMaster string
 	var bits int
@@ -78,9 +31,6 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 	var synopsis string
 	wantArgs := 0
 	switch sub {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, keysUsage)
-		return nil
 	case "generate":
 		synopsis = "keys generate [--alg A] [--bits N] [--out FILE] [--now] [flags]"
 	case "import":
@@ -93,9 +43,6 @@ func keysCmd(ctx context.Context, std stdio, args []string) error {
 		synopsis = "keys rekey --new-master-key-file FILE [flags]"
 	case "list":
 		synopsis = "keys list [flags]"
-	default:
-		fmt.Fprint(std.errOut, keysUsage)
-		return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, sub)
 	}
 	fs := newFlags(std, "keys "+sub, synopsis)
 	cfg.Register(fs, config.KeySettings...)

@@ -21,29 +21,6 @@ import (
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
-const usage = `inkan — the seal that signs: an identity provider and JWT token service.
-
-Usage:
-  inkan <command> [flags] [arguments]
-
-Commands:
-  serve      run the HTTP server (zero-config: creates its data dir, database and key)
-  users      add, list, disable, enable, delete users; change a password
-  clients    add, list, delete OAuth 2.0 clients; rotate a client's secret
-  keys       generate, import, rotate, revoke, rekey and list signing keys
-  jwk        convert a PEM key to a JWKS (the job of pem-jwk)
-  token      decode a token, or verify it against a JWKS
-  migrate    apply pending database migrations and exit
-  export     write every key, user, OAuth client and consent as JSON Lines (a move)
-  import     add the keys, users, clients and consents of an export to the store
-  version    print the version, VCS revision and Go version of this build
-  help       show this help
-
-Every setting has an INKAN_* environment variable (--token-ttl ↔ INKAN_TOKEN_TTL),
-shown in [brackets] by --help; a flag wins over its variable. INKAN_MASTER_KEY
-holds the master key itself. Run "inkan <command> --help" for a command's flags.
-`
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -64,7 +41,7 @@ func exitCode(err error) int {
 	return 1
 }
 
-// io bundles the process's standard streams, so that tests can run commands
+// stdio bundles the process's standard streams, so that tests can run commands
 // in-process.
 type stdio struct {
 	in          io.Reader
@@ -72,42 +49,11 @@ type stdio struct {
 	getenv      func(string) string
 }
 
-// run executes one command line (without the program name).
+// run executes one command line (without the program name) by the
+// command table.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	std := stdio{in: stdin, out: stdout, errOut: stderr, getenv: getenv}
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: no command given", errUsage)
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	case "serve":
-		return serve(ctx, std, rest)
-	case "users":
-		return users(ctx, std, rest)
-	case "clients":
-		return clientsCmd(ctx, std, rest)
-	case "keys":
-		return keysCmd(ctx, std, rest)
-	case "jwk":
-		return jwk(std, rest)
-	case "token":
-		return tokenCmd(ctx, std, rest)
-	case "migrate":
-		return migrateCmd(ctx, std, rest)
-	case "export":
-		return exportCmd(ctx, std, rest)
-	case "import":
-		return importCmd(ctx, std, rest)
-	case "version":
-		return versionCmd(std, rest)
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
-	}
+	return commands.dispatch(ctx, std, "", args)
 }
 
 // newFlags makes a command's flag set, whose --help prints synopsis, then

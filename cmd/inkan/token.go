@@ -18,39 +18,15 @@ import (
 	"github.com/inkan-dev/inkan/verify"
 )
 
-const tokenUsage = `Usage: inkan token <subcommand> [flags] TOKEN
-
-Subcommands:
-  decode TOKEN     print the header and claims, with times made readable; the
-                   signature is NOT checked
-  verify --jwks ISSUER|URL|FILE [--issuer I] [--audience A] TOKEN
-                   check the token against a JWKS: exit 0 when valid, 1 with
-                   the reason otherwise. --jwks is an issuer's URL (its
-                   /.well-known/openid-configuration names the JWKS, and the
-                   issuer is then checked too), the JWKS's own URL, or a file
-
-TOKEN "-" reads the token from stdin.
-`
-
-func tokenCmd(ctx context.Context, std stdio, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(std.errOut, tokenUsage)
-		return fmt.Errorf("%w: token needs a subcommand", errUsage)
-	}
-	sub, args := args[0], args[1:]
+// tokenCmd runs token sub (one of the command table's).
+func tokenCmd(ctx context.Context, std stdio, sub string, args []string) error {
 	var jwks, issuer, audience string
 	var synopsis string
 	switch sub {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, tokenUsage)
-		return nil
 	case "decode":
 		synopsis = "token decode TOKEN"
 	case "verify":
 		synopsis = "token verify --jwks ISSUER|URL|FILE [--issuer I] [--audience A] TOKEN"
-	default:
-		fmt.Fprint(std.errOut, tokenUsage)
-		return fmt.Errorf("%w: unknown token subcommand %q", errUsage, sub)
 	}
 	fs := newFlags(std, "token "+sub, synopsis)
 	if sub == "verify" {

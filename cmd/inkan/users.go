@@ -22,47 +22,17 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const usersUsage = `Usage: inkan users <subcommand> [flags]
-
-Subcommands:
-  add --email E --name N [--password-hash HASH] [--email-verified]
-                        add a user; the password is read from stdin (first line),
-                        or prompted for without echo on a terminal; --password-hash
-                        brings over an existing bcrypt or argon2id hash instead
-  list                  list users
-  disable EMAIL|ID      refuse the user's logins and tokens
-  enable EMAIL|ID       allow logins again; tokens issued before the disable
-                        stay refused
-  delete EMAIL|ID       delete the user; their tokens stop working
-  passwd EMAIL|ID       set a new password (stdin or prompt, as for add); every
-                        token, code and refresh token issued before stops working
-
-Every subcommand takes --data-dir (default ./inkan-data) [$INKAN_DATA_DIR]
-and --database (a postgres:// URL instead of SQLite) [$INKAN_DATABASE].
-`
-
-func users(ctx context.Context, std stdio, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(std.errOut, usersUsage)
-		return fmt.Errorf("%w: users needs a subcommand", errUsage)
-	}
-	sub, args := args[0], args[1:]
+// users runs users sub (one of the command table's).
+func users(ctx context.Context, std stdio, sub string, args []string) error {
 	cfg := config.Default()
 	var email, name, hash string
 	var verified bool
 	synopsis := "users " + sub + " EMAIL|ID [flags]"
 	switch sub {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(std.out, usersUsage)
-		return nil
 	case "add":
 		synopsis = "users add --email E --name N [--password-hash HASH] [flags]"
 	case "list":
 		synopsis = "users list [flags]"
-	case "disable", "enable", "delete", "passwd":
-	default:
-		fmt.Fprint(std.errOut, usersUsage)
-		return fmt.Errorf("%w: unknown users subcommand %q", errUsage, sub)
 	}
 	fs := newFlags(std, "users "+sub, synopsis)
 	cfg.Register(fs, config.StoreSettings...)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // information ("(devel)" for a build from a checkout).
 var version = ""
 
-func versionCmd(std stdio, args []string) error {
+func versionCmd(_ context.Context, std stdio, args []string) error {
 	fs := newFlags(std, "version", "version")
 	pos, err := parse(std, fs, args)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package backup
 
 import (
 	"crypto/sha256"
@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -122,20 +122,60 @@ type revocationRecord struct {
 	ExpiresAt string `json:"expires_at"`
 }
 
+// FormatTime is the form of every time in an export: RFC 3339 in UTC,
+// with the fraction of a second the stores keep (microseconds).
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// parseTime reads an RFC 3339 time at the stores' precision (microseconds,
+// UTC).
+func parseTime(field, s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q is not an RFC 3339 time", field, s)
+	}
+	return t.UTC().Truncate(time.Microsecond), nil
+}
+
+// formatOptionalTime is FormatTime, or "" for the zero time: the value of
+// an omitempty time field that is unset.
+func formatOptionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return FormatTime(t)
+}
+
+// parseOptionalTime is parseTime, or the zero time for "".
+func parseOptionalTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(field, s)
+}
+
+func toKeyRecord(k store.SigningKey, der []byte) keyRecord {
+	return keyRecord{
+		Kind: kindKey, KID: k.ID, Alg: k.Algorithm,
+		PrivateKey: base64.StdEncoding.EncodeToString(der),
+		CreatedAt:  FormatTime(k.CreatedAt), ActivatedAt: FormatTime(k.ActivatedAt),
+		RevokedAt: formatOptionalTime(k.RevokedAt),
+	}
+}
+
 func toUserRecord(u store.User) userRecord {
 	return userRecord{
 		Kind: kindUser, ID: u.ID, Name: u.Name, Email: u.Email, PasswordHash: u.PasswordHash,
 		Disabled: u.Disabled, EmailVerified: u.EmailVerified,
-		CreatedAt: formatTime(u.CreatedAt), UpdatedAt: formatTime(u.UpdatedAt),
+		CreatedAt: FormatTime(u.CreatedAt), UpdatedAt: FormatTime(u.UpdatedAt),
 		TokensValidAfter: formatOptionalTime(u.TokensValidAfter),
 	}
 }
 
-// fromUserRecord converts a record to a user, normalising the email as
-// signup does; checkUser validates the result.
+// fromUserRecord converts a record to a user; parseUserRecord normalises
+// the email and checkUser validates the result.
 func fromUserRecord(r userRecord) (store.User, error) {
 	u := store.User{
-		ID: r.ID, Name: r.Name, Email: account.NormalizeEmail(r.Email), PasswordHash: r.PasswordHash,
+		ID: r.ID, Name: r.Name, Email: r.Email, PasswordHash: r.PasswordHash,
 		Disabled: r.Disabled, EmailVerified: r.EmailVerified,
 	}
 	var err error
@@ -151,20 +191,6 @@ func fromUserRecord(r userRecord) (store.User, error) {
 	return u, nil
 }
 
-// checkUser validates a user as signup and "users add" do.
-func checkUser(u store.User) error {
-	if p := account.CheckName(u.Name); p != nil {
-		return fmt.Errorf("name: %s", p.Msg)
-	}
-	if p := account.CheckEmail(u.Email); p != nil {
-		return fmt.Errorf("email: %s", p.Msg)
-	}
-	if err := password.Check(u.PasswordHash); err != nil {
-		return fmt.Errorf("password_hash: %v", err)
-	}
-	return nil
-}
-
 func toClientRecord(c store.Client) clientRecord {
 	return clientRecord{
 		Kind: kindClient, ClientID: c.ID, Name: c.Name,
@@ -177,8 +203,8 @@ func toClientRecord(c store.Client) clientRecord {
 		Audience:               list(c.Audience),
 		Trusted:                c.Trusted,
 		BackchannelLogoutURI:   c.BackchannelLogoutURI,
-		CreatedAt:              formatTime(c.CreatedAt),
-		UpdatedAt:              formatTime(c.UpdatedAt),
+		CreatedAt:              FormatTime(c.CreatedAt),
+		UpdatedAt:              FormatTime(c.UpdatedAt),
 	}
 }
 
@@ -204,39 +230,6 @@ func fromClientRecord(r clientRecord) (store.Client, error) {
 	return c, nil
 }
 
-// checkClient validates a client as "clients add" does (the same code:
-// clientSpec.check), and also refuses what clients add would have stored
-// otherwise (a default filled in, a name trimmed), so that an import
-// stores exactly what its file says. The id and secret hash, which clients
-// add makes, must look like what it makes.
-func checkClient(c store.Client) error {
-	spec := clientSpec{
-		name: c.Name, redirectURIs: c.RedirectURIs, postLogout: c.PostLogoutRedirectURIs,
-		grants: c.Grants, scopes: c.Scopes, audience: c.Audience, public: c.Public, trusted: c.Trusted,
-		backchannelLogoutURI: c.BackchannelLogoutURI,
-	}
-	valid, problems := spec.check()
-	if p := checkClientID(c.ID); p != "" {
-		problems = append(problems, "client_id: "+p)
-	}
-	switch {
-	case c.Public && len(c.SecretHash) != 0:
-		problems = append(problems, "secret_hash: a public client has no secret")
-	case !c.Public && len(c.SecretHash) != sha256.Size:
-		problems = append(problems, fmt.Sprintf("secret_hash: %d bytes, want the %d of a SHA-256", len(c.SecretHash), sha256.Size))
-	}
-	if len(problems) == 0 {
-		valid.ID, valid.SecretHash, valid.CreatedAt, valid.UpdatedAt = c.ID, c.SecretHash, c.CreatedAt, c.UpdatedAt
-		for _, f := range differing(toClientRecord(c), toClientRecord(valid)) {
-			problems = append(problems, f+": clients add would store it otherwise (empty, or with spaces around it)")
-		}
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
-	}
-	return nil
-}
-
 // maxClientID bounds a client id: clients add makes 26 characters.
 const maxClientID = 255
 
@@ -258,8 +251,21 @@ func checkPrintable(s string, max int) string {
 	return ""
 }
 
+// checkSecretHash returns what is wrong with a client's stored secret
+// hash, or "": none for a public client, a SHA-256 for a confidential one,
+// as clients add makes them.
+func checkSecretHash(c store.Client) string {
+	switch {
+	case c.Public && len(c.SecretHash) != 0:
+		return "secret_hash: a public client has no secret"
+	case !c.Public && len(c.SecretHash) != sha256.Size:
+		return fmt.Sprintf("secret_hash: %d bytes, want the %d of a SHA-256", len(c.SecretHash), sha256.Size)
+	}
+	return ""
+}
+
 func toConsentRecord(c store.Consent) consentRecord {
-	return consentRecord{Kind: kindConsent, UserID: c.UserID, ClientID: c.ClientID, Scopes: list(c.Scopes), CreatedAt: formatTime(c.CreatedAt)}
+	return consentRecord{Kind: kindConsent, UserID: c.UserID, ClientID: c.ClientID, Scopes: list(c.Scopes), CreatedAt: FormatTime(c.CreatedAt)}
 }
 
 // fromConsentRecord converts a record to a consent; checkConsent validates
@@ -289,7 +295,7 @@ func checkConsent(c store.Consent) error {
 }
 
 func toRevocationRecord(r store.Revocation) revocationRecord {
-	return revocationRecord{Kind: kindRevocation, Type: r.Kind, Value: r.Value, ExpiresAt: formatTime(r.ExpiresAt)}
+	return revocationRecord{Kind: kindRevocation, Type: r.Kind, Value: r.Value, ExpiresAt: FormatTime(r.ExpiresAt)}
 }
 
 // fromRevocationRecord converts a record to a revocation; checkRevocation
@@ -323,6 +329,15 @@ func checkRevocation(r store.Revocation) error {
 func checkUserID(id string) error {
 	if u, err := uuid.Parse(id); err != nil || u.String() != id {
 		return fmt.Errorf("%q is not a UUID in canonical form", id)
+	}
+	return nil
+}
+
+// checkPasswordHash accepts a hash that password verifies (bcrypt or
+// argon2id), never a password itself.
+func checkPasswordHash(hash string) error {
+	if err := password.Check(hash); err != nil {
+		return fmt.Errorf("password_hash: %v", err)
 	}
 	return nil
 }

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/inkan-dev/inkan/verify"
 )
 
@@ -78,7 +76,7 @@ func tokenCmd(ctx context.Context, std stdio, sub string, args []string) error {
 		if err != nil {
 			return err
 		}
-		if cfg.KeySet, err = staticKeySet(data); err != nil {
+		if cfg.KeySet, err = verify.ParseJWKS(data); err != nil {
 			return fmt.Errorf("%s: %w", jwks, err)
 		}
 	}
@@ -224,27 +222,4 @@ func printDecoded(w io.Writer, header, claims map[string]any, now time.Time) err
 	}
 	fmt.Fprintln(w, "note: decoded only; the signature and claims were not checked (use inkan token verify)")
 	return nil
-}
-
-// staticKeySet reads a JWKS document into the public signing keys it holds.
-func staticKeySet(data []byte) (verify.StaticKeySet, error) {
-	var doc jose.JSONWebKeySet
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("not a JWKS: %v", err)
-	}
-	var set verify.StaticKeySet
-	for _, k := range doc.Keys {
-		if k.KeyID == "" || k.Algorithm == "" || (k.Use != "" && k.Use != "sig") {
-			continue
-		}
-		pub := k.Public()
-		if !pub.Valid() {
-			continue
-		}
-		set = append(set, verify.Key{ID: k.KeyID, Algorithm: k.Algorithm, Public: pub.Key})
-	}
-	if len(set) == 0 {
-		return nil, errors.New("the JWKS holds no usable signing key (each needs kid and alg)")
-	}
-	return set, nil
 }

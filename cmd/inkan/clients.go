@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,16 +174,7 @@ func (s clientSpec) check() (store.Client, []string) {
 	return c, out
 }
 
-// newClientID returns a random client id: 26 base32 characters (130 bits),
-// lower-case and URL-safe.
-func newClientID() string { return strings.ToLower(rand.Text()) }
-
 func addClient(ctx context.Context, std stdio, st store.Store, c store.Client) error {
-	var secret string
-	if !c.Public {
-		secret = oauth2.NewSecret()
-		c.SecretHash = oauth2.HashSecret(secret)
-	}
 	if slices.Contains(c.Grants, oauth2.GrantPassword) {
 		fmt.Fprintln(std.errOut, "warning: the password grant exposes users' passwords to the client (RFC 9700 §2.4); use it only for a migration")
 	}
@@ -193,10 +183,8 @@ func addClient(ctx context.Context, std stdio, st store.Store, c store.Client) e
 			fmt.Fprintln(std.errOut, "warning: "+w)
 		}
 	}
-	t := now()
-	c.CreatedAt, c.UpdatedAt = t, t
-	c.ID = newClientID()
-	if err := st.CreateClient(ctx, c); err != nil {
+	c, secret, err := oauth2.Register(ctx, st, c, now())
+	if err != nil {
 		return err
 	}
 	out := toClientJSON(c)
@@ -242,24 +230,13 @@ func deleteClient(ctx context.Context, std stdio, st store.Store, id string) err
 	return nil
 }
 
-// errPublicClient refuses a secret to a public client.
-var errPublicClient = errors.New("a public client has no secret")
-
 func rotateSecret(ctx context.Context, std stdio, st store.Store, id string) error {
-	secret := oauth2.NewSecret()
-	_, err := st.UpdateClient(ctx, id, func(old store.Client) (store.Client, error) {
-		if old.Public {
-			return old, errPublicClient
-		}
-		old.SecretHash = oauth2.HashSecret(secret)
-		old.UpdatedAt = now()
-		return old, nil
-	})
+	secret, err := oauth2.RotateSecret(ctx, st, id, now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("no client with id %q", id)
-	case errors.Is(err, errPublicClient):
-		return fmt.Errorf("client %q: %w", id, errPublicClient)
+	case errors.Is(err, oauth2.ErrPublicClient):
+		return fmt.Errorf("client %q: %w", id, oauth2.ErrPublicClient)
 	case err != nil:
 		return err
 	}

@@ -1,11 +1,15 @@
 package oauth2
 
 import (
+	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/inkan-dev/inkan/internal/plaintext"
@@ -266,4 +270,48 @@ func LoopbackPortWarning(raw string) string {
 	}
 	return fmt.Sprintf("--redirect-uri %s names port %s: it matches only that port; register %s so that the app may listen on any port (RFC 8252 §7.3)",
 		raw, u.Port(), portless.String())
+}
+
+// NewClientID returns a random client id: 26 base32 characters (130 bits),
+// lower-case and URL-safe.
+func NewClientID() string { return strings.ToLower(rand.Text()) }
+
+// ErrPublicClient refuses a secret to a public client (RFC 6749 §2.1: it
+// cannot keep one).
+var ErrPublicClient = errors.New("a public client has no secret")
+
+// Register stores the checked client c (from Registration.Check) under a
+// new id, created and updated at now, with a new secret unless it is
+// public. The secret is returned once, to show; only its hash is stored.
+func Register(ctx context.Context, st store.ClientStore, c store.Client, now time.Time) (store.Client, string, error) {
+	var secret string
+	if !c.Public {
+		secret = NewSecret()
+		c.SecretHash = HashSecret(secret)
+	}
+	c.CreatedAt, c.UpdatedAt = now, now
+	c.ID = NewClientID()
+	if err := st.CreateClient(ctx, c); err != nil {
+		return store.Client{}, "", err
+	}
+	return c, secret, nil
+}
+
+// RotateSecret gives client id a new secret, updated at now, and returns
+// it; the old one stops working at once. A public client is
+// ErrPublicClient, a missing one store.ErrNotFound.
+func RotateSecret(ctx context.Context, st store.ClientStore, id string, now time.Time) (string, error) {
+	secret := NewSecret()
+	_, err := st.UpdateClient(ctx, id, func(old store.Client) (store.Client, error) {
+		if old.Public {
+			return old, ErrPublicClient
+		}
+		old.SecretHash = HashSecret(secret)
+		old.UpdatedAt = now
+		return old, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
 }

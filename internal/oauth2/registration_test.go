@@ -1,9 +1,12 @@
 package oauth2
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -168,5 +171,50 @@ func TestLoopbackPortWarning(t *testing.T) {
 		if _, ok := MatchRedirectURI([]string{suggested}, tc.uri); !ok {
 			t.Errorf("MatchRedirectURI(%s, %s) = false, want the suggestion to match", suggested, tc.uri)
 		}
+	}
+}
+
+// Register stores a confidential client with a new id and a secret that
+// authenticates it, and a public one with none; RotateSecret replaces the
+// secret at once and refuses public and unknown clients.
+func TestRegister(t *testing.T) {
+	_, st := mustAuthorizer(t)
+	ctx := context.Background()
+	conf, secret, err := Register(ctx, st, store.Client{Name: "App", Grants: []string{GrantClientCredentials}, Scopes: []string{"api"}}, t0)
+	if err != nil {
+		t.Fatalf("Register(confidential) = %v", err)
+	}
+	if len(conf.ID) != 26 || strings.ToLower(conf.ID) != conf.ID || secret == "" {
+		t.Errorf("Register(confidential) = id %q, secret %q; want 26 lower-case characters and a secret", conf.ID, secret)
+	}
+	stored, err := st.GetClient(ctx, conf.ID)
+	if err != nil || !stored.CreatedAt.Equal(t0) || !stored.UpdatedAt.Equal(t0) {
+		t.Fatalf("GetClient(%s) = %+v, %v; want it stored at t0", conf.ID, stored, err)
+	}
+	if err := Authenticate(stored, Credentials{ClientID: conf.ID, Secret: secret, Method: AuthBasic}); err != nil {
+		t.Errorf("the registered secret does not authenticate: %v", err)
+	}
+	pub, none, err := Register(ctx, st, store.Client{Name: "SPA", Public: true, Grants: []string{GrantAuthorizationCode}}, t0)
+	if err != nil || none != "" || pub.SecretHash != nil {
+		t.Errorf("Register(public) = secret %q, hash %x, %v; want neither", none, pub.SecretHash, err)
+	}
+
+	later := t0.Add(time.Hour)
+	next, err := RotateSecret(ctx, st, conf.ID, later)
+	if err != nil || next == "" || next == secret {
+		t.Fatalf("RotateSecret = %q, %v; want a new secret", next, err)
+	}
+	stored, _ = st.GetClient(ctx, conf.ID)
+	if Authenticate(stored, Credentials{ClientID: conf.ID, Secret: secret, Method: AuthBasic}) == nil {
+		t.Error("the old secret still authenticates after RotateSecret")
+	}
+	if err := Authenticate(stored, Credentials{ClientID: conf.ID, Secret: next, Method: AuthBasic}); err != nil || !stored.UpdatedAt.Equal(later) {
+		t.Errorf("after RotateSecret: new secret %v, updated %v; want it to authenticate, updated at %v", err, stored.UpdatedAt, later)
+	}
+	if _, err := RotateSecret(ctx, st, pub.ID, later); !errors.Is(err, ErrPublicClient) {
+		t.Errorf("RotateSecret(public) = %v, want ErrPublicClient", err)
+	}
+	if _, err := RotateSecret(ctx, st, "nobody", later); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RotateSecret(unknown) = %v, want store.ErrNotFound", err)
 	}
 }

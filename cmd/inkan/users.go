@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/term"
 
 	"github.com/inkan-dev/inkan/internal/account"
@@ -115,7 +114,7 @@ func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, er
 	if err := checkIdentifier("EMAIL|ID", arg); err != nil {
 		return store.User{}, err
 	}
-	if id, err := uuid.Parse(arg); err == nil && id.String() == arg {
+	if account.IsID(arg) {
 		u, err := st.GetUser(ctx, arg)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.User{}, fmt.Errorf("no user with id %s", arg)

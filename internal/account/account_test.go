@@ -481,3 +481,23 @@ func TestService_Live(t *testing.T) {
 	}
 	check("deleted", bob.ID, f.Now(), ErrUserGone)
 }
+
+// IsID accepts the ids Create makes and nothing an email could be.
+func TestIsID(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{newID(), true},
+		{"0b0b4e4e-3c1a-4b8e-9f3d-2a1b0c9d8e7f", true},
+		{"0B0B4E4E-3C1A-4B8E-9F3D-2A1B0C9D8E7F", false}, // not canonical
+		{"0b0b4e4e3c1a4b8e9f3d2a1b0c9d8e7f", false},
+		{"{0b0b4e4e-3c1a-4b8e-9f3d-2a1b0c9d8e7f}", false},
+		{"alice@example.com", false},
+		{"", false},
+	} {
+		if got := IsID(tc.in); got != tc.want {
+			t.Errorf("IsID(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

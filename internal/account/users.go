@@ -41,7 +41,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	}
 	now := s.now()
 	u := store.User{
-		ID: uuid.NewString(), Name: n.Name, Email: n.Email, PasswordHash: hash, EmailVerified: n.EmailVerified,
+		ID: newID(), Name: n.Name, Email: n.Email, PasswordHash: hash, EmailVerified: n.EmailVerified,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.opts.Store.CreateUser(ctx, u); errors.Is(err, store.ErrConflict) {
@@ -154,4 +154,15 @@ func (s *Service) Live(ctx context.Context, userID string, issued time.Time) (st
 		return store.User{}, ErrBeforeReset
 	}
 	return u, nil
+}
+
+// newID names a new user: a random UUID (RFC 9562 version 4).
+func newID() string { return uuid.NewString() }
+
+// IsID reports whether s is a user id as inkan makes them: a UUID in its
+// canonical, lower-case form. An email never is one, so the CLI takes
+// either.
+func IsID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
 }

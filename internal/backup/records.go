@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -327,7 +326,7 @@ func checkRevocation(r store.Revocation) error {
 
 // checkUserID accepts a UUID in canonical form, as inkan makes them.
 func checkUserID(id string) error {
-	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+	if !account.IsID(id) {
 		return fmt.Errorf("%q is not a UUID in canonical form", id)
 	}
 	return nil

@@ -151,28 +151,33 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	hasher := password.New(password.Default, cfg.HashConcurrency)
 	hasher.SetIdleRelease(hashIdleRelease)
 	srv, err := server.New(ctx, server.Options{
-		Issuer:         issuer,
-		TokenTTL:       cfg.TokenTTL,
-		Signup:         cfg.Signup,
-		Store:          st,
-		Keys:           keySet,
-		Passwords:      hasher,
-		Logger:         logger,
-		TrustedProxies: cfg.TrustedProxies,
-		HashQueueWait:  cfg.HashQueueWait,
-		LoginPolicy:    login,
-		AccountPolicy:  perAccount,
-		SignupPolicy:   store.ThrottlePolicy{Free: cfg.SignupAttempts, Base: time.Second, Max: time.Hour, Window: throttleWindow},
-		HSTS:           tlsOn,
-		Metrics:        metrics,
-		JWKSMaxAge:     cfg.JWKSMaxAge,
-
-		TokenSecret:        km.Sealer.Derive("oauth token secret"),
-		SessionTTL:         cfg.SessionTTL,
-		RefreshTokenTTL:    cfg.RefreshTokenTTL,
-		RefreshReuseWindow: cfg.RefreshReuseWindow,
-		AllowedOrigins:     cfg.AllowedOrigins,
-		ServeMetrics:       cfg.MetricsAddr == "",
+		Issuer:    issuer,
+		Store:     st,
+		Keys:      keySet,
+		Passwords: hasher,
+		Logger:    logger,
+		Metrics:   metrics,
+		HTTP: server.HTTPOptions{
+			TrustedProxies: cfg.TrustedProxies,
+			HSTS:           tlsOn,
+			AllowedOrigins: cfg.AllowedOrigins,
+			JWKSMaxAge:     cfg.JWKSMaxAge,
+			ServeMetrics:   cfg.MetricsAddr == "",
+		},
+		Accounts: server.AccountOptions{
+			Signup:        cfg.Signup,
+			HashQueueWait: cfg.HashQueueWait,
+			LoginPolicy:   login,
+			AccountPolicy: perAccount,
+			SignupPolicy:  store.ThrottlePolicy{Free: cfg.SignupAttempts, Base: time.Second, Max: time.Hour, Window: throttleWindow},
+		},
+		Tokens: server.TokenOptions{
+			TTL:                cfg.TokenTTL,
+			RefreshTTL:         cfg.RefreshTokenTTL,
+			RefreshReuseWindow: cfg.RefreshReuseWindow,
+			SessionTTL:         cfg.SessionTTL,
+			Secret:             km.Sealer.Derive("oauth token secret"),
+		},
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,7 +44,7 @@ const (
 )
 
 // DefaultBackchannelTimeout bounds one delivery when
-// Options.BackchannelTimeout is zero.
+// BackchannelOptions.Timeout is zero.
 const DefaultBackchannelTimeout = 10 * time.Second
 
 // retryDelay is the wait before the next delivery after attempts failed ones.
@@ -53,6 +54,24 @@ func retryDelay(attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, backchannelMaxRetry)
+}
+
+// backchannel delivers the queued back-channel logouts.
+type backchannel struct {
+	store   store.Store
+	tokens  *token.Issuer // mints the logout tokens
+	client  *http.Client  // backchannelClient's: no redirects
+	timeout time.Duration // BackchannelOptions.Timeout
+	wake    chan struct{} // kick wakes run after a logout
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+func newBackchannel(o Options, tokens *token.Issuer) *backchannel {
+	return &backchannel{
+		store: o.Store, tokens: tokens, client: backchannelClient(o.Backchannel.Client), timeout: o.Backchannel.Timeout,
+		wake: make(chan struct{}, 1), now: o.Now, log: o.Logger,
+	}
 }
 
 // backchannelClient is the client deliveries go through: the configured
@@ -66,17 +85,17 @@ func backchannelClient(c *http.Client) *http.Client {
 	return &out
 }
 
-// kickBackchannel wakes RunBackchannel without waiting for it.
-func (s *Server) kickBackchannel() {
+// kick wakes run without waiting for it.
+func (b *backchannel) kick() {
 	select {
-	case s.kick <- struct{}{}:
+	case b.wake <- struct{}{}:
 	default: // a run is due already
 	}
 }
 
-// RunBackchannel delivers queued back-channel logouts until ctx ends: right
-// after this server ends a session, and every interval otherwise.
-func (s *Server) RunBackchannel(ctx context.Context, interval time.Duration) {
+// run delivers queued back-channel logouts until ctx ends: right after
+// this server ends a session, and every interval otherwise.
+func (b *backchannel) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -84,10 +103,10 @@ func (s *Server) RunBackchannel(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-s.kick:
+		case <-b.wake:
 		}
-		if err := s.deliverLogouts(ctx); err != nil && ctx.Err() == nil {
-			s.opts.Logger.ErrorContext(ctx, "deliver back-channel logouts", "err", err)
+		if err := b.deliver(ctx); err != nil && ctx.Err() == nil {
+			b.log.ErrorContext(ctx, "deliver back-channel logouts", "err", err)
 		}
 	}
 }
@@ -95,22 +114,22 @@ func (s *Server) RunBackchannel(ctx context.Context, interval time.Duration) {
 // errClaimed means another run took a queued logout first.
 var errClaimed = errors.New("claimed by another run")
 
-// deliverLogouts sends the logouts due now, unless another replica is at
+// deliver sends the logouts due now, unless another replica is at
 // it. Each is claimed first, by counting the attempt and putting its next
 // try off, so that a crash mid-delivery retries it rather than losing it.
-func (s *Server) deliverLogouts(ctx context.Context) error {
-	_, err := s.opts.Store.Exclusive(ctx, "backchannel logout", func(ctx context.Context) error {
+func (b *backchannel) deliver(ctx context.Context) error {
+	_, err := b.store.Exclusive(ctx, "backchannel logout", func(ctx context.Context) error {
 		for range backchannelMaxBatches {
-			now := s.opts.Now().UTC().Truncate(time.Microsecond)
-			due, err := s.opts.Store.ListBackchannelLogouts(ctx, now, backchannelBatch)
+			now := b.now().UTC().Truncate(time.Microsecond)
+			due, err := b.store.ListBackchannelLogouts(ctx, now, backchannelBatch)
 			if err != nil {
 				return err
 			}
 			var wg sync.WaitGroup
 			slots := make(chan struct{}, backchannelParallel)
-			for _, b := range due {
-				claimed, err := s.opts.Store.UpdateBackchannelLogout(ctx, b.SessionID, b.ClientID, func(old store.BackchannelLogout) (store.BackchannelLogout, error) {
-					if old.Attempts != b.Attempts || old.DueAt.After(now) {
+			for _, q := range due {
+				claimed, err := b.store.UpdateBackchannelLogout(ctx, q.SessionID, q.ClientID, func(old store.BackchannelLogout) (store.BackchannelLogout, error) {
+					if old.Attempts != q.Attempts || old.DueAt.After(now) {
 						return old, errClaimed
 					}
 					old.Attempts++
@@ -125,7 +144,7 @@ func (s *Server) deliverLogouts(ctx context.Context) error {
 				slots <- struct{}{}
 				wg.Go(func() {
 					defer func() { <-slots }()
-					s.deliverLogout(ctx, claimed)
+					b.deliverOne(ctx, claimed)
 				})
 			}
 			wg.Wait()
@@ -138,17 +157,17 @@ func (s *Server) deliverLogouts(ctx context.Context) error {
 	return err
 }
 
-// deliverLogout sends one logout token, and drops the queued logout once
+// deliverOne sends one logout token, and drops the queued logout once
 // it is delivered, given up, or owed to a client that no longer wants it.
-func (s *Server) deliverLogout(ctx context.Context, b store.BackchannelLogout) {
-	log := s.opts.Logger.With("client_id", b.ClientID, "sub", b.UserID, "attempt", b.Attempts)
-	c, err := s.opts.Store.GetClient(ctx, b.ClientID)
+func (b *backchannel) deliverOne(ctx context.Context, q store.BackchannelLogout) {
+	log := b.log.With("client_id", q.ClientID, "sub", q.UserID, "attempt", q.Attempts)
+	c, err := b.store.GetClient(ctx, q.ClientID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		log.ErrorContext(ctx, "back-channel logout: read client", "err", err)
 		return // tried again when due
 	}
 	done := func() {
-		if err := s.opts.Store.DeleteBackchannelLogout(ctx, b.SessionID, b.ClientID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := b.store.DeleteBackchannelLogout(ctx, q.SessionID, q.ClientID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			log.ErrorContext(ctx, "back-channel logout: dequeue", "err", err)
 		}
 	}
@@ -156,34 +175,34 @@ func (s *Server) deliverLogout(ctx context.Context, b store.BackchannelLogout) {
 		done()
 		return
 	}
-	err = s.postLogout(ctx, c.BackchannelLogoutURI, b)
+	err = b.post(ctx, c.BackchannelLogoutURI, q)
 	switch {
 	case err == nil:
 		log.InfoContext(ctx, "back-channel logout delivered")
 		done()
 	case ctx.Err() != nil: // shutting down: tried again when due
-	case b.Attempts >= backchannelMaxAttempts:
+	case q.Attempts >= backchannelMaxAttempts:
 		log.WarnContext(ctx, "back-channel logout failed: giving up", "err", err)
 		done()
 	default:
-		log.WarnContext(ctx, "back-channel logout failed: will retry", "err", err, "retry_at", b.DueAt)
+		log.WarnContext(ctx, "back-channel logout failed: will retry", "err", err, "retry_at", q.DueAt)
 	}
 }
 
-// postLogout POSTs a fresh logout token to the client's URI (§2.5).
-func (s *Server) postLogout(ctx context.Context, uri string, b store.BackchannelLogout) error {
-	tok, err := s.tokens.IssueLogout(token.LogoutClaims{Subject: b.UserID, Audience: b.ClientID, SessionID: b.SessionID})
+// post POSTs a fresh logout token to the client's URI (§2.5).
+func (b *backchannel) post(ctx context.Context, uri string, q store.BackchannelLogout) error {
+	tok, err := b.tokens.IssueLogout(token.LogoutClaims{Subject: q.UserID, Audience: q.ClientID, SessionID: q.SessionID})
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.BackchannelTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := s.backchannel.Do(req)
+	resp, err := b.client.Do(req)
 	if err != nil {
 		return err
 	}

@@ -123,11 +123,11 @@ func testBackchannel_retry(t *testing.T, backend harnessOption) {
 	id := hintLogout(t, p, conf)
 	ctx := t.Context()
 
-	if err := p.srv.deliverLogouts(ctx); err != nil {
-		t.Fatalf("deliverLogouts() = %v", err)
+	if err := p.srv.backchannel.deliver(ctx); err != nil {
+		t.Fatalf("backchannel.deliver() = %v", err)
 	}
 	checkLogoutToken(t, p, conf.ClientID, rc.next(t), id) // answered 500
-	if err := p.srv.deliverLogouts(ctx); err != nil {
+	if err := p.srv.backchannel.deliver(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rc.none(t) // not due yet
@@ -138,12 +138,12 @@ func testBackchannel_retry(t *testing.T, backend harnessOption) {
 		t.Fatal(err)
 	}
 	p.clock.Add(retryDelay(1))
-	if err := restarted.deliverLogouts(ctx); err != nil {
+	if err := restarted.backchannel.deliver(ctx); err != nil {
 		t.Fatal(err)
 	}
 	checkLogoutToken(t, p, conf.ClientID, rc.next(t), id) // answered 200
 	p.clock.Add(time.Hour)
-	if err := restarted.deliverLogouts(ctx); err != nil {
+	if err := restarted.backchannel.deliver(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rc.none(t)
@@ -226,7 +226,7 @@ func TestBackchannel_answers(t *testing.T) {
 				return len(q)
 			}
 			for i := 1; i <= backchannelMaxAttempts; i++ {
-				if err := p.srv.deliverLogouts(t.Context()); err != nil {
+				if err := p.srv.backchannel.deliver(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 				if got := rc.attempts.Load(); got != int64(i) {
@@ -263,7 +263,7 @@ func testBackchannel_once(t *testing.T, backend harnessOption) {
 	var wg sync.WaitGroup
 	for _, s := range []*Server{p.srv, replica, p.srv, replica} {
 		wg.Go(func() {
-			if err := s.deliverLogouts(t.Context()); err != nil {
+			if err := s.backchannel.deliver(t.Context()); err != nil {
 				t.Error(err)
 			}
 		})

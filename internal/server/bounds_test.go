@@ -77,7 +77,7 @@ func newCountedProvider(t *testing.T) (*provider, *sql.DB) {
 	p := newProvider(t, withOptions(func(o *Options) {
 		o.Store = st
 		withThrottle(o)
-		o.SignupPolicy = store.ThrottlePolicy{Free: 100, Base: time.Second, Max: time.Minute, Window: time.Hour}
+		o.Accounts.SignupPolicy = store.ThrottlePolicy{Free: 100, Base: time.Second, Max: time.Minute, Window: time.Hour}
 	}))
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {

@@ -150,7 +150,7 @@ func TestMustFinish_clientGone(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // the client has gone
 
-	h.srv.revokeFamily(ctx, "family-of-a-gone-client")
+	h.srv.revocations.RevokeFamily(ctx, "family-of-a-gone-client")
 	rows, err := h.store.ListRevocations(t.Context(), t0)
 	if err != nil {
 		t.Fatal(err)

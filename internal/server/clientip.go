@@ -10,13 +10,19 @@ import (
 // maxForwardedHops bounds how much of X-Forwarded-For is read.
 const maxForwardedHops = 32
 
+// proxies are the peers whose forwarding headers are believed
+// (HTTPOptions.TrustedProxies): the one rule for who a request comes from
+// and whether it came over HTTPS, shared by the handlers that throttle or
+// record the client's address and by the middleware (HSTS).
+type proxies []netip.Prefix
+
 // clientIP is the address a request comes from: the peer, or, when the peer
 // is a trusted proxy, the right-most address of X-Forwarded-For that is not
 // itself a trusted proxy (the left part of the header is the client's to
 // forge). Anything unparsable stops the walk at the last good hop.
-func (s *Server) clientIP(r *http.Request) netip.Addr {
+func (p proxies) clientIP(r *http.Request) netip.Addr {
 	peer := remoteAddr(r)
-	if !s.trusted(peer) {
+	if !p.trusted(peer) {
 		return peer
 	}
 	hops := r.Header.Values("X-Forwarded-For")
@@ -31,7 +37,7 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 			break
 		}
 		ip = a.Unmap()
-		if !s.trusted(ip) {
+		if !p.trusted(ip) {
 			break
 		}
 	}
@@ -40,16 +46,16 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 
 // secure reports whether the client's connection is HTTPS: TLS to us, or
 // X-Forwarded-Proto: https from a trusted proxy.
-func (s *Server) secure(r *http.Request) bool {
+func (p proxies) secure(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
-	return s.trusted(remoteAddr(r)) && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+	return p.trusted(remoteAddr(r)) && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 }
 
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.opts.TrustedProxies {
-		if p.Contains(a) {
+func (p proxies) trusted(a netip.Addr) bool {
+	for _, prefix := range p {
+		if prefix.Contains(a) {
 			return true
 		}
 	}

@@ -88,7 +88,7 @@ func TestAuthorize_publicClientConsent(t *testing.T) {
 			if tc.prompt != "" {
 				q.Set("prompt", tc.prompt)
 			}
-			rec := h.do(t, "GET", "/oauth2/authorize?"+q.Encode(), "", "Cookie", h.srv.cookieName(sessionCookie)+"="+cookie)
+			rec := h.do(t, "GET", "/oauth2/authorize?"+q.Encode(), "", "Cookie", h.srv.cookies.name(sessionCookie)+"="+cookie)
 			var got string
 			switch rec.Code {
 			case http.StatusOK:

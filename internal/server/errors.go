@@ -62,6 +62,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// noStore forbids caching an answer that holds a token or a user's data
+// (RFC 6749 §5.1).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
 func writeDetailError(w http.ResponseWriter, e *detailError) {
 	if e.header[0] != "" {
 		w.Header().Set(e.header[0], e.header[1])

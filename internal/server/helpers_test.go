@@ -81,7 +81,7 @@ type harness struct {
 
 type harnessOption func(*Options)
 
-func withSignup(on bool) harnessOption { return func(o *Options) { o.Signup = on } }
+func withSignup(on bool) harnessOption { return func(o *Options) { o.Accounts.Signup = on } }
 
 func withOptions(f func(*Options)) harnessOption { return harnessOption(f) }
 
@@ -144,8 +144,8 @@ func newHarnessKey(t *testing.T, priv crypto.Signer, alg string, opts ...harness
 		hasher: &countingHasher{h: password.New(cheap, 2)},
 	}
 	o := Options{
-		Issuer: testIssuer, TokenTTL: time.Hour, Signup: true, Store: st, Keys: set,
-		Passwords: h.hasher, Logger: logger, Now: h.clock.Now, TokenSecret: sealer.Derive("test"),
+		Issuer: testIssuer, Tokens: TokenOptions{TTL: time.Hour, Secret: sealer.Derive("test")}, Accounts: AccountOptions{Signup: true}, Store: st, Keys: set,
+		Passwords: h.hasher, Logger: logger, Now: h.clock.Now,
 	}
 	for _, opt := range opts {
 		opt(&o)

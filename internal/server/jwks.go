@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -48,10 +47,10 @@ func (c *jwksCache) get(body []byte) *jwksDoc {
 // handleJWKS serves the pre-rendered public key set (RFC 7517 §5), with an
 // ETag so that a cache revalidating it gets 304 Not Modified while the keys
 // are unchanged (RFC 9110 §13.1.2).
-func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	d := s.jwks.get(s.opts.Keys.JWKS())
+func (k *wellKnown) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	d := k.jwks.get(k.keys.JWKS())
 	h := w.Header()
-	h["Cache-Control"] = s.jwks.cacheControl
+	h["Cache-Control"] = k.jwks.cacheControl
 	h["Etag"] = d.etag
 	h["Access-Control-Allow-Origin"] = headerAnyOrig
 	if inm := r.Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm, d.etag[0]) {
@@ -74,21 +73,4 @@ func etagMatch(fields []string, etag string) bool {
 		}
 	}
 	return false
-}
-
-// handleHealthz answers while the process is up.
-func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// handleReadyz answers 200 when the database answers, 503 otherwise.
-func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.opts.Store.Ping(ctx); err != nil {
-		s.fault(r.Context(), "readiness check", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "Database unavailable"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

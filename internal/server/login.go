@@ -22,24 +22,24 @@ type tokenResponse struct {
 // as user id → a signed access token. Every failure is the same 401, and an
 // unknown email costs one password verification like a known one
 // (account.Service.Authenticate).
-func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request) error {
+func (t *tutorial) handleAuthenticate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	email, password, err := parseBasic(r.Header.Get("Authorization"))
 	if err != nil || len(password) > account.MaxPasswordBytes {
-		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed credentials")
-		s.opts.Metrics.logins.WithLabelValues(resultFailure).Inc()
+		t.log.InfoContext(ctx, "login failed", "reason", "malformed credentials")
+		t.metrics.logins.WithLabelValues(resultFailure).Inc()
 		return errBadCredentials
 	}
-	u, err := s.accounts.Authenticate(ctx, email, password, s.clientIP(r))
+	u, err := t.accounts.Authenticate(ctx, email, password, t.proxies.clientIP(r))
 	if err != nil {
 		return tutorialError(err)
 	}
-	tok, err := s.tokens.Issue(token.User{ID: u.ID, Email: u.Email, Name: u.Name, ValidAfter: u.TokensValidAfter})
+	tok, err := t.tokens.Issue(token.User{ID: u.ID, Email: u.Email, Name: u.Name, ValidAfter: u.TokensValidAfter})
 	if err != nil {
 		return err
 	}
-	s.opts.Metrics.tokens.Inc()
-	s.opts.Logger.InfoContext(ctx, "token issued", "sub", u.ID, "kid", tok.KeyID, "jti", tok.Claims.ID)
+	t.metrics.tokens.Inc()
+	t.log.InfoContext(ctx, "token issued", "sub", u.ID, "kid", tok.KeyID, "jti", tok.Claims.ID)
 	noStore(w)
 	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok.Raw, TokenType: "Bearer", ExpiresIn: tok.ExpiresIn()})
 	return nil
@@ -77,11 +77,6 @@ func seconds(n int64) string {
 	return strconv.FormatInt(n, 10) + " seconds"
 }
 
-func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-}
-
 type meResponse struct {
 	Subject string `json:"sub"`
 	Name    string `json:"user,omitempty"`
@@ -97,25 +92,25 @@ type meResponse struct {
 // another audience must not be accepted by this one (RFC 9068 §4), and it
 // sees only what its scopes allow (oidc.ProfileFor). The tutorial's own
 // tokens have no aud and see everything, as they always did.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
+func (t *tutorial) handleMe(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	raw, err := parseBearer(r.Header.Get("Authorization"), maxTokenSize)
 	if errors.Is(err, errNoAuthorization) {
 		return errNoToken
 	}
 	if err != nil {
-		s.opts.Logger.InfoContext(ctx, "token refused", "reason", err)
+		t.log.InfoContext(ctx, "token refused", "reason", err)
 		return errBadToken
 	}
-	claims, extra, u, err := s.checkAccessToken(ctx, raw)
+	claims, extra, u, err := t.access.check(ctx, raw)
 	if err == nil && u == nil {
 		err = errors.New("a client's own token, with no user")
 	}
-	if err == nil && isRFC9068(claims) && !slices.Contains(claims.Audience, s.opts.Issuer) {
+	if err == nil && isRFC9068(claims) && !slices.Contains(claims.Audience, t.issuer) {
 		err = fmt.Errorf("an access token for %q, not for the issuer", claims.Audience)
 	}
 	if err != nil {
-		s.opts.Logger.InfoContext(ctx, "token refused", "reason", fmt.Sprint(err))
+		t.log.InfoContext(ctx, "token refused", "reason", fmt.Sprint(err))
 		return errBadToken
 	}
 	p := oidc.ProfileFor(*u, grantedScope(claims, extra))

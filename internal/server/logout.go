@@ -55,99 +55,99 @@ func newHintVerifier(ctx context.Context, opts Options) (*oidc.HintVerifier, err
 }
 
 // handleLogout is GET and POST /oauth2/logout.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (p *pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q, ok := s.pageParams(w, r)
+	q, ok := p.pageParams(w, r)
 	if !ok {
 		return
 	}
 	if r.Method == http.MethodPost && q.Has("csrf") {
-		s.confirmLogout(w, r)
+		p.confirmLogout(w, r)
 		return
 	}
 	lr := logoutRequest{clientID: q.Get("client_id"), redirectURI: q.Get("post_logout_redirect_uri"), state: q.Get("state")}
 	var hint oidc.Hint
 	valid := false
 	if raw := q.Get("id_token_hint"); raw != "" {
-		h, err := s.hints.Verify(ctx, raw)
+		h, err := p.hints.Verify(ctx, raw)
 		switch {
 		case err != nil:
-			s.opts.Logger.InfoContext(ctx, "logout hint refused", "err", err)
+			p.log.InfoContext(ctx, "logout hint refused", "err", err)
 		case lr.clientID != "" && lr.clientID != h.ClientID:
 			// RP-Initiated Logout §2: client_id must be the hint's aud.
-			s.opts.Logger.InfoContext(ctx, "logout hint refused", "err", "client_id is not the hint's aud", "client_id", lr.clientID)
+			p.log.InfoContext(ctx, "logout hint refused", "err", "client_id is not the hint's aud", "client_id", lr.clientID)
 		default:
 			hint, valid = h, true
 			lr.clientID = h.ClientID
 		}
 	}
-	sess, u, signedIn := s.currentSession(r)
+	sess, u, signedIn := p.currentSession(r)
 	if valid && hint.SessionID != "" {
-		s.endSession(ctx, hint.SessionID, hint.Subject, "id_token_hint")
+		p.endSession(ctx, hint.SessionID, hint.Subject, "id_token_hint")
 		if !signedIn || sess.ID == hint.SessionID && sess.UserID == hint.Subject {
-			s.signedOut(w, r, lr)
+			p.signedOut(w, r, lr)
 			return
 		}
 		// The browser is signed in to another session, or the hint was not
 		// its user's: ask about the browser's own.
 	}
 	if signedIn {
-		s.renderPage(w, r, http.StatusOK, "logout", pageData{
-			Title: "Sign out?", Client: s.clientName(ctx, lr.clientID), Email: u.Email,
-			CSRF: s.logoutCSRF(sess), Request: lr.params().Encode(),
+		p.renderPage(w, r, http.StatusOK, "logout", pageData{
+			Title: "Sign out?", Client: p.clientName(ctx, lr.clientID), Email: u.Email,
+			CSRF: p.logoutCSRF(sess), Request: lr.params().Encode(),
 		})
 		return
 	}
-	s.signedOut(w, r, lr) // nothing to end
+	p.signedOut(w, r, lr) // nothing to end
 }
 
 // confirmLogout is the POST of the confirmation page: it ends the
 // browser's session if the form's CSRF token is that session's.
-func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request) {
+func (p *pages) confirmLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	params, err := url.ParseQuery(r.PostForm.Get("request"))
 	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
+		p.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
 		return
 	}
 	lr := logoutRequest{clientID: params.Get("client_id"), redirectURI: params.Get("post_logout_redirect_uri"), state: params.Get("state")}
-	sess, u, signedIn := s.currentSession(r)
+	sess, u, signedIn := p.currentSession(r)
 	if !signedIn { // ended meanwhile, in another tab
-		s.signedOut(w, r, lr)
+		p.signedOut(w, r, lr)
 		return
 	}
-	if !equalToken(s.logoutCSRF(sess), r.PostForm.Get("csrf")) {
-		s.opts.Logger.WarnContext(ctx, "logout form refused", "reason", "CSRF token mismatch", "sub", u.ID)
-		s.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
+	if !equalToken(p.logoutCSRF(sess), r.PostForm.Get("csrf")) {
+		p.log.WarnContext(ctx, "logout form refused", "reason", "CSRF token mismatch", "sub", u.ID)
+		p.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
 		return
 	}
 	if r.PostForm.Get("decision") == "stay" {
-		s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Still signed in", Message: "You are still signed in."})
+		p.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Still signed in", Message: "You are still signed in."})
 		return
 	}
-	s.endSession(ctx, sess.ID, sess.UserID, "confirmed")
-	s.signedOut(w, r, lr)
+	p.endSession(ctx, sess.ID, sess.UserID, "confirmed")
+	p.signedOut(w, r, lr)
 }
 
 // logoutCSRF is the confirmation form's CSRF token, bound to the session.
-func (s *Server) logoutCSRF(sess store.Session) string {
-	return s.sessionMAC("inkan logout csrf", sess)
+func (p *pages) logoutCSRF(sess store.Session) string {
+	return p.sessionMAC("inkan logout csrf", sess)
 }
 
 // endSession ends a session of userID, with its refresh tokens and
 // unredeemed codes.
-func (s *Server) endSession(ctx context.Context, sessionID, userID, via string) {
+func (p *pages) endSession(ctx context.Context, sessionID, userID, via string) {
 	ctx, cancel := mustFinish(ctx)
 	defer cancel()
-	err := s.opts.Store.EndSession(ctx, sessionID, userID, s.opts.Now().UTC().Truncate(time.Microsecond))
+	err := p.store.EndSession(ctx, sessionID, userID, p.now().UTC().Truncate(time.Microsecond))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.opts.Logger.DebugContext(ctx, "logout: the session had ended already", "sub", userID, "via", via)
+		p.log.DebugContext(ctx, "logout: the session had ended already", "sub", userID, "via", via)
 	case err != nil:
-		s.opts.Logger.ErrorContext(ctx, "end session", "err", err)
+		p.log.ErrorContext(ctx, "end session", "err", err)
 	default:
-		s.opts.Logger.InfoContext(ctx, "session ended", "sub", userID, "via", via)
-		s.kickBackchannel()
+		p.log.InfoContext(ctx, "session ended", "sub", userID, "via", via)
+		p.loggedOut()
 	}
 }
 
@@ -156,29 +156,29 @@ func (s *Server) endSession(ctx context.Context, sessionID, userID, via string) 
 // it is registered for the client, or says so on a page. A request without
 // the cookie, such as a cross-site POST (SameSite=Lax), gets no Set-Cookie:
 // no other site may sign the browser out.
-func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, lr logoutRequest) {
-	if _, err := r.Cookie(s.cookieName(sessionCookie)); err == nil {
-		http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+func (p *pages) signedOut(w http.ResponseWriter, r *http.Request, lr logoutRequest) {
+	if _, err := r.Cookie(p.cookies.name(sessionCookie)); err == nil {
+		http.SetCookie(w, p.cookies.cookie(sessionCookie, "", -1))
 	}
 	if lr.redirectURI != "" && lr.clientID != "" {
-		if c, err := s.opts.Store.GetClient(r.Context(), lr.clientID); err == nil && slices.Contains(c.PostLogoutRedirectURIs, lr.redirectURI) {
+		if c, err := p.store.GetClient(r.Context(), lr.clientID); err == nil && slices.Contains(c.PostLogoutRedirectURIs, lr.redirectURI) {
 			v := url.Values{}
 			if lr.state != "" {
 				v.Set("state", lr.state)
 			}
-			s.redirectTo(w, r, lr.redirectURI, v)
+			p.redirectTo(w, r, lr.redirectURI, v)
 			return
 		}
 	}
-	s.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
+	p.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
 }
 
 // clientName is the name of the client, or "" if there is no such client.
-func (s *Server) clientName(ctx context.Context, id string) string {
+func (p *pages) clientName(ctx context.Context, id string) string {
 	if id == "" {
 		return ""
 	}
-	c, err := s.opts.Store.GetClient(ctx, id)
+	c, err := p.store.GetClient(ctx, id)
 	if err != nil {
 		return ""
 	}

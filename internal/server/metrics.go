@@ -74,6 +74,12 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// Mount registers GET /metrics on mux: the API's listener serves it when
+// HTTPOptions.ServeMetrics is set.
+func (m *Metrics) Mount(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", m.Handler())
+}
+
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched" // bounded cardinality: never the raw path

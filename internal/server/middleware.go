@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,24 +10,6 @@ import (
 
 // handlerFunc computes a response or returns an error for the route's writer.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
-
-// tutorial adapts a handler of the tutorial's routes: its errors are rendered
-// as {"detail": ...}; anything that is not a *detailError is logged and sent
-// as a bare 500.
-func (s *Server) tutorial(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
-		if err == nil {
-			return
-		}
-		var de *detailError
-		if !errors.As(err, &de) {
-			s.fault(r.Context(), "request failed", "err", err)
-			de = errInternal
-		}
-		writeDetailError(w, de)
-	})
-}
 
 // jsonFallbacks renders the mux's own 404 and 405 answers as JSON, keeping
 // their headers (Allow). The mux routes once: a request it matched has
@@ -140,7 +121,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
-		if s.opts.HSTS || s.secure(r) {
+		if s.opts.HTTP.HSTS || s.proxies.secure(r) {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		sw := &statusWriter{ResponseWriter: w}
@@ -183,18 +164,22 @@ const statusClientClosed = 499
 // cancels it when the client's connection closes mid-request.
 func clientGone(ctx context.Context) bool { return ctx.Err() != nil }
 
+// logs is the server's one logger (Options.Logger) with the rule for a
+// fault, handed to every handler that logs.
+type logs struct{ *slog.Logger }
+
 // fault logs a server fault at Error, unless ctx, the request's, ended
 // because its client went away: what failed then is work the client
 // abandoned (a query or a hash cut short), the access log reports the
 // request as cancelled, and the detail goes to Debug. A failure that
 // matters after the client left (a revocation, a logout) is no fault of
 // this kind and logs at Error as ever.
-func (s *Server) fault(ctx context.Context, msg string, args ...any) {
+func (l logs) fault(ctx context.Context, msg string, args ...any) {
 	level := slog.LevelError
 	if clientGone(ctx) {
 		level, msg = slog.LevelDebug, msg+" (client gone)"
 	}
-	s.opts.Logger.Log(ctx, level, msg, args...)
+	l.Log(ctx, level, msg, args...)
 }
 
 // LogHandler wraps h so that every record logged with a request's context

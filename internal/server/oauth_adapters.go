@@ -16,12 +16,12 @@ import (
 // The adapters between package oauth2 and the server's own rules: each
 // maps the server's errors to what oauth2 asks, in this one place.
 
-// liveUsers is oauth2.Users over liveUser: its refusals wrap
+// liveUsers is oauth2.Users over account.Service.Live: its refusals wrap
 // oauth2.ErrGrantEnded.
-type liveUsers struct{ s *Server }
+type liveUsers struct{ accounts *account.Service }
 
 func (l liveUsers) Live(ctx context.Context, userID string, issued time.Time) (store.User, error) {
-	u, err := l.s.liveUser(ctx, userID, issued)
+	u, err := l.accounts.Live(ctx, userID, issued)
 	if errors.Is(err, account.ErrUserGone) || errors.Is(err, account.ErrBeforeReset) {
 		return store.User{}, fmt.Errorf("%w: %w", oauth2.ErrGrantEnded, err)
 	}
@@ -31,10 +31,10 @@ func (l liveUsers) Live(ctx context.Context, userID string, issued time.Time) (s
 // passwordLogins is oauth2.PasswordAuthenticator over the account
 // service: its refusals become the password grant's answers (RFC 6749
 // §5.2), the cause kept for the logs.
-type passwordLogins struct{ s *Server }
+type passwordLogins struct{ accounts *account.Service }
 
 func (p passwordLogins) Authenticate(ctx context.Context, email, password string, from netip.Addr) (store.User, error) {
-	u, err := p.s.accounts.Authenticate(ctx, email, password, from)
+	u, err := p.accounts.Authenticate(ctx, email, password, from)
 	if err == nil {
 		return u, nil
 	}
@@ -50,12 +50,12 @@ func (p passwordLogins) Authenticate(ctx context.Context, email, password string
 	return store.User{}, err
 }
 
-// accessTokens is oauth2.AccessTokens over the server's verifier and
-// checkAccessToken.
-type accessTokens struct{ s *Server }
+// accessTokens is also oauth2.AccessTokens: Verify over its verifier
+// alone, Check over check.
+var _ oauth2.AccessTokens = (*accessTokens)(nil)
 
-func (a accessTokens) Verify(ctx context.Context, raw string) (oauth2.AccessToken, error) {
-	claims, err := a.s.verifier.Verify(ctx, raw)
+func (a *accessTokens) Verify(ctx context.Context, raw string) (oauth2.AccessToken, error) {
+	claims, err := a.verifier.Verify(ctx, raw)
 	if err != nil {
 		return oauth2.AccessToken{}, err
 	}
@@ -65,8 +65,8 @@ func (a accessTokens) Verify(ctx context.Context, raw string) (oauth2.AccessToke
 		ClientID: extra.ClientID, Scope: extra.Scope, Expiry: claims.Expiry, IssuedAt: claims.IssuedAt}, nil
 }
 
-func (a accessTokens) Check(ctx context.Context, raw string) (oauth2.AccessToken, error) {
-	claims, extra, u, err := a.s.checkAccessToken(ctx, raw)
+func (a *accessTokens) Check(ctx context.Context, raw string) (oauth2.AccessToken, error) {
+	claims, extra, u, err := a.check(ctx, raw)
 	if err != nil {
 		return oauth2.AccessToken{}, err
 	}

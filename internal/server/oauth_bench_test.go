@@ -177,7 +177,7 @@ func BenchmarkRefreshToken(b *testing.B) {
 	rt := e.seedRefresh(b)
 	rec := e.post("/oauth2/token", "grant_type=refresh_token&refresh_token="+rt)
 	if rec.Code != 200 || bytes.Contains(rec.Body.Bytes(), []byte(`"id_token"`)) ||
-		!bytes.Contains(rec.Body.Bytes(), []byte(`"refresh_token":"`+e.srv.successor(rt)+`"`)) {
+		!bytes.Contains(rec.Body.Bytes(), []byte(`"refresh_token":"`+e.srv.oauthIssuer.Successor(rt)+`"`)) {
 		b.Fatalf("refresh = %d %s, want a successor and no ID token", rec.Code, rec.Body)
 	}
 	// Several requests in flight per core, as on a server with many clients:
@@ -192,7 +192,7 @@ func BenchmarkRefreshToken(b *testing.B) {
 			if rec.Code != 200 {
 				b.Fatalf("refresh = %d %s", rec.Code, rec.Body)
 			}
-			rt = e.srv.successor(rt) // the response's refresh_token, checked above
+			rt = e.srv.oauthIssuer.Successor(rt) // the response's refresh_token, checked above
 		}
 	})
 }
@@ -217,7 +217,7 @@ func BenchmarkRefreshToken_store(b *testing.B) {
 			if _, err := e.store.GetUser(ctx, old.UserID); err != nil {
 				b.Fatal(err)
 			}
-			rt = e.srv.successor(rt)
+			rt = e.srv.oauthIssuer.Successor(rt)
 			succ := old
 			succ.Hash, succ.UsedAt = hashToken(rt), time.Time{}
 			if _, err := e.store.RotateRefreshToken(ctx, old.Hash, t0, succ); err != nil {
@@ -382,7 +382,7 @@ func BenchmarkAuthCodeRoundTrip(b *testing.B) {
 	}.Encode()
 	roundTrip := func() (*httptest.ResponseRecorder, string) {
 		req := httptest.NewRequest("GET", authorize, nil)
-		req.AddCookie(&http.Cookie{Name: e.srv.cookieName(sessionCookie), Value: cookie})
+		req.AddCookie(&http.Cookie{Name: e.srv.cookies.name(sessionCookie), Value: cookie})
 		rec := httptest.NewRecorder()
 		e.srv.ServeHTTP(rec, req)
 		loc, err := url.Parse(rec.Header().Get("Location"))

@@ -106,7 +106,7 @@ func basicClient(id, secret string) string {
 }
 
 func TestOAuth_cors(t *testing.T) {
-	p := newProvider(t, withOptions(func(o *Options) { o.AllowedOrigins = []string{"https://spa.example.com"} }))
+	p := newProvider(t, withOptions(func(o *Options) { o.HTTP.AllowedOrigins = []string{"https://spa.example.com"} }))
 	for _, tc := range []struct {
 		origin string
 		want   string
@@ -126,7 +126,7 @@ func TestOAuth_cors(t *testing.T) {
 }
 
 func TestOAuth_noReuseWindow(t *testing.T) {
-	p := newProvider(t, withOptions(func(o *Options) { o.RefreshReuseWindow = 0 }))
+	p := newProvider(t, withOptions(func(o *Options) { o.Tokens.RefreshReuseWindow = 0 }))
 	p.signup(t, "Alice", "alice@example.com", "correct horse")
 	c, secret := p.client(t, store.Client{})
 	conf := oauth2.Config{ClientID: c.ID, ClientSecret: secret, Endpoint: oauth2.Endpoint{TokenURL: p.url + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}

@@ -37,7 +37,7 @@ func newProvider(t *testing.T, opts ...harnessOption) *provider {
 	ts := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + ts.Listener.Addr().String()
 	now := &clock{t: time.Now()}
-	opts = append([]harnessOption{withOptions(func(o *Options) { o.Issuer, o.Now, o.RefreshReuseWindow = issuer, now.Now, 10*time.Second })}, opts...)
+	opts = append([]harnessOption{withOptions(func(o *Options) { o.Issuer, o.Now, o.Tokens.RefreshReuseWindow = issuer, now.Now, 10*time.Second })}, opts...)
 	h := newHarness(t, opts...)
 	h.clock = now
 	ts.Config.Handler = h.srv

@@ -122,7 +122,7 @@ func TestRecover(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	m := NewMetrics(func() time.Duration { return 90 * time.Second })
-	h := newHarness(t, withOptions(func(o *Options) { o.Metrics, o.ServeMetrics = m, true }))
+	h := newHarness(t, withOptions(func(o *Options) { o.Metrics, o.HTTP.ServeMetrics = m, true }))
 	h.signup(t, "Alice", "alice@example.com", "correct horse")
 	tok := h.login(t, "alice@example.com", "correct horse")
 	h.do(t, "POST", "/user/_authenticate", "", "Authorization", basic("alice@example.com", "wrong"))
@@ -179,7 +179,7 @@ func TestHSTS(t *testing.T) {
 			}
 		})
 	}
-	tlsOn := newHarness(t, withOptions(func(o *Options) { o.HSTS = true }))
+	tlsOn := newHarness(t, withOptions(func(o *Options) { o.HTTP.HSTS = true }))
 	if tlsOn.do(t, "GET", "/healthz", "").Header().Get("Strict-Transport-Security") == "" {
 		t.Error("HSTS option set, but no Strict-Transport-Security")
 	}

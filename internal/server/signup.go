@@ -22,15 +22,15 @@ type userResponse struct {
 }
 
 // handleSignup is POST /user: {name, email, password} → 201 with the user.
-func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
-	if !s.opts.Signup {
+func (t *tutorial) handleSignup(w http.ResponseWriter, r *http.Request) error {
+	if !t.signup {
 		return detailf(http.StatusForbidden, "Signup is disabled")
 	}
 	fields, err := readJSONObject(w, r)
 	if err != nil {
 		return err
 	}
-	m := s.opts.Metrics.signups
+	m := t.metrics.signups
 	// An invalid registration answers 422 before it costs a throttle row
 	// or a hash: it creates nothing and tells nothing of who is registered.
 	in, problems := account.ValidateSignup(fields)
@@ -38,7 +38,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) error {
 		m.WithLabelValues(resultInvalid).Inc()
 		return &detailError{status: http.StatusUnprocessableEntity, detail: fieldErrors(problems)}
 	}
-	u, err := s.accounts.Register(r.Context(), in, s.clientIP(r))
+	u, err := t.accounts.Register(r.Context(), in, t.proxies.clientIP(r))
 	var te *account.ThrottledError
 	switch {
 	case errors.As(err, &te):

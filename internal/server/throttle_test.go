@@ -18,8 +18,8 @@ var (
 )
 
 func withThrottle(o *Options) {
-	o.LoginPolicy, o.AccountPolicy = testLogin, testAccount
-	o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	o.Accounts.LoginPolicy, o.Accounts.AccountPolicy = testLogin, testAccount
+	o.HTTP.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 }
 
 func (h *harness) loginFrom(t *testing.T, remote, email, pw string, header ...string) *http.Response {
@@ -124,7 +124,7 @@ func TestClientIP(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptestRequest(tc.remote, tc.xff)
-			if got := h.srv.clientIP(r).String(); got != tc.want {
+			if got := h.srv.proxies.clientIP(r).String(); got != tc.want {
 				t.Errorf("clientIP(peer %s, X-Forwarded-For %q) = %s, want %s", tc.remote, tc.xff, got, tc.want)
 			}
 		})
@@ -153,7 +153,7 @@ func httptestRequest(remote, xff string) *http.Request {
 
 func TestSignup_throttle(t *testing.T) {
 	h := newHarness(t, withOptions(func(o *Options) {
-		o.SignupPolicy = store.ThrottlePolicy{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+		o.Accounts.SignupPolicy = store.ThrottlePolicy{Free: 3, Base: time.Minute, Max: time.Hour, Window: time.Hour}
 	}))
 	// An invalid registration (422) costs no attempt: the third valid one
 	// is the last of the budget.
@@ -182,7 +182,7 @@ func TestHashPool_busy(t *testing.T) {
 	pool := &slotHasher{slot: make(chan struct{}, 1)}
 	h := newHarness(t, withOptions(func(o *Options) {
 		pool.PasswordHasher = o.Passwords
-		o.Passwords, o.HashQueueWait = pool, 10*time.Millisecond
+		o.Passwords, o.Accounts.HashQueueWait = pool, 10*time.Millisecond
 	}))
 	h.signup(t, "Alice", "alice@example.com", "correct horse")
 	tok := h.login(t, "alice@example.com", "correct horse")

@@ -11,7 +11,7 @@ import (
 // handleUserinfo is OpenID Connect's UserInfo endpoint (Core §5.3), GET or
 // POST with a Bearer access token; the claims follow the token's scopes
 // (oidc.UserInfoFor).
-func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+func (o *oauth) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	ctx := r.Context()
 	raw, err := parseBearer(r.Header.Get("Authorization"), maxTokenSize)
@@ -29,9 +29,9 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
 		return
 	}
-	claims, extra, u, err := s.checkAccessToken(ctx, raw)
+	claims, extra, u, err := o.access.check(ctx, raw)
 	if err != nil || u == nil {
-		s.opts.Logger.InfoContext(ctx, "userinfo refused", "reason", fmt.Sprint(err))
+		o.log.InfoContext(ctx, "userinfo refused", "reason", fmt.Sprint(err))
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "the access token is invalid"})
 		return

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/inkan-dev/inkan/internal/account"
+	"github.com/inkan-dev/inkan/internal/token"
+)
+
+// tutorial serves the tutorial-compatible routes: registration (signup.go),
+// the password login and the user's own record (login.go), with the
+// tutorial's {"detail": ...} errors.
+type tutorial struct {
+	signup   bool             // AccountOptions.Signup: POST /user is open
+	issuer   string           // the audience of GET /user
+	accounts *account.Service // registration and password logins
+	tokens   *token.Issuer    // the tutorial's access tokens
+	access   *accessTokens    // the Bearer token of GET /user
+	proxies  proxies          // the client's address, for the throttle
+	metrics  *Metrics
+	log      logs
+}
+
+// Mount registers the tutorial's routes on mux.
+func (t *tutorial) Mount(mux *http.ServeMux) {
+	mux.Handle("POST /user", t.handle(t.handleSignup))
+	mux.Handle("GET /user", t.handle(t.handleMe))
+	mux.Handle("POST /user/_authenticate", t.handle(t.handleAuthenticate))
+}
+
+// handle adapts a handler of the tutorial's routes: its errors are rendered
+// as {"detail": ...}; anything that is not a *detailError is logged and sent
+// as a bare 500.
+func (t *tutorial) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		var de *detailError
+		if !errors.As(err, &de) {
+			t.log.fault(r.Context(), "request failed", "err", err)
+			de = errInternal
+		}
+		writeDetailError(w, de)
+	})
+}
+
+// errBusy is the tutorial routes' answer to account.ErrBusy.
+var errBusy = &detailError{
+	status: http.StatusServiceUnavailable,
+	detail: "Server busy, retry shortly",
+	header: [2]string{"Retry-After", "1"},
+}

@@ -81,7 +81,9 @@ func TestAlgorithms(t *testing.T) {
 			if alg == keys.RS256 || alg == keys.PS256 {
 				other := map[string]jose.SignatureAlgorithm{keys.RS256: jose.PS256, keys.PS256: jose.RS256}[alg]
 				var claims map[string]any
-				parsed.UnsafeClaimsWithoutVerification(&claims)
+				if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil {
+					t.Fatal(err)
+				}
 				resigned := forge(t, other, priv, h.kid, claims)
 				if _, err := h.srv.verifier.Verify(t.Context(), resigned); !errors.Is(err, verify.ErrAlgorithm) {
 					t.Errorf("same RSA key re-signed under %s: Verify() = %v, want %v", other, err, verify.ErrAlgorithm)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,7 +36,7 @@ func TestParseBearer(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseBearer(tc.header, 8192)
-			if err != tc.wantErr || got != tc.want {
+			if !errors.Is(err, tc.wantErr) || got != tc.want {
 				t.Errorf("parseBearer(%.40q) = %.20q, %v; want %.20q, %v", tc.header, got, err, tc.want, tc.wantErr)
 			}
 		})

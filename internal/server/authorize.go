@@ -183,7 +183,7 @@ func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// A new session id at every sign-in: a cookie planted by someone else
 	// (session fixation) is never adopted.
 	if old, err := r.Cookie(p.cookies.name(sessionCookie)); err == nil {
-		p.store.DeleteSession(ctx, hashToken(old.Value))
+		_ = p.store.DeleteSession(ctx, hashToken(old.Value)) // best effort: it is never adopted, and expires
 	}
 	raw := randomToken()
 	now := p.now().UTC().Truncate(time.Microsecond)

@@ -207,7 +207,7 @@ func (b *backchannel) post(ctx context.Context, uri string, q store.BackchannelL
 		return err
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, backchannelMaxBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, backchannelMaxBody)) // drained for reuse, unread
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("answered %s", resp.Status)
 	}

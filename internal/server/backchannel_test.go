@@ -35,7 +35,9 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 			t.Errorf("back-channel request %s with Content-Type %q, want a form POST", r.Method, r.Header.Get("Content-Type"))
 		}
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("back-channel request: %v", err)
+		}
 		rc.tokens <- r.PostForm.Get("logout_token")
 		status := statuses[min(n, len(statuses))-1]
 		if status/100 == 3 {
@@ -100,7 +102,9 @@ func checkLogoutToken(t *testing.T, p *provider, clientID, raw string, id map[st
 		Events    map[string]map[string]any `json:"events"`
 		Nonce     *string                   `json:"nonce"`
 	}
-	c.Decode(&extra)
+	if err := c.Decode(&extra); err != nil {
+		t.Fatal(err)
+	}
 	ev, ok := extra.Events["http://schemas.openid.net/event/backchannel-logout"]
 	if c.Subject != id["sub"] || extra.SessionID != id["sid"] || !ok || len(ev) != 0 || len(extra.Events) != 1 ||
 		extra.Nonce != nil || c.ID == "" || c.IssuedAt.IsZero() || c.Expiry.Sub(c.IssuedAt) != 2*time.Minute {
@@ -159,7 +163,9 @@ func TestBackchannel_doesNotBlockLogout(t *testing.T) {
 	p.signup(t, "Alice", "alice@example.com", "correct horse")
 	arrived, release := make(chan string, 1), make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("back-channel request: %v", err)
+		}
 		arrived <- r.PostForm.Get("logout_token")
 		<-release
 	}))

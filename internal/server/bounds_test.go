@@ -205,7 +205,9 @@ func rawResponses(t *testing.T, addr, raw string) []*http.Response {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := io.WriteString(conn, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +221,9 @@ func rawResponses(t *testing.T, addr, raw string) []*http.Response {
 		if err != nil {
 			t.Fatalf("after %d answers: %v (want the server to close the connection)", len(out), err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatalf("answer %d: %v", len(out)+1, err)
+		}
 		resp.Body.Close()
 		out = append(out, resp)
 		if len(out) == 2 { // both requests answered: the connection stayed open

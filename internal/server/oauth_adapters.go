@@ -60,7 +60,7 @@ func (a *accessTokens) Verify(ctx context.Context, raw string) (oauth2.AccessTok
 		return oauth2.AccessToken{}, err
 	}
 	var extra accessExtra
-	claims.Decode(&extra) // a token without them is no client's to revoke
+	_ = claims.Decode(&extra) // a token without them is no client's to revoke
 	return oauth2.AccessToken{ID: claims.ID, Subject: claims.Subject, Issuer: claims.Issuer, Audience: claims.Audience,
 		ClientID: extra.ClientID, Scope: extra.Scope, Expiry: claims.Expiry, IssuedAt: claims.IssuedAt}, nil
 }

@@ -220,7 +220,9 @@ func testOAuth_codeFlow(t *testing.T, backend harnessOption) {
 		Name          string `json:"name"`
 		AuthTime      int64  `json:"auth_time"`
 	}
-	idt.Claims(&idc)
+	if err := idt.Claims(&idc); err != nil {
+		t.Fatal(err)
+	}
 	if idc.Email != "alice@example.com" || idc.EmailVerified || idc.Name != "Alice" || idc.AuthTime == 0 {
 		t.Errorf("ID token claims = %+v", idc)
 	}
@@ -341,7 +343,9 @@ func testOAuth_grants(t *testing.T, backend harnessOption) {
 			}
 			defer resp.Body.Close()
 			var body map[string]any
-			json.NewDecoder(resp.Body).Decode(&body)
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				return false
+			}
 			return body["active"] == true
 		}
 		if !active() {
@@ -386,7 +390,9 @@ func testOAuth_grants(t *testing.T, backend harnessOption) {
 				}
 				defer resp.Body.Close()
 				var body map[string]string
-				json.NewDecoder(resp.Body).Decode(&body)
+				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+					t.Fatalf("body: %v", err)
+				}
 				if resp.StatusCode != tc.status || body["error"] != tc.code || resp.Header.Get("Cache-Control") != "no-store" {
 					t.Errorf("= %d %v (Cache-Control %q), want %d %s with no-store", resp.StatusCode, body, resp.Header.Get("Cache-Control"), tc.status, tc.code)
 				}

@@ -55,7 +55,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("%w: serve takes no arguments", errUsage)
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	// Log lines go through a buffered asynchronous sink, so that a request's
 	// access-log line costs a copy, not a write to stderr; it is flushed

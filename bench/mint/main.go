@@ -57,7 +57,6 @@ func main() {
 		log.Fatal(err)
 	}
 	w := bufio.NewWriter(os.Stdout)
-	defer w.Flush()
 	now := time.Now().Unix()
 	// One signer a core: RSA signing dominates.
 	out := make(chan string, 256)
@@ -85,6 +84,10 @@ func main() {
 	}
 	go func() { wg.Wait(); close(out) }()
 	for raw := range out {
-		w.WriteString(raw + "\n")
+		// A bufio.Writer keeps its first error, and Flush reports it.
+		_, _ = w.WriteString(raw + "\n")
+	}
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
 	}
 }

@@ -73,13 +73,15 @@ func (p *proc) stop() {
 	if p == nil || p.cmd.Process == nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	// The process may have exited already, and its exit status is no news
+	// to a runner that is stopping it: the errors are ignored.
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
+	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-done
 	}
 }
@@ -150,7 +152,9 @@ func run() error {
 		return err
 	}
 
-	os.MkdirAll(*resultDir, 0o755)
+	if err := os.MkdirAll(*resultDir, 0o755); err != nil {
+		return err
+	}
 	jsonl, err := os.Create(filepath.Join(*resultDir, "peers.jsonl"))
 	if err != nil {
 		return err
@@ -162,7 +166,9 @@ func run() error {
 		if err != nil {
 			return 0, fmt.Errorf("loadgen %s: %w", name, err)
 		}
-		jsonl.Write(out)
+		if _, err := jsonl.Write(out); err != nil {
+			return 0, err
+		}
 		var res struct {
 			RPS    float64  `json:"rps"`
 			Errors int64    `json:"errors"`
@@ -333,7 +339,9 @@ func buildHydra() (string, error) {
 		return "", err
 	}
 	gomod := filepath.Join(src, "go.mod")
-	os.Chmod(gomod, 0o644)
+	if err := os.Chmod(gomod, 0o644); err != nil {
+		return "", err
+	}
 	data, err := os.ReadFile(gomod)
 	if err != nil {
 		return "", err
@@ -349,7 +357,9 @@ func buildHydra() (string, error) {
 	if err := os.WriteFile(gomod, []byte(strings.Join(kept, "")), 0o644); err != nil {
 		return "", err
 	}
-	os.MkdirAll(filepath.Dir(out), 0o755)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
 	if err := sh(src, []string{"GOFLAGS=-mod=mod"}, "go", "build", "-tags", "sqlite", "-o", out, "."); err != nil {
 		return "", err
 	}
@@ -486,8 +496,11 @@ func setupInkan(bin string, r *report) (*server, error) {
 	var u struct {
 		ID string `json:"id"`
 	}
-	json.NewDecoder(resp.Body).Decode(&u)
+	err = json.NewDecoder(resp.Body).Decode(&u)
 	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("POST /user: %s: %w", resp.Status, err)
+	}
 	if u.ID == "" {
 		return nil, fmt.Errorf("POST /user: %s, no id", resp.Status)
 	}
@@ -536,7 +549,9 @@ func setupInkan(bin string, r *report) (*server, error) {
 
 func setupHydra(bin string, r *report) (*server, error) {
 	dir := filepath.Join(tmp, "hydra")
-	os.MkdirAll(dir, 0o700)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	public, admin, consentApp := freeAddr(), freeAddr(), freeAddr()
 	pubHost, pubPort, _ := net.SplitHostPort(public)
 	admHost, admPort, _ := net.SplitHostPort(admin)
@@ -589,7 +604,9 @@ secrets:
 		return nil, err
 	}
 	s.clientID, s.secret = cl.ID, cl.Secret
-	get(p.url + "/.well-known/jwks.json") // makes its keys
+	if _, err := get(p.url + "/.well-known/jwks.json"); err != nil { // makes its keys
+		return nil, err
+	}
 	for round := range *rounds {
 		var lines []string
 		for range *chains {

@@ -53,7 +53,7 @@ func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {
 		}
 		w.Write([]byte("<!doctype html><title>Client</title><p>Signed in.</p>"))
 	})}
-	go cb.Serve(ln)
+	go func() { _ = cb.Serve(ln) }() // http.ErrServerClosed, once the cleanup closes it
 	t.Cleanup(func() { cb.Close() })
 	redirect := "http://" + ln.Addr().String() + "/cb"
 

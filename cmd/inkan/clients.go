@@ -121,7 +121,7 @@ func clientsCmd(ctx context.Context, std stdio, sub string, args []string) error
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	var c store.Client
 	if sub == "add" { // validate before touching the store

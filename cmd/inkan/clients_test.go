@@ -152,7 +152,9 @@ func TestClients_add(t *testing.T) {
 			}
 
 			var got clientJSON
-			json.Unmarshal([]byte(out), &got)
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("clients add printed %q: %v", out, err)
+			}
 			if !clientIDRE.MatchString(got.ClientID) {
 				t.Errorf("client_id = %q, want 26 lower-case base32 characters", got.ClientID)
 			}

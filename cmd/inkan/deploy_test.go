@@ -296,11 +296,12 @@ func versionLess(a, b string) bool {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := range max(len(pa), len(pb)) {
 		var x, y int
+		// A part that is not a number counts as 0.
 		if i < len(pa) {
-			fmt.Sscan(pa[i], &x)
+			_, _ = fmt.Sscan(pa[i], &x)
 		}
 		if i < len(pb) {
-			fmt.Sscan(pb[i], &y)
+			_, _ = fmt.Sscan(pb[i], &y)
 		}
 		if x != y {
 			return x < y

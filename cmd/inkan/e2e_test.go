@@ -182,7 +182,9 @@ func TestE2E_gracefulShutdown(t *testing.T) {
 	eventually(t, 10*time.Second, "request in flight", func() bool {
 		return strings.Contains(p.logText(), `msg="request started" method=POST path=/user`)
 	})
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, 10*time.Second, "shutdown begins", func() bool { return strings.Contains(p.logText(), "shutting down") })
 	if _, err := http.Get(p.base + "/healthz"); err == nil {
 		t.Error("a new connection was accepted after shutdown began")

@@ -44,15 +44,6 @@ func legacyUsers(t *testing.T, st store.Store) map[string]string {
 	return ids
 }
 
-func emailOf(t *testing.T, st store.Store, id string) string {
-	t.Helper()
-	u, err := st.GetUser(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Email
-}
-
 // inkan migrate and inkan serve report what they normalised and which
 // users collide, naming ids, and start anyway; the users commands take the
 // ids they name, and an email in any form.

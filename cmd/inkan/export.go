@@ -44,7 +44,7 @@ func exportCmd(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("%w: export takes no arguments", errUsage)
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if out != "" {
 		if _, err := os.Lstat(out); err == nil {
@@ -162,7 +162,7 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("%w: import takes at most one FILE, got %d", errUsage, len(pos))
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	name := "-"
 	if len(pos) == 1 {

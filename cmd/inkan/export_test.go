@@ -334,7 +334,9 @@ func TestImport_revocationsMerge(t *testing.T) {
 			withStore(t, dir, func(st store.Store) {
 				ctx := context.Background()
 				// Only the janitor removes revocations: drop it by expiring it in the past, then the stored one.
-				st.DeleteExpiredGrants(ctx, exported.Add(time.Hour), 100)
+				if _, err := st.DeleteExpiredGrants(ctx, exported.Add(time.Hour), 100); err != nil {
+					t.Fatal(err)
+				}
 				if err := st.Revoke(ctx, store.Revocation{Kind: "jti", Value: "revoked-jti", ExpiresAt: exported.Add(tc.stored)}); err != nil {
 					t.Fatal(err)
 				}
@@ -715,4 +717,11 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+func mustWrite(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -21,16 +21,22 @@ func TestE2E_framing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a measure
-	io.WriteString(conn, "POST /user HTTP/1.1\r\nHost: inkan.test\r\nContent-Type: application/json\r\n"+
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil { // a failure, not a measure
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "POST /user HTTP/1.1\r\nHost: inkan.test\r\nContent-Type: application/json\r\n"+
 		"Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"+
-		"GET /healthz HTTP/1.1\r\nHost: inkan.test\r\n\r\n")
+		"GET /healthz HTTP/1.1\r\nHost: inkan.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
 	if resp.StatusCode != http.StatusUnprocessableEntity || !resp.Close {
 		t.Errorf("answer = %d, Connection: close %v; want 422 and close", resp.StatusCode, resp.Close)
 	}

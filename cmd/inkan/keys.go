@@ -76,7 +76,7 @@ func keysCmd(ctx context.Context, std stdio, sub string, args []string) error {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
 	if sub == "generate" {
@@ -247,7 +247,7 @@ func readSealer(path string) (*keys.Sealer, error) {
 func writeKeyFile(w io.Writer, path, alg string, bits int) error {
 	priv, err := keys.Generate(alg, bits)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	data, err := keys.MarshalPrivatePEM(priv)
 	if err != nil {

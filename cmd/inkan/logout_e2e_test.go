@@ -33,7 +33,9 @@ func backchannelLogout(t *testing.T, p *proc, store ...string) {
 	ctx := context.Background()
 	tokens := make(chan string, 10)
 	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("back-channel logout request: ParseForm() = %v", err)
+		}
 		tokens <- r.PostForm.Get("logout_token")
 	}))
 	defer rp.Close()
@@ -56,7 +58,10 @@ func backchannelLogout(t *testing.T, p *proc, store ...string) {
 	var meta struct {
 		Backchannel bool `json:"backchannel_logout_supported"`
 	}
-	if provider.Claims(&meta); !meta.Backchannel {
+	if err := provider.Claims(&meta); err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	if !meta.Backchannel {
 		t.Error("discovery does not say backchannel_logout_supported")
 	}
 	conf := oauth2.Config{ClientID: reg.ClientID, ClientSecret: reg.ClientSecret, Endpoint: provider.Endpoint(),
@@ -89,7 +94,10 @@ func backchannelLogout(t *testing.T, p *proc, store ...string) {
 	var idc struct {
 		SessionID string `json:"sid"`
 	}
-	if idt.Claims(&idc); idc.SessionID == "" {
+	if err := idt.Claims(&idc); err != nil {
+		t.Fatalf("ID token claims: %v", err)
+	}
+	if idc.SessionID == "" {
 		t.Fatal("the ID token has no sid")
 	}
 
@@ -130,7 +138,9 @@ func backchannelLogout(t *testing.T, p *proc, store ...string) {
 		SessionID string                    `json:"sid"`
 		Events    map[string]map[string]any `json:"events"`
 	}
-	c.Decode(&lc)
+	if err := c.Decode(&lc); err != nil {
+		t.Fatalf("logout token claims: %v", err)
+	}
 	if _, ok := lc.Events["http://schemas.openid.net/event/backchannel-logout"]; !ok || c.Subject != idt.Subject || lc.SessionID != idc.SessionID {
 		t.Errorf("logout token = %+v %+v, want the logout event, sub %s, sid %s", c, lc, idt.Subject, idc.SessionID)
 	}

@@ -104,7 +104,7 @@ func parse(std stdio, fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(std.errOut)
 	if err != nil {
 		fs.Usage()
-		return nil, fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+		return nil, fmt.Errorf("%w: %s: %w", errUsage, fs.Name(), err)
 	}
 	return pos, nil
 }

@@ -90,8 +90,10 @@ func launchInkan(t *testing.T, dataDir string, env []string, args ...string) *pr
 	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
+			// It may be exiting already, and a killed process's status
+			// is no news.
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
 		}
 		if t.Failed() {
 			t.Logf("inkan log:\n%s", p.logText())
@@ -107,8 +109,8 @@ func (p *proc) waitServing(t *testing.T) {
 	case a := <-p.addr:
 		p.base = "http://" + a
 	case <-p.done:
-		p.cmd.Wait()
-		t.Fatalf("inkan exited before serving:\n%s", p.logText())
+		err := p.cmd.Wait()
+		t.Fatalf("inkan exited before serving (%v):\n%s", err, p.logText())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("inkan did not serve within 60 s:\n%s", p.logText())
 	}
@@ -123,16 +125,17 @@ func (p *proc) logText() string {
 // stop sends SIGTERM and returns the exit error.
 func (p *proc) stop(t *testing.T) error {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM) // if it has exited already, Wait says how
 	<-p.done
 	return p.cmd.Wait()
 }
 
 func (p *proc) kill(t *testing.T) {
 	t.Helper()
-	p.cmd.Process.Kill()
+	// It may be exiting already, and a killed process's status is no news.
+	_ = p.cmd.Process.Kill()
 	<-p.done
-	p.cmd.Wait()
+	_ = p.cmd.Wait()
 }
 
 // call sends one request and returns the status and JSON body.
@@ -158,8 +161,12 @@ func call(t *testing.T, method, url, body string, header ...string) (int, map[st
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	// Not every answer is JSON (a 404's text): m stays nil then, for the
+	// caller to check. One that says it is JSON must be.
 	var m map[string]any
-	json.Unmarshal(raw, &m)
+	if err := json.Unmarshal(raw, &m); err != nil && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		t.Fatalf("%s %s = %d, body %q: %v", method, url, resp.StatusCode, raw, err)
+	}
 	return resp.StatusCode, m, resp.Header
 }
 
@@ -238,7 +245,9 @@ func tokenKID(t *testing.T, token string) string {
 		t.Fatal(err)
 	}
 	var h struct{ Kid string }
-	json.Unmarshal(b, &h)
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
 	return h.Kid
 }
 
@@ -294,7 +303,7 @@ func startBurst(bases []string, workers, perWorker int) *burst {
 				if err != nil {
 					return // the server is gone
 				}
-				io.Copy(io.Discard, resp.Body)
+				_, _ = io.Copy(io.Discard, resp.Body) // the server may go in the middle
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusCreated {
 					b.mu.Lock()

@@ -30,7 +30,7 @@ func migrateCmd(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("%w: migrate takes no arguments", errUsage)
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {

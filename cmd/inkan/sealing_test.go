@@ -20,7 +20,9 @@ import (
 // kid. A later start with another master key fails, saying why.
 func TestE2E_sealOnUpgrade(t *testing.T) {
 	dir := dataDir(t)
-	os.MkdirAll(dir, 0o700)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, dbFile))
 	if err != nil {
@@ -65,7 +67,9 @@ func TestE2E_sealOnUpgrade(t *testing.T) {
 	if code := q.me(t, tok); code != 200 {
 		t.Errorf("token after restart: GET /user = %d", code)
 	}
-	q.stop(t)
+	if err := q.stop(t); err != nil {
+		t.Fatal(err)
+	}
 
 	r := launchInkan(t, dir, []string{"INKAN_MASTER_KEY=" + keys.NewMasterKey()})
 	<-r.done
@@ -92,7 +96,7 @@ func TestCLI_rekey(t *testing.T) {
 	tok := p.login(t, "alice@example.com", "correct horse")
 	oldKey := mustRead(t, filepath.Join(dir, "master.key"))
 	next := filepath.Join(t.TempDir(), "next.key")
-	os.WriteFile(next, []byte(keys.NewMasterKey()), 0o600)
+	mustWrite(t, next, []byte(keys.NewMasterKey()), 0o600)
 
 	out := mustInkan(t, "", "keys", "rekey", "--data-dir", dir, "--new-master-key-file", next)
 	if !strings.Contains(out, "re-sealed 1 keys") || !strings.Contains(out, "wrote the new master key to "+filepath.Join(dir, "master.key")) {
@@ -108,7 +112,9 @@ func TestCLI_rekey(t *testing.T) {
 
 	eventually(t, 10*time.Second, "the running server's error", func() bool { return strings.Contains(p.logText(), "restart this server") })
 	p.login(t, "alice@example.com", "correct horse") // still signs with the key it loaded
-	p.stop(t)
+	if err := p.stop(t); err != nil {
+		t.Errorf("SIGTERM: exit = %v, want a clean exit", err)
+	}
 	if n := strings.Count(p.logText(), `msg="reload signing keys"`); n != 1 {
 		t.Errorf("the running server logged %d reload errors, want 1:\n%s", n, p.logText())
 	}

@@ -55,7 +55,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		return fmt.Errorf("%w: serve takes no arguments", errUsage)
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	// Log lines go through a buffered asynchronous sink, so that a request's
 	// access-log line costs a copy, not a write to stderr; it is flushed
@@ -211,7 +211,12 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics.Handler())
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go metricsSrv.Serve(mln)
+		go func() {
+			// A failing metrics listener does not stop inkan serving; say so.
+			if err := metricsSrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				logger.ErrorContext(ctx, "metrics serving stopped", "err", err)
+			}
+		}()
 		logger.InfoContext(ctx, "metrics serving", "addr", mln.Addr().String())
 	}
 
@@ -228,7 +233,9 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if metricsSrv != nil {
-		metricsSrv.Shutdown(sctx)
+		if err := metricsSrv.Shutdown(sctx); err != nil {
+			logger.WarnContext(sctx, "metrics shutdown", "err", err)
+		}
 	}
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -131,7 +131,7 @@ func resolveJWKS(ctx context.Context, client *http.Client, raw string) (jwksURL,
 		if errJWKS == nil {
 			errJWKS = errors.New(`no "keys" array`)
 		}
-		return "", "", fmt.Errorf("--jwks %s is neither a JWKS (%v) nor an issuer (%s: %v)", raw, errJWKS, discoveryURL, err)
+		return "", "", fmt.Errorf("--jwks %s is neither a JWKS (%w) nor an issuer (%s: %w)", raw, errJWKS, discoveryURL, err)
 	}
 	if doc.Issuer != iss {
 		return "", "", fmt.Errorf("--jwks %s: the discovery document names issuer %q, not this URL (OpenID Connect Discovery §4.3)", raw, doc.Issuer)
@@ -183,7 +183,7 @@ func decodeJWT(raw string) (header, claims map[string]any, err error) {
 	for i, name := range []string{"header", "claims"} {
 		b, err := base64.RawURLEncoding.DecodeString(parts[i])
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s is not base64url: %v", name, err)
+			return nil, nil, fmt.Errorf("%s is not base64url: %w", name, err)
 		}
 		d := json.NewDecoder(bytes.NewReader(b))
 		d.UseNumber()

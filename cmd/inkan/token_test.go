@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,7 +35,7 @@ func TestCLI_token(t *testing.T) {
 	}
 	jwksFile := filepath.Join(t.TempDir(), "jwks.json")
 	resp, _ := httpGet(p.base + "/.well-known/jwks.json")
-	os.WriteFile(jwksFile, resp, 0o644)
+	mustWrite(t, jwksFile, resp, 0o644)
 	parts := strings.Split(tok, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), "alice@", "mallory@", 1))) + "." + parts[2]

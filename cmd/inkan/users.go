@@ -54,7 +54,7 @@ func users(ctx context.Context, std stdio, sub string, args []string) error {
 		return fmt.Errorf("%w: users %s takes %d argument(s), got %d", errUsage, sub, wantArgs, len(pos))
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {

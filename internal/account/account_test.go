@@ -285,7 +285,7 @@ func TestService_Authenticate_unknownLikeWrong(t *testing.T) {
 		return o
 	}
 	wrong, unknown := try("alice@example.com"), try("nobody@example.com")
-	if wrong.err != ErrBadCredentials || unknown.err != ErrBadCredentials {
+	if !errors.Is(wrong.err, ErrBadCredentials) || !errors.Is(unknown.err, ErrBadCredentials) {
 		t.Fatalf("errors = %v (wrong password), %v (unknown email); want ErrBadCredentials for both", wrong.err, unknown.err)
 	}
 	if wrong.msg != unknown.msg || strings.Join(wrong.results, ",") != strings.Join(unknown.results, ",") ||

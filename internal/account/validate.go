@@ -136,7 +136,7 @@ func CheckEmail(email string) *FieldProblem {
 			return bad("the domain name is not valid")
 		}
 		for _, c := range l {
-			if !(unicode.IsLetter(c) || unicode.IsDigit(c) || c == '-') {
+			if !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != '-' {
 				return bad("the domain name is not valid")
 			}
 		}

@@ -219,7 +219,7 @@ var kindFields = func() map[string]map[string]bool {
 func checkFields(line []byte) (string, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
-		return "", fmt.Errorf("not a JSON object: %v", err)
+		return "", fmt.Errorf("not a JSON object: %w", err)
 	}
 	var kind string
 	if raw, ok := obj["kind"]; !ok {

@@ -336,7 +336,7 @@ func checkUserID(id string) error {
 // argon2id), never a password itself.
 func checkPasswordHash(hash string) error {
 	if err := password.Check(hash); err != nil {
-		return fmt.Errorf("password_hash: %v", err)
+		return fmt.Errorf("password_hash: %w", err)
 	}
 	return nil
 }

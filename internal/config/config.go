@@ -268,7 +268,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 		if v == "" && slices.Contains(secret, f.Name) && getenv(env+"_FILE") != "" {
 			b, err := os.ReadFile(getenv(env + "_FILE"))
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s_FILE: %v", env, err))
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", env, err))
 				return
 			}
 			v, env = strings.TrimSpace(string(b)), env+"_FILE"
@@ -277,7 +277,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
-			errs = append(errs, fmt.Errorf("invalid value %q for %s: %v", v, env, err))
+			errs = append(errs, fmt.Errorf("invalid value %q for %s: %w", v, env, err))
 		}
 	})
 	return positional, errors.Join(errs...)

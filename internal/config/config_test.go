@@ -307,7 +307,9 @@ func TestPrefixes(t *testing.T) {
 
 func TestParse_secretFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db-url")
-	os.WriteFile(path, []byte("postgres://u:secret@h/db\n"), 0o600)
+	if err := os.WriteFile(path, []byte("postgres://u:secret@h/db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c := Default()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	c.Register(fs, FlagDatabase)

@@ -236,7 +236,9 @@ func TestManager_Revoke(t *testing.T) {
 	if err != nil || repl == "" || promoted {
 		t.Fatalf("Revoke(active) = %q, %t, %v; want a new replacement active at once (no next key is left)", repl, promoted, err)
 	}
-	set.Reload(ctx)
+	if err := set.Reload(ctx); err != nil {
+		t.Fatalf("Reload() = %v", err)
+	}
 	got := f.states(t)
 	if got[first] != keys.StateRevoked || got[next] != keys.StateRevoked || got[repl] != keys.StateActive {
 		t.Errorf("after revoking: %v", got)
@@ -302,7 +304,9 @@ func TestSealing_atRest(t *testing.T) {
 func TestSealing_wrongMasterKey(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.m.EnsureKey(ctx)
+	if _, err := f.m.EnsureKey(ctx); err != nil {
+		t.Fatal(err)
+	}
 	other := *f.m
 	other.Sealer = mustSealer(t, 9)
 	if err := other.CheckOpen(ctx); !errors.Is(err, keys.ErrWrongMasterKey) {
@@ -340,7 +344,9 @@ func TestSealer_boundToKidAndAlg(t *testing.T) {
 func TestManager_Rekey(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.m.EnsureKey(ctx)
+	if _, err := f.m.EnsureKey(ctx); err != nil {
+		t.Fatal(err)
+	}
 	set := f.newSet(t)
 	tok, err := set.Active().Sign([]byte(`{"iss":"i","exp":4102444800}`), keys.TypeJWT)
 	if err != nil {
@@ -495,7 +501,9 @@ func TestManager_RevokePromotesNext(t *testing.T) {
 func TestManager_UseServing(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.m.EnsureKey(ctx)
+	if _, err := f.m.EnsureKey(ctx); err != nil {
+		t.Fatal(err)
+	}
 	cli := *f.m
 	cli.Schedule.MaxAge, cli.Schedule.TokenTTL = 5*time.Minute, time.Hour
 	if _, ok, err := cli.UseServing(ctx); ok || err != nil {
@@ -642,7 +650,9 @@ func TestSet_Sync_rekeyedUnderIt(t *testing.T) {
 func TestManager_AutoRotate_rekeyed(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.m.EnsureKey(ctx)
+	if _, err := f.m.EnsureKey(ctx); err != nil {
+		t.Fatal(err)
+	}
 	cli := *f.m
 	if _, err := cli.Rekey(ctx, mustSealer(t, 8)); err != nil {
 		t.Fatal(err)

@@ -80,13 +80,13 @@ func (g *gate) Write(p []byte) (int, error) {
 func TestWriter_ReturnsBeforeTheWrite(t *testing.T) {
 	g := &gate{entered: make(chan []byte, 10), release: make(chan struct{})}
 	w := New(g, 0)
-	w.Write([]byte("one\n")) // taken by the goroutine, which blocks in g
+	mustWrite(t, w, "one\n") // taken by the goroutine, which blocks in g
 	if got := <-g.entered; string(got) != "one\n" {
 		t.Fatalf("first batch = %q", got)
 	}
 	// The underlying writer is stuck: these still return at once.
-	w.Write([]byte("two\n"))
-	w.Write([]byte("three\n"))
+	mustWrite(t, w, "two\n")
+	mustWrite(t, w, "three\n")
 	close(g.release)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -96,13 +96,21 @@ func TestWriter_ReturnsBeforeTheWrite(t *testing.T) {
 	}
 }
 
+// mustWrite writes s to w, which must take it.
+func mustWrite(tb testing.TB, w io.Writer, s string) {
+	tb.Helper()
+	if _, err := w.Write([]byte(s)); err != nil {
+		tb.Fatalf("Write(%q) = %v", s, err)
+	}
+}
+
 type failing struct{}
 
 func (failing) Write(p []byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestWriter_FlushReportsErrors(t *testing.T) {
 	w := New(failing{}, 0)
-	w.Write([]byte("x"))
+	mustWrite(t, w, "x")
 	if err := w.Flush(); err == nil || err.Error() != "disk full" {
 		t.Errorf("Flush() = %v, want disk full", err)
 	}
@@ -113,7 +121,7 @@ func TestWriter_AfterClose(t *testing.T) {
 	var out lockedBuffer
 	w := New(&out, 0)
 	w.Close()
-	w.Write([]byte("late\n"))
+	mustWrite(t, w, "late\n")
 	if out.String() != "late\n" {
 		t.Errorf("a Write after Close was lost: %q", out.String())
 	}

@@ -19,12 +19,17 @@ func unreserved(s string, min, max int) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+		if !unreservedByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// unreservedByte reports whether c is one of RFC 7636 §4.1's unreserved
+// characters, [A-Za-z0-9-._~].
+func unreservedByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // VerifyS256 reports whether verifier hashes to challenge (RFC 7636 §4.6),

@@ -161,7 +161,7 @@ func (h *Hasher) SetIdleRelease(d time.Duration) {
 // timing matches a real account's.
 func (h *Hasher) Dummy() (string, error) {
 	if err := h.params.validate(); err != nil {
-		return "", fmt.Errorf("password: invalid argon2id params: %v", err)
+		return "", fmt.Errorf("password: invalid argon2id params: %w", err)
 	}
 	b := make([]byte, h.params.SaltLen+h.params.KeyLen)
 	if _, err := rand.Read(b); err != nil {
@@ -182,7 +182,7 @@ func (h *Hasher) Params() Params {
 // the accepted bounds.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.params.validate(); err != nil {
-		return "", fmt.Errorf("password: invalid argon2id params: %v", err)
+		return "", fmt.Errorf("password: invalid argon2id params: %w", err)
 	}
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {

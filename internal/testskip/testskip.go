@@ -108,9 +108,11 @@ func report(w io.Writer, open func() io.WriteCloser) {
 		return
 	}
 	text := strings.Join(lines, "\n") + "\n"
-	io.WriteString(w, text)
+	// The summary is best effort: the tests have run, and a failed write
+	// has no one to tell but the output that failed.
+	_, _ = io.WriteString(w, text)
 	if tty := open(); tty != nil {
-		io.WriteString(tty, text)
+		_, _ = io.WriteString(tty, text)
 		tty.Close()
 	}
 }

@@ -116,7 +116,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 // Refresh drops the cached users, or clients, if the store's users, or
 // clients, changed since the last call.
 func (s *Store) Refresh(ctx context.Context) error {
-	v, err := s.Store.Versions(ctx)
+	v, err := s.Versions(ctx)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,9 @@ func TestStore_otherProcess(t *testing.T) {
 	if err := other.DeleteUser(ctx, "u1"); err != nil {
 		t.Fatal(err)
 	}
-	c.Refresh(ctx)
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.GetUser(ctx, "u1"); err == nil {
 		t.Error("GetUser() after another process deleted the user and Refresh succeeded")
 	}
@@ -94,7 +96,9 @@ func TestStore_clients(t *testing.T) {
 	if err := c.CreateClient(ctx, cl); err != nil {
 		t.Fatal(err)
 	}
-	c.Refresh(ctx)
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := c.GetClient(ctx, "c1"); string(got.SecretHash) != "old" {
 		t.Fatalf("GetClient() = %+v", got)
 	}
@@ -104,7 +108,9 @@ func TestStore_clients(t *testing.T) {
 	if got, _ := c.GetClient(ctx, "c1"); string(got.SecretHash) != "old" {
 		t.Fatal("the cache saw the other process's change before Refresh: it is not caching")
 	}
-	c.Refresh(ctx)
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := c.GetClient(ctx, "c1"); string(got.SecretHash) != "new" {
 		t.Error("GetClient() after Refresh serves the stale secret")
 	}

@@ -302,7 +302,8 @@ func testTokensValidAfter(t *testing.T, s store.Store) {
 			func() (store.User, error) {
 				list, err := s.ListUsers(ctx)
 				if err != nil || len(list) != 1 {
-					return store.User{}, fmt.Errorf("ListUsers() = %d users, %v", len(list), err)
+					// err is nil when the count is wrong, and %w would print nil as %!w(<nil>).
+					return store.User{}, fmt.Errorf("ListUsers() = %d users, %v", len(list), err) //nolint:errorlint // may be nil, see above
 				}
 				return list[0], nil
 			},

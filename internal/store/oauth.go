@@ -74,7 +74,16 @@ type Session struct {
 	AuthTime  time.Time
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// UserAgent and Address are the browser's User-Agent (cut to
+	// MaxUserAgentBytes of plain text) and client address at sign-in, shown
+	// to the user among their sessions; empty for sessions from before they
+	// were recorded.
+	UserAgent string
+	Address   string
 }
+
+// MaxUserAgentBytes bounds the User-Agent a session keeps.
+const MaxUserAgentBytes = 512
 
 // Consent is a user's grant of scopes to a client, remembered.
 type Consent struct {
@@ -162,6 +171,15 @@ type GrantStore interface {
 	// CreateSession inserts s; a taken hash or ID is ErrConflict.
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, hash string) (Session, error)
+	// ListSessions returns the sessions of a user, expired ones too until
+	// they are deleted, oldest first (by CreatedAt, then ID).
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// SessionFamilies returns the grant families (AuthCode.Family,
+	// RefreshToken.Family) of the codes and refresh tokens issued to userID
+	// under the session with the given ID, sorted: what to revoke so that
+	// the access tokens minted under the session end with it. None is an
+	// empty list, not an error.
+	SessionFamilies(ctx context.Context, id, userID string) ([]string, error)
 	// DeleteSession removes a session; a missing one is ErrNotFound.
 	DeleteSession(ctx context.Context, hash string) error
 	// EndSession ends the session with the given ID, if it is userID's
@@ -173,6 +191,14 @@ type GrantStore interface {
 	// Nothing of another user's is touched. When nothing of the session
 	// remains (or id is empty) it returns ErrNotFound.
 	EndSession(ctx context.Context, id, userID string, now time.Time) error
+	// EndUserSessions signs a user out everywhere, in one transaction: it
+	// deletes what DeleteUserGrants does (every refresh token, session and
+	// code of the user) and queues, as EndSession does, a BackchannelLogout
+	// due at now for every client with a BackchannelLogoutURI that got a
+	// code or refresh token under any of the user's sessions, those whose
+	// row has expired included. Nothing of another user's is touched; a
+	// user with nothing to end is not an error.
+	EndUserSessions(ctx context.Context, userID string, now time.Time) error
 
 	// ListBackchannelLogouts returns up to limit queued logouts due at now
 	// (DueAt not after now), the earliest due first.

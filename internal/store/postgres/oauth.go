@@ -318,23 +318,20 @@ func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {
 // CreateSession inserts a session; a taken hash or id is
 // store.ErrConflict, and a missing user store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO sessions (hash, id, user_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-		se.Hash, se.ID, se.UserID, utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt))
+	_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		se.Hash, se.ID, se.UserID, utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt), se.UserAgent, se.Address)
 	return insertError("create session", err)
 }
 
 // GetSession returns the session with the given hash.
 func (s *Store) GetSession(ctx context.Context, hash string) (store.Session, error) {
-	se := store.Session{Hash: hash}
-	err := s.pool.QueryRow(ctx, "SELECT id, user_id, auth_time, created_at, expires_at FROM sessions WHERE hash = $1", hash).
-		Scan(&se.ID, &se.UserID, &se.AuthTime, &se.CreatedAt, &se.ExpiresAt)
+	se, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE hash = $1", hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return store.Session{}, fmt.Errorf("get session: %w", err)
 	}
-	se.AuthTime, se.CreatedAt, se.ExpiresAt = utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt)
 	return se, nil
 }
 

@@ -92,3 +92,46 @@ func TestMigrate_00010sessionIDs(t *testing.T) {
 		t.Errorf("after down, a session of the old schema: %v", err)
 	}
 }
+
+// Migration 00016 gives the sessions of an existing database an empty user
+// agent and address, which the account page shows as unknown, and goes
+// down again.
+func TestMigrate_00016sessionMetadata(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inkan.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 12); err != nil {
+		t.Fatalf("migrate to 12: %v", err)
+	}
+	for _, q := range []string{
+		`INSERT INTO users (id, name, email, password_hash, created_at, updated_at) VALUES ('u1', 'A', 'a@example.com', 'x', 0, 0)`,
+		`INSERT INTO sessions (hash, id, user_id, auth_time, created_at, expires_at) VALUES ('h1', 's1', 'u1', 0, 0, 1)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open() = %v", err)
+	}
+	if se, err := s.GetSession(ctx, "h1"); err != nil || se.ID != "s1" || se.UserAgent != "" || se.Address != "" {
+		t.Errorf("GetSession(from before 00016) = %+v, %v; want it with no user agent or address", se, err)
+	}
+	s.Close()
+	if _, err := p.DownTo(ctx, 12); err != nil {
+		t.Fatalf("migrate down to 12: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO sessions (hash, id, user_id, auth_time, created_at, expires_at) VALUES ('h2', 's2', 'u1', 0, 0, 1)"); err != nil {
+		t.Errorf("after down, a session of the old schema: %v", err)
+	}
+}

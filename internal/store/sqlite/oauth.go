@@ -339,24 +339,20 @@ func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {
 // CreateSession inserts a session; a taken hash or id is
 // store.ErrConflict, and a missing user store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO sessions (hash, id, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-		se.Hash, se.ID, se.UserID, toDB(se.AuthTime), toDB(se.CreatedAt), toDB(se.ExpiresAt))
+	_, err := s.write.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		se.Hash, se.ID, se.UserID, toDB(se.AuthTime), toDB(se.CreatedAt), toDB(se.ExpiresAt), se.UserAgent, se.Address)
 	return insertError("create session", err)
 }
 
 // GetSession returns the session with the given hash.
 func (s *Store) GetSession(ctx context.Context, hash string) (store.Session, error) {
-	se := store.Session{Hash: hash}
-	var authTime, created, expires int64
-	err := s.read.QueryRowContext(ctx, "SELECT id, user_id, auth_time, created_at, expires_at FROM sessions WHERE hash = ?", hash).
-		Scan(&se.ID, &se.UserID, &authTime, &created, &expires)
+	se, err := scanSession(s.read.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE hash = ?", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, fmt.Errorf("get session: %w", store.ErrNotFound)
 	}
 	if err != nil {
 		return store.Session{}, fmt.Errorf("get session: %w", err)
 	}
-	se.AuthTime, se.CreatedAt, se.ExpiresAt = fromDB(authTime), fromDB(created), fromDB(expires)
 	return se, nil
 }
 

@@ -17,6 +17,8 @@ func testSessions(t *testing.T, s store.Store) {
 	_, u := mustGrantee(t, s)
 	want := newSession(1, u)
 	want.AuthTime = base.Add(-time.Minute).In(time.FixedZone("JST", 9*3600))
+	want.UserAgent = "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 「印」"
+	want.Address = "2001:db8::1"
 	mustCreateSession(t, s, want)
 	got, err := s.GetSession(ctx, want.Hash)
 	if err != nil {

@@ -24,12 +24,17 @@ import (
 )
 
 // Store is what the service needs of the storage: the users, the shared
-// throttle counters, and the removal of a user's grants (refresh tokens,
-// sessions, codes) when their credentials change. store.Store has it.
+// throttle counters, the removal of a user's grants (refresh tokens,
+// sessions, codes) when their credentials change, and the user's own view
+// of their sessions (self.go). store.Store has it.
 type Store interface {
 	store.UserStore
 	store.ThrottleStore
 	DeleteUserGrants(ctx context.Context, userID string) error
+	ListSessions(ctx context.Context, userID string) ([]store.Session, error)
+	SessionFamilies(ctx context.Context, id, userID string) ([]string, error)
+	EndSession(ctx context.Context, id, userID string, now time.Time) error
+	EndUserSessions(ctx context.Context, userID string, now time.Time) error
 }
 
 // Options configure a Service. Store and Passwords are required; the zero
@@ -52,6 +57,12 @@ type Options struct {
 	// ThrottleSecret keys the HMAC that names the throttle counters
 	// (32 bytes, shared by replicas); required when a policy is on.
 	ThrottleSecret []byte
+
+	// RevokeFamily, when set, revokes every token of a grant family
+	// (oauth2.Revocations.RevokeFamily): EndSession calls it for the
+	// families issued under the session, so that its access tokens end
+	// with it. Nil revokes none.
+	RevokeFamily func(ctx context.Context, family string)
 
 	// OnLogin, when set, is told the result of every password login:
 	// LoginSuccess, LoginFailure, LoginThrottled or LoginBusy (a login
@@ -94,6 +105,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if opts.OnLogin == nil {
 		opts.OnLogin = func(string) {}
+	}
+	if opts.RevokeFamily == nil {
+		opts.RevokeFamily = func(context.Context, string) {}
 	}
 	var dummy string
 	var err error

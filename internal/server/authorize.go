@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/url"
@@ -49,7 +48,7 @@ func (p *pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	ar, aerr := p.parseAuthRequest(ctx, q)
 	if aerr != nil {
 		if !aerr.Redirect {
-			p.errorPage(w, r, http.StatusBadRequest, "This sign-in request is invalid: "+aerr.Err.Description+".")
+			p.errorPage(w, r, http.StatusBadRequest, "error.invalid_signin", "reason", aerr.Err.Description)
 			return
 		}
 		p.redirectError(w, r, ar, aerr.Err)
@@ -66,7 +65,7 @@ func (p *pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		if ar.Prompt == oauth2.PromptConsent {
 			params.Set("prompt", oauth2.PromptConsent)
 		}
-		p.loginPage(w, r, ar, params, "", "", http.StatusOK)
+		p.loginPage(w, r, signIn{client: ar.Client.Name, params: params}, "", "", http.StatusOK)
 		return
 	}
 	if p.authz.NeedsConsent(ctx, ar, user) {
@@ -77,7 +76,7 @@ func (p *pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		params := clone(ar.Params)
 		params.Del("prompt")
 		p.renderPage(w, r, http.StatusOK, "consent", pageData{
-			Title: "Allow access?", Client: ar.Client.Name, Email: user.Email, Scopes: ar.Scope,
+			Title: tr(r, "consent.title"), Client: ar.Client.Name, Email: user.Email, Scopes: ar.Scope,
 			CSRF: p.sessionCSRF(sess), Request: params.Encode(),
 		})
 		return
@@ -109,13 +108,54 @@ func (p *pages) issueCode(w http.ResponseWriter, r *http.Request, ar *oauth2.Aut
 	p.redirectTo(w, r, ar.RedirectURI, v)
 }
 
-// loginPage renders the sign-in form with a fresh double-submit CSRF token.
-func (p *pages) loginPage(w http.ResponseWriter, r *http.Request, ar *oauth2.AuthorizeRequest, params url.Values, email, msg string, status int) {
+// signIn is what a sign-in is for: an authorization request, whose client
+// the login page names and to which it goes back, or a page of inkan's own
+// (the account pages) to return to.
+type signIn struct {
+	client string     // the client's name; empty for ret
+	params url.Values // the authorization request's parameters; nil for ret
+	ret    string     // a path that accountReturn accepts, when params is nil
+}
+
+// next is where the browser goes once signed in.
+func (s signIn) next() string {
+	if s.params != nil {
+		return "/oauth2/authorize?" + s.params.Encode()
+	}
+	return s.ret
+}
+
+// loginPage renders the sign-in form with a fresh double-submit CSRF token;
+// msgKey, when not empty, is the catalogue's key of what went wrong.
+func (p *pages) loginPage(w http.ResponseWriter, r *http.Request, to signIn, email, msgKey string, status int) {
 	token := randomToken()
 	http.SetCookie(w, p.cookies.cookie(csrfCookie, token, time.Hour))
-	p.renderPage(w, r, status, "login", pageData{
-		Title: "Sign in", Client: ar.Client.Name, Email: email, Error: msg, CSRF: token, Request: params.Encode(),
-	})
+	d := pageData{Title: tr(r, "login.title"), Client: to.client, Email: email, CSRF: token, Return: to.next()}
+	if msgKey != "" {
+		d.Error = tr(r, msgKey)
+	}
+	if to.params != nil {
+		d.Request = to.params.Encode()
+	} else {
+		d.Next = to.ret
+	}
+	if p.signup {
+		d.SignupURL = "/account/signup?" + url.Values{"return": {to.next()}}.Encode()
+	}
+	p.renderPage(w, r, status, "login", d)
+}
+
+// handleLoginPage is GET /oauth2/login?return=/account: the login page of
+// inkan's own pages, which comes back to return (accountReturn) once
+// signed in, at once when the browser is signed in already.
+func (p *pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	ret := accountReturn(r.URL.Query().Get("return"))
+	if _, _, ok := p.currentSession(r); ok {
+		pageHeaders(w)
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return
+	}
+	p.loginPage(w, r, signIn{ret: ret}, "", "", http.StatusOK)
 }
 
 // sessionCSRF is the consent form's CSRF token, bound to the session.
@@ -128,75 +168,84 @@ func (p *pages) sessionCSRF(sess store.Session) string {
 func (p *pages) readAuthForm(w http.ResponseWriter, r *http.Request) (*oauth2.AuthorizeRequest, url.Values, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.unreadable_form")
 		return nil, nil, false
 	}
 	params, err := url.ParseQuery(r.PostForm.Get("request"))
 	if err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.malformed_request")
 		return nil, nil, false
 	}
 	ar, aerr := p.parseAuthRequest(r.Context(), params)
 	if aerr != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "This request is invalid: "+aerr.Err.Description+".")
+		p.errorPage(w, r, http.StatusBadRequest, "error.invalid_request", "reason", aerr.Err.Description)
 		return nil, nil, false
 	}
 	return ar, params, true
 }
 
+// readLoginForm reads the login form and what the sign-in is for: the
+// authorization request it carries, or, with no request, the page of
+// inkan's own to return to.
+func (p *pages) readLoginForm(w http.ResponseWriter, r *http.Request) (signIn, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "error.unreadable_form")
+		return signIn{}, false
+	}
+	if !r.PostForm.Has("request") && r.PostForm.Has("return") {
+		return signIn{ret: accountReturn(r.PostForm.Get("return"))}, true
+	}
+	ar, params, ok := p.readAuthForm(w, r)
+	if !ok {
+		return signIn{}, false
+	}
+	return signIn{client: ar.Client.Name, params: params}, true
+}
+
 // handleLogin is POST /oauth2/login: the sign-in form.
 func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	ar, params, ok := p.readAuthForm(w, r)
+	to, ok := p.readLoginForm(w, r)
 	if !ok {
 		return
 	}
 	c, err := r.Cookie(p.cookies.name(csrfCookie))
 	if err != nil || !equalToken(c.Value, r.PostForm.Get("csrf")) {
 		p.log.WarnContext(ctx, "login form refused", "reason", "CSRF token mismatch")
-		p.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
+		p.errorPage(w, r, http.StatusForbidden, "error.csrf")
 		return
 	}
 	email := account.NormalizeEmail(r.PostForm.Get("email"))
 	password := r.PostForm.Get("password")
 	if len(password) > account.MaxPasswordBytes || email == "" {
-		p.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
+		p.loginPage(w, r, to, email, "login.bad_credentials", http.StatusUnauthorized)
 		return
 	}
 	u, err := p.accounts.Authenticate(ctx, r.PostForm.Get("email"), password, p.proxies.clientIP(r))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		p.loginPage(w, r, ar, params, email, "Too many attempts. Wait a moment and try again.", http.StatusTooManyRequests)
+		p.loginPage(w, r, to, email, "login.throttled", http.StatusTooManyRequests)
 		return
 	case errors.Is(err, account.ErrBusy):
-		p.loginPage(w, r, ar, params, email, "The server is busy. Try again in a moment.", http.StatusServiceUnavailable)
+		p.loginPage(w, r, to, email, "login.busy", http.StatusServiceUnavailable)
 		return
 	case errors.Is(err, account.ErrBadCredentials):
-		p.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
+		p.loginPage(w, r, to, email, "login.bad_credentials", http.StatusUnauthorized)
 		return
 	case err != nil:
 		p.log.fault(ctx, "login", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
+		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	// A new session id at every sign-in: a cookie planted by someone else
-	// (session fixation) is never adopted.
-	if old, err := r.Cookie(p.cookies.name(sessionCookie)); err == nil {
-		_ = p.store.DeleteSession(ctx, hashToken(old.Value)) // best effort: it is never adopted, and expires
-	}
-	raw := randomToken()
-	now := p.now().UTC().Truncate(time.Microsecond)
-	sess := store.Session{Hash: hashToken(raw), ID: rand.Text(), UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(p.sessionTTL)}
-	if err := p.store.CreateSession(ctx, sess); err != nil {
+	if _, err := p.sessions.start(w, r, u); err != nil {
 		p.log.fault(ctx, "create session", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
+		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	http.SetCookie(w, p.cookies.cookie(sessionCookie, raw, p.sessionTTL))
-	http.SetCookie(w, p.cookies.cookie(csrfCookie, "", -1))
 	pageHeaders(w)
-	http.Redirect(w, r, "/oauth2/authorize?"+params.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, to.next(), http.StatusSeeOther)
 }
 
 // handleConsent is POST /oauth2/consent.
@@ -208,12 +257,12 @@ func (p *pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, u, ok := p.currentSession(r)
 	if !ok {
-		p.loginPage(w, r, ar, params, "", "Sign in again to continue.", http.StatusUnauthorized)
+		p.loginPage(w, r, signIn{client: ar.Client.Name, params: params}, "", "login.again", http.StatusUnauthorized)
 		return
 	}
 	if !equalToken(p.sessionCSRF(sess), r.PostForm.Get("csrf")) {
 		p.log.WarnContext(ctx, "consent form refused", "reason", "CSRF token mismatch", "sub", u.ID)
-		p.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
+		p.errorPage(w, r, http.StatusForbidden, "error.csrf")
 		return
 	}
 	if r.PostForm.Get("decision") != "allow" {
@@ -222,7 +271,7 @@ func (p *pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := p.authz.Consent(ctx, ar, u); err != nil {
 		p.log.fault(ctx, "store consent", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")
+		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
 	p.issueCode(w, r, ar, sess, u)

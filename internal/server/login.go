@@ -2,9 +2,7 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/inkan-dev/inkan/internal/account"
@@ -93,27 +91,11 @@ type meResponse struct {
 // sees only what its scopes allow (oidc.ProfileFor). The tutorial's own
 // tokens have no aud and see everything, as they always did.
 func (t *tutorial) handleMe(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	raw, err := parseBearer(r.Header.Get("Authorization"), maxTokenSize)
-	if errors.Is(err, errNoAuthorization) {
-		return errNoToken
-	}
+	claims, extra, u, err := t.access.bearerUser(r, t.issuer, t.log)
 	if err != nil {
-		t.log.InfoContext(ctx, "token refused", "reason", err)
-		return errBadToken
+		return err
 	}
-	claims, extra, u, err := t.access.check(ctx, raw)
-	if err == nil && u == nil {
-		err = errors.New("a client's own token, with no user")
-	}
-	if err == nil && isRFC9068(claims) && !slices.Contains(claims.Audience, t.issuer) {
-		err = fmt.Errorf("an access token for %q, not for the issuer", claims.Audience)
-	}
-	if err != nil {
-		t.log.InfoContext(ctx, "token refused", "reason", fmt.Sprint(err))
-		return errBadToken
-	}
-	p := oidc.ProfileFor(*u, grantedScope(claims, extra))
+	p := oidc.ProfileFor(u, grantedScope(claims, extra))
 	noStore(w)
 	writeJSON(w, http.StatusOK, meResponse{Subject: u.ID, Name: p.Name, Email: p.Email})
 	return nil

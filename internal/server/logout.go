@@ -93,7 +93,7 @@ func (p *pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if signedIn {
 		p.renderPage(w, r, http.StatusOK, "logout", pageData{
-			Title: "Sign out?", Client: p.clientName(ctx, lr.clientID), Email: u.Email,
+			Title: tr(r, "logout.title"), Client: p.clientName(ctx, lr.clientID), Email: u.Email,
 			CSRF: p.logoutCSRF(sess), Request: lr.params().Encode(),
 		})
 		return
@@ -107,7 +107,7 @@ func (p *pages) confirmLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	params, err := url.ParseQuery(r.PostForm.Get("request"))
 	if err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "The request is malformed.")
+		p.errorPage(w, r, http.StatusBadRequest, "error.malformed_request")
 		return
 	}
 	lr := logoutRequest{clientID: params.Get("client_id"), redirectURI: params.Get("post_logout_redirect_uri"), state: params.Get("state")}
@@ -118,11 +118,11 @@ func (p *pages) confirmLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if !equalToken(p.logoutCSRF(sess), r.PostForm.Get("csrf")) {
 		p.log.WarnContext(ctx, "logout form refused", "reason", "CSRF token mismatch", "sub", u.ID)
-		p.errorPage(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back and try again.")
+		p.errorPage(w, r, http.StatusForbidden, "error.csrf")
 		return
 	}
 	if r.PostForm.Get("decision") == "stay" {
-		p.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Still signed in", Message: "You are still signed in."})
+		messagePage(w, r, p.log, http.StatusOK, "logout.still_title", "logout.still")
 		return
 	}
 	p.endSession(ctx, sess.ID, sess.UserID, "confirmed")
@@ -170,7 +170,7 @@ func (p *pages) signedOut(w http.ResponseWriter, r *http.Request, lr logoutReque
 			return
 		}
 	}
-	p.renderPage(w, r, http.StatusOK, "message", pageData{Title: "Signed out", Message: "You are signed out."})
+	messagePage(w, r, p.log, http.StatusOK, "logout.done_title", "logout.done")
 }
 
 // clientName is the name of the client, or "" if there is no such client.

@@ -52,7 +52,8 @@ func TestRoutes_fallbacks(t *testing.T) {
 	}{
 		{"GET", "/nope", 404, "", `{"detail":"Not Found"}`},
 		{"GET", "/user/extra", 404, "", `{"detail":"Not Found"}`},
-		{"PUT", "/user", 405, "GET, HEAD, POST", `{"detail":"Method Not Allowed"}`},
+		{"PUT", "/user", 405, "DELETE, GET, HEAD, PATCH, POST", `{"detail":"Method Not Allowed"}`},
+		{"POST", "/user/sessions", 405, "DELETE, GET, HEAD", `{"detail":"Method Not Allowed"}`},
 		{"DELETE", "/user/_authenticate", 405, "POST", `{"detail":"Method Not Allowed"}`},
 		{"POST", "/.well-known/jwks.json", 405, "GET, HEAD", `{"detail":"Method Not Allowed"}`},
 		{"GET", "/healthz", 200, "", `{"status":"ok"}`},

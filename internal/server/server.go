@@ -45,8 +45,10 @@ const (
 
 // Server serves inkan's HTTP API. New builds a handler for each group of
 // endpoints, holding only what it uses: tutorial (the tutorial's routes),
-// oauth (token, revocation, introspection, userinfo), pages (the browser's
-// authorize, login, consent and logout pages), wellKnown (JWKS and
+// selfService (the user's own JSON routes beside them), oauth (token,
+// revocation, introspection, userinfo), pages (the browser's authorize,
+// login, consent and logout pages), accountPages (the account and sign-up
+// pages), languages (the pages' language switcher), wellKnown (JWKS and
 // discovery), health, and the metrics when the API's listener serves them;
 // what several share (logs, proxies, cookies, accessTokens, the metrics
 // and the clock) it builds once and hands to each. routes mounts them on one
@@ -91,6 +93,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	logins := opts.Metrics.logins
+	revocations := &oauth2.Revocations{Store: opts.Store, Logger: opts.Logger, Now: opts.Now, FamilyTTL: opts.Tokens.RefreshTTL + opts.Tokens.TTL}
 	accounts, err := account.New(ctx, account.Options{
 		Store:          opts.Store,
 		Passwords:      opts.Passwords,
@@ -101,6 +104,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		AccountPolicy:  opts.Accounts.AccountPolicy,
 		SignupPolicy:   opts.Accounts.SignupPolicy,
 		ThrottleSecret: opts.Tokens.Secret,
+		RevokeFamily:   revocations.RevokeFamily,
 		OnLogin:        func(result string) { logins.WithLabelValues(result).Inc() },
 	})
 	if err != nil {
@@ -117,7 +121,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		tokens:      tokens,
 		ids:         ids,
 		verifier:    v,
-		revocations: &oauth2.Revocations{Store: opts.Store, Logger: opts.Logger, Now: opts.Now, FamilyTTL: opts.Tokens.RefreshTTL + opts.Tokens.TTL},
+		revocations: revocations,
 		oauthIssuer: &oauth2.Issuer{Tokens: tokens, IDTokens: ids, Store: opts.Store, Secret: opts.Tokens.Secret, RefreshTTL: opts.Tokens.RefreshTTL, Now: opts.Now},
 		proxies:     proxies(opts.HTTP.TrustedProxies),
 		cookies:     newCookies(opts.Issuer),
@@ -125,6 +129,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	log := logs{opts.Logger}
 	access := &accessTokens{verifier: v, revocations: s.revocations, clients: opts.Store, accounts: accounts}
+	sessions := &browserSessions{
+		store: opts.Store, ttl: opts.Tokens.SessionTTL, now: opts.Now, cookies: s.cookies, proxies: s.proxies, secret: opts.Tokens.Secret,
+	}
 	s.handlers = []mounter{
 		&tutorial{
 			signup: opts.Accounts.Signup, issuer: opts.Issuer, accounts: accounts, tokens: tokens, access: access,
@@ -134,9 +141,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		health{db: opts.Store, log: log},
 		&pages{
 			store: opts.Store, authz: &oauth2.Authorizer{Store: opts.Store, Now: opts.Now}, accounts: accounts, hints: hints,
-			issuer: opts.Issuer, secret: opts.Tokens.Secret, sessionTTL: opts.Tokens.SessionTTL, now: opts.Now,
-			cookies: s.cookies, proxies: s.proxies, loggedOut: s.backchannel.kick, log: log,
+			issuer: opts.Issuer, now: opts.Now, cookies: s.cookies, proxies: s.proxies, sessions: sessions, signup: opts.Accounts.Signup,
+			loggedOut: s.backchannel.kick, log: log,
 		},
+		&selfService{
+			issuer: opts.Issuer, accounts: accounts, tokens: tokens, access: access, sessions: sessions, proxies: s.proxies,
+			metrics: opts.Metrics, loggedOut: s.backchannel.kick, log: log,
+		},
+		&accountPages{
+			accounts: accounts, sessions: sessions, proxies: s.proxies, signup: opts.Accounts.Signup, metrics: opts.Metrics,
+			loggedOut: s.backchannel.kick, log: log,
+		},
+		&languages{cookies: s.cookies, log: log},
 		newOAuth(opts, s.oauthIssuer, s.revocations, access, accounts, s.proxies, log),
 	}
 	if opts.HTTP.ServeMetrics {

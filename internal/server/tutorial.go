@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/inkan-dev/inkan/internal/account"
@@ -29,23 +28,9 @@ func (t *tutorial) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /user/_authenticate", t.handle(t.handleAuthenticate))
 }
 
-// handle adapts a handler of the tutorial's routes: its errors are rendered
-// as {"detail": ...}; anything that is not a *detailError is logged and sent
-// as a bare 500.
-func (t *tutorial) handle(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
-		if err == nil {
-			return
-		}
-		var de *detailError
-		if !errors.As(err, &de) {
-			t.log.fault(r.Context(), "request failed", "err", err)
-			de = errInternal
-		}
-		writeDetailError(w, de)
-	})
-}
+// handle adapts a handler of the tutorial's routes (detailRoute): its
+// errors are rendered as {"detail": ...}.
+func (t *tutorial) handle(h handlerFunc) http.Handler { return detailRoute(t.log, h) }
 
 // errBusy is the tutorial routes' answer to account.ErrBusy.
 var errBusy = &detailError{

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 )
@@ -235,7 +236,7 @@ func (s *Service) SessionOf(ctx context.Context, userID, family string, sessions
 // (Options.RevokeFamily). Another user's session, or one that ended, is
 // ErrNoSession.
 func (s *Service) EndSession(ctx context.Context, userID, id string) error {
-	if id == "" || len(id) > 128 {
+	if id == "" || len(id) > 128 || !plaintext.Valid(id) { // no session has such an id
 		return ErrNoSession
 	}
 	ctx, cancel := detached(ctx)

@@ -244,7 +244,7 @@ func TestService_EndSession(t *testing.T) {
 	mustSession(t, f, alice, "a2", "app")
 	mustSession(t, f, bob, "b1", "app")
 
-	for _, id := range []string{"b1", "nope", "", strings.Repeat("x", 200)} {
+	for _, id := range []string{"b1", "nope", "", strings.Repeat("x", 200), "a1\xff", "a1\x00"} {
 		if err := f.svc.EndSession(ctx, alice.ID, id); !errors.Is(err, ErrNoSession) {
 			t.Errorf("EndSession(%.10q) = %v, want ErrNoSession", id, err)
 		}

@@ -271,6 +271,12 @@ func testSelfService_sessions(t *testing.T, backend harnessOption) {
 	if got := listSessions(t, h, tok); got[0]["current"] != false || got[1]["current"] != false {
 		t.Errorf("sessions without a cookie = %v, want none current", got)
 	}
+	// An id no session can have is a 404 like any other, not a store error.
+	for _, id := range []string{"%FF", "%00", strings.Repeat("a", 200)} {
+		if rec := h.do(t, "DELETE", "/user/sessions/"+id, "", "Authorization", "Bearer "+tok); rec.Code != 404 {
+			t.Errorf("DELETE /user/sessions/%.10s = %d %s, want 404", id, rec.Code, rec.Body)
+		}
+	}
 }
 
 // Ending one session ends its refresh tokens and the access tokens issued

@@ -24,13 +24,12 @@ import (
 )
 
 // Store is what the service needs of the storage: the users, the shared
-// throttle counters, the removal of a user's grants (refresh tokens,
-// sessions, codes) when their credentials change, and the user's own view
-// of their sessions (self.go). store.Store has it.
+// throttle counters, the end of a user's grants (refresh tokens, sessions,
+// codes, with back-channel logouts queued) when their credentials change,
+// and the user's own view of their sessions (self.go). store.Store has it.
 type Store interface {
 	store.UserStore
 	store.ThrottleStore
-	DeleteUserGrants(ctx context.Context, userID string) error
 	ListSessions(ctx context.Context, userID string) ([]store.Session, error)
 	SessionFamilies(ctx context.Context, id, userID string) ([]string, error)
 	EndSession(ctx context.Context, id, userID string, now time.Time) error

@@ -338,3 +338,33 @@ func TestService_DeleteAccount(t *testing.T) {
 		t.Errorf("DeleteAccount(again) = %v, want ErrUserGone", err)
 	}
 }
+
+// The CLI's passwd, disable and delete sign the user out everywhere as
+// the user's own changes do: each session's clients get a back-channel
+// logout.
+func TestService_credentialChangesNotifyClients(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(f *fixture, id string) error
+	}{
+		{"set password", func(f *fixture, id string) error { _, err := f.svc.SetPassword(context.Background(), id, "new horse staple"); return err }},
+		{"disable", func(f *fixture, id string) error { _, err := f.svc.Disable(context.Background(), id); return err }},
+		{"delete", func(f *fixture, id string) error { return f.svc.Delete(context.Background(), id) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := mustFixture(t, nil)
+			mustClient(t, f, "app")
+			alice := mustUser(t, f, "alice@example.com", "correct horse")
+			mustSession(t, f, alice, "a1", "app")
+			if err := tc.do(f, alice.ID); err != nil {
+				t.Fatal(err)
+			}
+			if q, _ := f.store.ListBackchannelLogouts(context.Background(), f.Now(), 10); len(q) != 1 || q[0].SessionID != "a1" {
+				t.Errorf("queued logouts = %+v, want a1's", q)
+			}
+			if list, _ := f.store.ListSessions(context.Background(), alice.ID); len(list) != 0 {
+				t.Errorf("sessions = %v, want none", list)
+			}
+		})
+	}
+}

@@ -73,7 +73,8 @@ func (s *Service) Register(ctx context.Context, in SignupInput, from netip.Addr)
 
 // Disable refuses the user's logins and every token, code, refresh token
 // and session issued to them before (TokensValidAfter moves, and their
-// grants are deleted); an Enable later does not bring those back.
+// grants are deleted, with a back-channel logout queued for each session);
+// an Enable later does not bring those back.
 func (s *Service) Disable(ctx context.Context, id string) (store.User, error) {
 	u, err := s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
 		old.Disabled = true
@@ -84,7 +85,7 @@ func (s *Service) Disable(ctx context.Context, id string) (store.User, error) {
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := s.opts.Store.DeleteUserGrants(ctx, id); err != nil {
+	if err := s.opts.Store.EndUserSessions(ctx, id, u.UpdatedAt); err != nil {
 		return store.User{}, err
 	}
 	return u, nil
@@ -101,14 +102,20 @@ func (s *Service) Enable(ctx context.Context, id string) (store.User, error) {
 }
 
 // Delete deletes the user; their tokens stop working (Live refuses them).
+// Their sessions are ended first, so that the clients with a back-channel
+// logout URI hear of it.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	if err := s.opts.Store.EndUserSessions(ctx, id, s.now()); err != nil {
+		return err
+	}
 	return s.opts.Store.DeleteUser(ctx, id)
 }
 
 // SetPassword hashes password, which the caller has checked with
 // CheckPassword, as the user's new one, and ends every token, code,
 // refresh token and session issued before: TokensValidAfter moves, and
-// the user's grants are deleted (signed out everywhere).
+// the user's grants are deleted (signed out everywhere, with a back-channel
+// logout queued for each session).
 func (s *Service) SetPassword(ctx context.Context, id, password string) (store.User, error) {
 	h, err := s.hasher.Hash(ctx, password)
 	if errors.Is(err, errHashBusy) {
@@ -126,7 +133,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) (store.U
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := s.opts.Store.DeleteUserGrants(ctx, id); err != nil {
+	if err := s.opts.Store.EndUserSessions(ctx, id, u.UpdatedAt); err != nil {
 		return store.User{}, err
 	}
 	return u, nil

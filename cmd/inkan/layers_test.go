@@ -52,6 +52,8 @@ func TestImportRules(t *testing.T) {
 				broken = "nothing imports cmd"
 			case pkg == "internal/token" && strings.HasPrefix(d, "internal/store"):
 				broken = "token does not import store"
+			case pkg == "internal/i18n":
+				broken = "i18n imports nothing of this module"
 			}
 			if broken == "" {
 				continue

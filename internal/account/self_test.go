@@ -347,7 +347,10 @@ func TestService_credentialChangesNotifyClients(t *testing.T) {
 		name string
 		do   func(f *fixture, id string) error
 	}{
-		{"set password", func(f *fixture, id string) error { _, err := f.svc.SetPassword(context.Background(), id, "new horse staple"); return err }},
+		{"set password", func(f *fixture, id string) error {
+			_, err := f.svc.SetPassword(context.Background(), id, "new horse staple")
+			return err
+		}},
 		{"disable", func(f *fixture, id string) error { _, err := f.svc.Disable(context.Background(), id); return err }},
 		{"delete", func(f *fixture, id string) error { return f.svc.Delete(context.Background(), id) }},
 	} {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/inkan-dev/inkan/internal/i18n"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -198,4 +199,47 @@ func TestLocalPath(t *testing.T) {
 			t.Errorf("localPath(%q) = %v, want %v", tc.in, ok, tc.want)
 		}
 	}
+}
+
+// FuzzLocalPath: a return address localPath accepts stays on this server
+// however a browser resolves it, and every redirect of the login, sign-up
+// and language pages comes from it.
+func FuzzLocalPath(f *testing.F) {
+	for _, s := range []string{"/account", "//evil.example", "/\\evil.example", "/%2F%2Fevil.example", "https://evil.example", "/\t/evil.example", "/account?x=//evil"} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://inkan.test/oauth2/login")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := localPath(s)
+		if !ok {
+			return
+		}
+		if got != s {
+			t.Fatalf("localPath(%q) = %q, want it unchanged", s, got)
+		}
+		// What a browser would do with the Location header.
+		u, err := base.Parse(s)
+		if err != nil || u.Scheme != "https" || u.Host != "inkan.test" || u.User != nil {
+			t.Errorf("localPath accepted %q, which resolves to %v (%v)", s, u, err)
+		}
+		if r := accountReturn(s); r != s && r != accountPath {
+			t.Errorf("accountReturn(%q) = %q", s, r)
+		}
+	})
+}
+
+// FuzzUserAgent: what a session keeps of a User-Agent is plain text
+// within the bound, whatever the browser sent.
+func FuzzUserAgent(f *testing.F) {
+	for _, s := range []string{"Mozilla/5.0 (X11; Linux x86_64)", "a\x00b\x7f\u0085", "\xff\xfe", strings.Repeat("印", 200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set("User-Agent", s)
+		got := userAgent(r)
+		if len(got) > store.MaxUserAgentBytes || !plaintext.Valid(got) {
+			t.Errorf("userAgent(%q) = %q: over %d bytes, or not plain text", s, got, store.MaxUserAgentBytes)
+		}
+	})
 }

@@ -75,19 +75,7 @@ func (s *Service) Register(ctx context.Context, in SignupInput, from netip.Addr)
 // and session issued to them before (TokensValidAfter moves, and their
 // grants are deleted); an Enable later does not bring those back.
 func (s *Service) Disable(ctx context.Context, id string) (store.User, error) {
-	u, err := s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
-		old.Disabled = true
-		old.UpdatedAt = s.now()
-		old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter)
-		return old, nil
-	})
-	if err != nil {
-		return store.User{}, err
-	}
-	if err := s.opts.Store.DeleteUserGrants(ctx, id); err != nil {
-		return store.User{}, err
-	}
-	return u, nil
+	return s.endGrants(ctx, id, func(u *store.User) { u.Disabled = true })
 }
 
 // Enable allows the user's logins again. What was issued before a Disable
@@ -117,8 +105,16 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) (store.U
 	if err != nil {
 		return store.User{}, err
 	}
+	return s.endGrants(ctx, id, func(u *store.User) { u.PasswordHash = h })
+}
+
+// endGrants is the rule of a credential change: it applies change to the
+// user, moves TokensValidAfter to now (every token, code and refresh token
+// issued before stops counting: Live), and deletes the user's grants
+// (sessions, codes, refresh tokens: signed out everywhere).
+func (s *Service) endGrants(ctx context.Context, id string, change func(*store.User)) (store.User, error) {
 	u, err := s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
-		old.PasswordHash = h
+		change(&old)
 		old.UpdatedAt = s.now()
 		old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter)
 		return old, nil

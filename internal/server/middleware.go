@@ -146,14 +146,28 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				status, msg = statusClientClosed, "request cancelled"
 			}
 			s.opts.Metrics.observe(r.Pattern, method(r.Method), status, d)
-			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, msg,
-				slog.String("method", r.Method),
-				slog.String("route", r.Pattern),
-				slog.Int("status", status),
-				slog.Duration("duration", d))
+			s.accessLog(ctx, msg, r, status, d)
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// accessLog writes a request's line at Info. It builds the record itself,
+// with no caller's pc: the access log names the route, not a source line,
+// and Logger.LogAttrs would walk the stack (runtime.Callers) on every
+// request to find one.
+func (s *Server) accessLog(ctx context.Context, msg string, r *http.Request, status int, d time.Duration) {
+	h := s.opts.Logger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	rec.AddAttrs(
+		slog.String("method", r.Method),
+		slog.String("route", r.Pattern),
+		slog.Int("status", status),
+		slog.Duration("duration", d))
+	_ = h.Handle(ctx, rec) // a handler's write failure has no one to tell
 }
 
 // statusClientClosed is what the access log and the metrics record for a

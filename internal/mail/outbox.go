@@ -207,22 +207,23 @@ func (o *Outbox) Kick() {
 	}
 }
 
-// Run delivers the outbox until ctx ends: after each Enqueue on this
-// process, and every interval for the mail of other replicas and the
-// retries. It returns once ctx has ended and the current delivery is over.
+// Run delivers the outbox until ctx ends: at once (what an earlier run
+// left), after each Enqueue on this process, and every interval for the
+// mail of other replicas and the retries. It returns once ctx has ended
+// and the current delivery is over.
 func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 	o.log.InfoContext(ctx, "mail sender started", "smtp", o.server, "tls", o.server.tlsMode())
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		if err := o.Deliver(ctx); err != nil && ctx.Err() == nil {
+			o.log.ErrorContext(ctx, "deliver mail", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-o.wake:
-		}
-		if err := o.Deliver(ctx); err != nil && ctx.Err() == nil {
-			o.log.ErrorContext(ctx, "deliver mail", "err", err)
 		}
 	}
 }

@@ -59,7 +59,16 @@ func (s *Store) GetMail(ctx context.Context, id string) (store.Mail, error) {
 
 // ClaimMail selects and leases the due messages in one write transaction,
 // which SQLite runs alone (BEGIN IMMEDIATE), in this process or another.
+// A read first spares the writer when nothing is due, as is usual.
 func (s *Store) ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Mail, error) {
+	var due bool
+	if err := s.read.QueryRowContext(ctx,
+		"SELECT EXISTS (SELECT 1 FROM mail_outbox WHERE failed_at IS NULL AND due_at <= ?)", toDB(now)).Scan(&due); err != nil {
+		return nil, fmt.Errorf("claim mail: %w", err)
+	}
+	if !due {
+		return nil, nil
+	}
 	var list []store.Mail
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx,

@@ -15,6 +15,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/inkan-dev/inkan/internal/periodic"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -215,10 +216,9 @@ func (o *Outbox) Run(ctx context.Context, interval time.Duration) {
 	o.log.InfoContext(ctx, "mail sender started", "smtp", o.server, "tls", o.server.tlsMode())
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	r := &periodic.Reporter{Logger: o.log, Msg: "deliver mail"} // a database fault: logged once
 	for {
-		if err := o.Deliver(ctx); err != nil && ctx.Err() == nil {
-			o.log.ErrorContext(ctx, "deliver mail", "err", err)
-		}
+		r.Report(ctx, o.Deliver(ctx))
 		select {
 		case <-ctx.Done():
 			return

@@ -90,7 +90,8 @@ type outboxOptions struct {
 	url   string
 	clock *clock
 	logs  *logBuffer
-	mp    *mailpittest.Server // its RootCAs, if any
+	mp      *mailpittest.Server // its RootCAs, if any
+	timeout time.Duration       // of one delivery; zero: 5 s
 }
 
 func mustOutbox(t *testing.T, st store.Store, o outboxOptions) (*mail.Outbox, *mail.Metrics) {
@@ -105,6 +106,9 @@ func mustOutbox(t *testing.T, st store.Store, o outboxOptions) (*mail.Outbox, *m
 	opts := mail.Options{
 		Store: st, SMTP: smtp, From: "inkan <no-reply@id.example.com>", Site: "id.example.com",
 		Logger: o.logs.logger(), Timeout: 5 * time.Second, Metrics: mail.NewMetrics(st),
+	}
+	if o.timeout != 0 {
+		opts.Timeout = o.timeout
 	}
 	if o.clock != nil {
 		opts.Now = o.clock.Now
@@ -273,6 +277,34 @@ func TestOutbox_enqueueNeverTalksToSMTP(t *testing.T) {
 	}
 }
 
+// A server that takes the connection and never answers costs a delivery
+// pass one timeout, spends no message's attempts, and leaves the mail
+// pending.
+func TestOutbox_silentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	st := openSQLite(t)
+	ob, _ := mustOutbox(t, st, outboxOptions{url: "smtp://" + ln.Addr().String(), timeout: 200 * time.Millisecond})
+	mustEnqueue(t, ob, verifyMessage("ivan@example.com"))
+	id := queuedID(t, st, time.Now())
+	mustDeliver(t, ob) // returns: the greeting timed out
+	if m := mustGetMail(t, st, id); m.Attempts != 0 || m.FailedAt != (time.Time{}) || !strings.Contains(m.LastError, "unreachable") {
+		t.Errorf("after a silent server: %d attempts, failed at %v, error %q; want 0, pending, unreachable", m.Attempts, m.FailedAt, m.LastError)
+	}
+}
+
 // Mail queued while the SMTP server is down waits, spending none of its
 // attempts; once the server is back, every message arrives exactly once.
 func TestOutbox_outage(t *testing.T) {
@@ -365,8 +397,12 @@ func TestOutbox_retriesWithBackoff(t *testing.T) {
 	clk.Set(m.DueAt)
 	mustDeliver(t, ob)
 	mustDeliver(t, ob)
-	if got := mp.Wait(t, "bob@example.com", 1, 10*time.Second); len(got) != 1 {
-		t.Errorf("received %d messages, want 1", len(got))
+	got := mp.Wait(t, "bob@example.com", 1, 10*time.Second)
+	if len(got) != 1 {
+		t.Fatalf("received %d messages, want 1", len(got))
+	}
+	if want := id + "@id.example.com"; got[0].MessageID != want {
+		t.Errorf("Message-ID after two refusals = %q, want %q, the row's: the same on every attempt", got[0].MessageID, want)
 	}
 	if v := metricValue(t, metrics, "inkan_mail_attempt_errors_total"); v != 2 {
 		t.Errorf("inkan_mail_attempt_errors_total = %v, want 2", v)

@@ -87,9 +87,9 @@ func openSQLite(t *testing.T) store.Store {
 }
 
 type outboxOptions struct {
-	url   string
-	clock *clock
-	logs  *logBuffer
+	url     string
+	clock   *clock
+	logs    *logBuffer
 	mp      *mailpittest.Server // its RootCAs, if any
 	timeout time.Duration       // of one delivery; zero: 5 s
 }

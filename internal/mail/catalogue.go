@@ -11,6 +11,8 @@ import (
 
 // The texts of the templates come from the message catalogues
 // (internal/i18n/locales/*.json), under keys that start with "mail.".
+// This small loader reads them until package i18n, whose i18n.T serves the
+// pages from the same files, takes its place.
 
 var (
 	catalogueOnce sync.Once

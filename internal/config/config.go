@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/verify"
 )
 
@@ -55,6 +56,10 @@ type Config struct {
 	RefreshTokenTTL    time.Duration // refresh token lifetime
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor
 	AllowedOrigins     Strings       // browser origins given CORS on the token, userinfo and revocation endpoints
+
+	SMTPURL      string // smtp://user:password@host:587 or smtps://…; empty: mail is off. Holds a password: never print it
+	SMTPFrom     string // the From of every email; required with SMTPURL
+	TemplatesDir string // overrides of the email templates, file by file
 }
 
 // Default returns the zero-configuration settings.
@@ -120,6 +125,10 @@ const (
 	FlagRefreshTokenTTL    = "refresh-token-ttl"
 	FlagRefreshReuseWindow = "refresh-reuse-window"
 	FlagAllowedOrigin      = "allowed-origin"
+
+	FlagSMTPURL      = "smtp-url"
+	FlagSMTPFrom     = "smtp-from"
+	FlagTemplatesDir = "templates-dir"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -129,6 +138,7 @@ var ServeSettings = []string{
 	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
 	FlagMasterKeyFile, FlagJWKSMaxAge, FlagKeyRotation, FlagSigningAlg,
 	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
+	FlagSMTPURL, FlagSMTPFrom, FlagTemplatesDir,
 }
 
 var settings = ServeSettings
@@ -140,7 +150,7 @@ var KeySettings = []string{FlagDataDir, FlagDatabase, FlagMasterKeyFile, FlagJWK
 var StoreSettings = []string{FlagDataDir, FlagDatabase}
 
 // secret settings may also come from a file named by INKAN_*_FILE.
-var secret = []string{FlagDatabase}
+var secret = []string{FlagDatabase, FlagSMTPURL}
 
 // EnvNames returns every environment variable inkan reads: each setting's
 // INKAN_* variable, the *_FILE variants of the secret ones, and
@@ -217,6 +227,12 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.DurationVar(&c.RefreshReuseWindow, name, c.RefreshReuseWindow, "a used refresh token presented again within this gets the same successor; later, its family is revoked")
 		case FlagAllowedOrigin:
 			fs.Var(&c.AllowedOrigins, name, "browser `origin`s (such as https://app.example.com) given CORS on the token, introspection, revocation and userinfo endpoints: a list; repeat the flag or separate with commas")
+		case FlagSMTPURL:
+			fs.StringVar(&c.SMTPURL, name, c.SMTPURL, "SMTP server that sends email: smtp://user:password@host:587 (STARTTLS, required unless the host is loopback) or smtps://user:password@host:465 (TLS); empty turns email off; prefer INKAN_SMTP_URL_FILE, since it holds a password")
+		case FlagSMTPFrom:
+			fs.StringVar(&c.SMTPFrom, name, c.SMTPFrom, "From address of every email, such as \"Example ID <no-reply@id.example.com>\"; required with --smtp-url")
+		case FlagTemplatesDir:
+			fs.StringVar(&c.TemplatesDir, name, c.TemplatesDir, "directory of email templates that replace the embedded ones file by file (DIR/NAME, or DIR/en|ja/NAME for one language)")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
@@ -397,6 +413,19 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL < time.Second || c.TokenTTL > 24*time.Hour {
 		bad(FlagTokenTTL, "%v is outside 1s to 24h", c.TokenTTL)
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseURL(c.SMTPURL); err != nil { // its errors never hold the password
+			bad(FlagSMTPURL, "%v", err)
+		}
+		if c.SMTPFrom == "" {
+			bad(FlagSMTPFrom, "required when --smtp-url is set")
+		}
+	}
+	if c.SMTPFrom != "" {
+		if _, err := mail.CheckFrom(c.SMTPFrom); err != nil {
+			bad(FlagSMTPFrom, "%q %v", c.SMTPFrom, err)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

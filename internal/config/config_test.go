@@ -253,6 +253,14 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "hash concurrency", edit: func(c *Config) { c.HashConcurrency = 0 }, wantFlags: []string{FlagHashConcurrency}},
 		{name: "hash queue wait", edit: func(c *Config) { c.HashQueueWait = time.Hour }, wantFlags: []string{FlagHashQueueWait}},
 		{name: "backoff max below backoff", edit: func(c *Config) { c.LoginBackoffMax = time.Millisecond }, wantFlags: []string{FlagLoginBackoffMax}},
+		{name: "smtp", edit: func(c *Config) {
+			c.SMTPURL, c.SMTPFrom = "smtp://u:p@mail.example.com:587", "ID <no-reply@id.example.com>"
+		}},
+		{name: "smtps", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "smtps://mail.example.com", "no-reply@id.example.com" }},
+		{name: "smtp without from", edit: func(c *Config) { c.SMTPURL = "smtp://mail.example.com" }, wantFlags: []string{FlagSMTPFrom}},
+		{name: "smtp bad from", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "smtp://mail.example.com", "nobody" }, wantFlags: []string{FlagSMTPFrom}},
+		{name: "smtp scheme", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "http://mail.example.com", "a@example.com" }, wantFlags: []string{FlagSMTPURL}},
+		{name: "smtp port", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "smtp://u:p@mail.example.com:0", "a@example.com" }, wantFlags: []string{FlagSMTPURL}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,6 +339,45 @@ func TestParse_secretFile(t *testing.T) {
 	}
 }
 
+// A bad --smtp-url is reported without the password it holds.
+func TestConfig_Validate_smtpPassword(t *testing.T) {
+	const pw = "S3cret-smtp-password"
+	for _, u := range []string{
+		"smtp://user:" + pw + "@mail example.com:587", "smtp://user:" + pw + "@mail.example.com:port", "smtp://user:" + pw + "@mail.example.com/x",
+		"smtpx://user:" + pw + "@mail.example.com", "smtp://user:" + pw + "%@mail.example.com", "smtp://:" + pw + "@mail.example.com",
+	} {
+		c := Default()
+		c.SMTPURL, c.SMTPFrom = u, "a@example.com"
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "--"+FlagSMTPURL+":") {
+			t.Errorf("Validate(--smtp-url with a bad URL) = %v, want an error naming --smtp-url", err)
+		} else if strings.Contains(err.Error(), pw) {
+			t.Errorf("Validate() = %v, which shows the password", err)
+		}
+	}
+}
+
+// INKAN_SMTP_URL_FILE reads the URL, password and all, from a file.
+func TestParse_smtpURLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smtp-url")
+	if err := os.WriteFile(path, []byte("smtps://u:secret@mail.example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Register(fs, ServeSettings...)
+	env := map[string]string{"INKAN_SMTP_URL_FILE": path, "INKAN_SMTP_FROM": "no-reply@id.example.com"}
+	if _, err := Parse(fs, nil, func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("Parse() = %v", err)
+	}
+	if c.SMTPURL != "smtps://u:secret@mail.example.com" || c.SMTPFrom != "no-reply@id.example.com" {
+		t.Errorf("SMTPURL, SMTPFrom = %q, %q; want the file's and the variable's", c.SMTPURL, c.SMTPFrom)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
 func TestEnvName(t *testing.T) {
 	tests := []struct {
 		flag string
@@ -355,12 +402,12 @@ func TestEnvName(t *testing.T) {
 
 func TestEnvNames(t *testing.T) {
 	names := EnvNames()
-	for _, want := range []string{MasterKeyEnv, "INKAN_MASTER_KEY_FILE", "INKAN_DATABASE", "INKAN_DATABASE_FILE", "INKAN_TOKEN_TTL", "INKAN_TRUSTED_PROXIES"} {
+	for _, want := range []string{MasterKeyEnv, "INKAN_MASTER_KEY_FILE", "INKAN_DATABASE", "INKAN_DATABASE_FILE", "INKAN_TOKEN_TTL", "INKAN_TRUSTED_PROXIES", "INKAN_SMTP_URL", "INKAN_SMTP_URL_FILE", "INKAN_SMTP_FROM", "INKAN_TEMPLATES_DIR"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("EnvNames() lacks %s: %v", want, names)
 		}
 	}
-	for _, not := range []string{"INKAN_EMAIL", "INKAN_TOKEN_TTL_FILE", "INKAN_OUT"} {
+	for _, not := range []string{"INKAN_EMAIL", "INKAN_TOKEN_TTL_FILE", "INKAN_OUT", "INKAN_SMTP_FROM_FILE"} {
 		if slices.Contains(names, not) {
 			t.Errorf("EnvNames() has %s, which inkan does not read", not)
 		}

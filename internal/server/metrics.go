@@ -69,6 +69,17 @@ func NewMetrics(keyAge func() time.Duration) *Metrics {
 	return m
 }
 
+// Register adds metrics kept outside the server (the mail outbox's) to
+// those Handler serves.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

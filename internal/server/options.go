@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -23,6 +24,10 @@ type Options struct {
 	// Metrics counts requests, logins and tokens; nil means metrics of the
 	// server's own, served nowhere unless HTTP.ServeMetrics.
 	Metrics *Metrics
+	// Mail queues the email of the features that send it (verification,
+	// recovery, notices); nil (treat it as mail.Off) or mail.Off means no
+	// SMTP server: those features are off and say so (mail.ErrDisabled).
+	Mail mail.Mailer
 
 	HTTP        HTTPOptions        // what the server believes of, and sends to, the network
 	Accounts    AccountOptions     // registration, and the budgets of password logins

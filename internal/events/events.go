@@ -36,7 +36,7 @@
 // bidirectional formatting characters become U+FFFD, so that no event can
 // forge a line of the CLI's table. Detail holds at most MaxDetail entries,
 // each key 1 to 32 of [a-z0-9_] and each value at most MaxDetailValue
-// bytes; a key that names a secret (password, secret, token, code, hash,
+// bytes, and an empty value is left out; a key that names a secret (password, secret, token, code, hash,
 // cookie, otp, authorization) is dropped, and logged, whatever its value.
 package events
 
@@ -213,7 +213,10 @@ func bound(e Event) (Event, []string) {
 	}
 	var dropped []string
 	keys := make([]string, 0, len(e.Detail))
-	for k := range e.Detail {
+	for k, v := range e.Detail {
+		if v == "" {
+			continue // nothing to say
+		}
 		if !validKey(k) {
 			dropped = append(dropped, clean(k, MaxDetailKey))
 			continue
@@ -230,6 +233,9 @@ func bound(e Event) (Event, []string) {
 		d[k] = clean(e.Detail[k], MaxDetailValue)
 	}
 	e.Detail = d
+	if len(d) == 0 {
+		e.Detail = nil
+	}
 	slices.Sort(dropped)
 	return e, dropped
 }

@@ -87,6 +87,8 @@ func TestBound(t *testing.T) {
 		{"long user agent", Event{UserAgent: long}, Event{UserAgent: strings.Repeat("é", 126) + "…"}, nil},
 		{"long detail value", Event{Detail: map[string]string{"reason": long}}, Event{Detail: map[string]string{"reason": strings.Repeat("é", 126) + "…"}}, nil},
 		{"empty detail", Event{Detail: map[string]string{}}, Event{}, nil},
+		{"empty values", Event{Detail: map[string]string{"sid": "", "via": "x", "password": ""}}, Event{Detail: map[string]string{"via": "x"}}, nil},
+		{"only empty values", Event{Detail: map[string]string{"sid": ""}}, Event{}, nil},
 		{"secret keys", Event{Detail: map[string]string{
 			"password": "hunter2", "client_secret": "s", "refresh_token": "t", "code": "c", "password_hash": "h",
 			"kid": "k1", "reason": "wrong_password",

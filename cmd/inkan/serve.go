@@ -202,7 +202,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	go srv.RunBackchannel(reloadCtx, backchannelInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	go km.RunReport(reloadCtx)
-	jan := &janitor.Janitor{Store: st, Logger: logger}
+	jan := &janitor.Janitor{Store: st, Logger: logger, EventsRetention: cfg.EventsRetention}
 	go jan.Run(reloadCtx, janitor.DefaultInterval)
 
 	serving = true

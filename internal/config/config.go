@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +57,8 @@ type Config struct {
 	RefreshTokenTTL    time.Duration // refresh token lifetime
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor
 	AllowedOrigins     Strings       // browser origins given CORS on the token, userinfo and revocation endpoints
+
+	EventsRetention time.Duration // how long the audit trail keeps an event; 0 keeps them forever
 }
 
 // Default returns the zero-configuration settings.
@@ -83,8 +87,12 @@ func Default() Config {
 		SessionTTL:         24 * time.Hour,
 		RefreshTokenTTL:    720 * time.Hour,
 		RefreshReuseWindow: 10 * time.Second,
+
+		EventsRetention: 90 * day,
 	}
 }
+
+const day = 24 * time.Hour
 
 // Flag names, shared by the commands that register them.
 const (
@@ -120,6 +128,8 @@ const (
 	FlagRefreshTokenTTL    = "refresh-token-ttl"
 	FlagRefreshReuseWindow = "refresh-reuse-window"
 	FlagAllowedOrigin      = "allowed-origin"
+
+	FlagEventsRetention = "events-retention"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -129,6 +139,7 @@ var ServeSettings = []string{
 	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
 	FlagMasterKeyFile, FlagJWKSMaxAge, FlagKeyRotation, FlagSigningAlg,
 	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
+	FlagEventsRetention,
 }
 
 var settings = ServeSettings
@@ -217,6 +228,8 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.DurationVar(&c.RefreshReuseWindow, name, c.RefreshReuseWindow, "a used refresh token presented again within this gets the same successor; later, its family is revoked")
 		case FlagAllowedOrigin:
 			fs.Var(&c.AllowedOrigins, name, "browser `origin`s (such as https://app.example.com) given CORS on the token, introspection, revocation and userinfo endpoints: a list; repeat the flag or separate with commas")
+		case FlagEventsRetention:
+			fs.Var((*days)(&c.EventsRetention), name, "how long the audit trail keeps an event (inkan events): a `duration` such as 90d or 720h; 0 keeps them forever")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
@@ -386,6 +399,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
 			bad(FlagAllowedOrigin, "%q is not an origin such as https://app.example.com", o)
 		}
+	}
+	if c.EventsRetention != 0 && (c.EventsRetention < time.Hour || c.EventsRetention > 100*365*day) {
+		bad(FlagEventsRetention, "%v must be 0 (keep forever) or from 1h to 100 years", days(c.EventsRetention))
 	}
 	if !slices.Contains(verify.Algorithms(), c.SigningAlg) {
 		bad(FlagSigningAlg, "%q is not one of %s", c.SigningAlg, strings.Join(verify.Algorithms(), ", "))
@@ -579,5 +595,37 @@ func (s *Strings) Set(v string) error {
 			*s = append(*s, f)
 		}
 	}
+	return nil
+}
+
+// days is a duration flag that also takes whole days ("90d"), and shows
+// one that is whole days so.
+type days time.Duration
+
+// String implements flag.Value.
+func (d days) String() string {
+	v := time.Duration(d)
+	if v != 0 && v%day == 0 {
+		return strconv.FormatInt(int64(v/day), 10) + "d"
+	}
+	return v.String()
+}
+
+// Set implements flag.Value: a Go duration (720h, 30m) or a count of
+// days (90d).
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || v < 0 || v > int64(math.MaxInt64/day) {
+			return fmt.Errorf("%q is not a count of days such as 90d", s)
+		}
+		*d = days(time.Duration(v) * day)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 90d or 720h", s)
+	}
+	*d = days(v)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os/user"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
@@ -340,5 +342,51 @@ func TestEvents_serve(t *testing.T) {
 	}
 	if strings.Contains(p.logText(), "record audit event") {
 		t.Errorf("the server logged a failure to record an event:\n%s", p.logText())
+	}
+}
+
+// serve's janitor deletes the events older than --events-retention, and
+// none when it is 0.
+func TestServe_janitorRetention(t *testing.T) {
+	for _, tc := range []struct {
+		retention string
+		want      []string
+	}{
+		{"default", []string{"new", "recent"}}, // 90 days
+		{"7d", []string{"new"}},
+		{"0", []string{"new", "recent", "old"}},
+	} {
+		t.Run("retention "+tc.retention, func(t *testing.T) {
+			cfg := config.Default()
+			fs := newFlags(stdio{errOut: io.Discard}, "serve", "serve")
+			cfg.Register(fs, config.ServeSettings...)
+			args := []string{}
+			if tc.retention != "default" {
+				args = append(args, "--events-retention", tc.retention)
+			}
+			if _, err := config.Parse(fs, args, func(string) string { return "" }); err != nil {
+				t.Fatal(err)
+			}
+			withStore(t, t.TempDir(), func(st store.Store) {
+				ctx := context.Background()
+				now := time.Now()
+				for id, age := range map[string]time.Duration{"new": time.Hour, "recent": 30 * 24 * time.Hour, "old": 100 * 24 * time.Hour} {
+					if err := st.AppendEvent(ctx, store.Event{At: now.Add(-age), Type: events.Signup, RequestID: id}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := newJanitor(cfg, st, slog.New(slog.DiscardHandler)).Sweep(ctx); err != nil {
+					t.Fatal(err)
+				}
+				list, _ := st.ListEvents(ctx, store.EventFilter{})
+				var got []string
+				for _, e := range list {
+					got = append(got, e.RequestID)
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("events kept (-want +got):\n%s", diff)
+				}
+			})
+		})
 	}
 }

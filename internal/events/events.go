@@ -146,13 +146,20 @@ const (
 	clientKey
 )
 
-type request struct{ address, userAgent, requestID string }
+// requestFunc returns what an event takes from its request.
+type requestFunc func() (address, userAgent, requestID string)
 
 // WithRequest returns ctx carrying what events recorded under it take from
 // the request: the client's address, its User-Agent and the request id.
-// The server's middleware calls it once a request.
 func WithRequest(ctx context.Context, address, userAgent, requestID string) context.Context {
-	return context.WithValue(ctx, requestKey, request{address, userAgent, requestID})
+	return WithRequestFunc(ctx, func() (string, string, string) { return address, userAgent, requestID })
+}
+
+// WithRequestFunc is WithRequest with the fields computed by f only when
+// an event is recorded, so that a request that records none pays nothing
+// for them (the server's middleware calls it once a request).
+func WithRequestFunc(ctx context.Context, f func() (address, userAgent, requestID string)) context.Context {
+	return context.WithValue(ctx, requestKey, requestFunc(f))
 }
 
 // WithClient returns ctx naming the OAuth client that events recorded
@@ -164,10 +171,11 @@ func WithClient(ctx context.Context, clientID string) context.Context {
 
 // fill completes e from ctx: the fields it leaves empty.
 func fill(ctx context.Context, e Event) Event {
-	if r, ok := ctx.Value(requestKey).(request); ok {
-		e.Address = or(e.Address, r.address)
-		e.UserAgent = or(e.UserAgent, r.userAgent)
-		e.RequestID = or(e.RequestID, r.requestID)
+	if f, ok := ctx.Value(requestKey).(requestFunc); ok {
+		address, userAgent, requestID := f()
+		e.Address = or(e.Address, address)
+		e.UserAgent = or(e.UserAgent, userAgent)
+		e.RequestID = or(e.RequestID, requestID)
 	}
 	if c, ok := ctx.Value(clientKey).(string); ok {
 		e.ClientID = or(e.ClientID, c)

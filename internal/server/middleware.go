@@ -121,7 +121,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		id := requestID(r)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
-		ctx = events.WithRequest(ctx, addressOf(s.proxies.clientIP(r)), r.UserAgent(), id)
+		// What an event of the request records of it, read only if one is.
+		req := r
+		ctx = events.WithRequestFunc(ctx, func() (string, string, string) { return addressOf(s.proxies.clientIP(req)), req.UserAgent(), id })
 		r = r.WithContext(ctx)
 		h := w.Header()
 		if len(r.TransferEncoding) > 0 {

@@ -250,3 +250,21 @@ func TestKnown(t *testing.T) {
 		t.Error("Known accepts what is not a type")
 	}
 }
+
+// WithRequestFunc's fields are computed only when an event is recorded.
+func TestWithRequestFunc_lazy(t *testing.T) {
+	st := mustSQLite(t)
+	calls := 0
+	ctx := WithRequestFunc(context.Background(), func() (string, string, string) {
+		calls++
+		return "192.0.2.1", "agent", "req-9"
+	})
+	if calls != 0 {
+		t.Fatalf("WithRequestFunc called f %d times before any event", calls)
+	}
+	New(Options{Store: st}).Record(ctx, Event{Type: Signup})
+	got, _ := st.ListEvents(context.Background(), store.EventFilter{})
+	if calls != 1 || len(got) != 1 || got[0].Address != "192.0.2.1" || got[0].UserAgent != "agent" || got[0].RequestID != "req-9" {
+		t.Errorf("after one event: %d calls, stored %+v; want 1 call and the request's fields", calls, got)
+	}
+}

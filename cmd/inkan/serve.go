@@ -213,8 +213,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	go srv.RunBackchannel(reloadCtx, backchannelInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	go km.RunReport(reloadCtx)
-	jan := &janitor.Janitor{Store: st, Logger: logger}
-	go jan.Run(reloadCtx, janitor.DefaultInterval)
+	go newJanitor(cfg, st, logger).Run(reloadCtx, janitor.DefaultInterval)
 	mailDone := make(chan struct{})
 	go func() {
 		defer close(mailDone)
@@ -302,6 +301,12 @@ func newMailer(ctx context.Context, cfg config.Config, st store.Store, issuer st
 		return nil, nil, err
 	}
 	return outbox, outbox, nil
+}
+
+// newJanitor is serve's janitor: it deletes expired rows, and the events
+// older than --events-retention.
+func newJanitor(cfg config.Config, st store.Store, logger *slog.Logger) *janitor.Janitor {
+	return &janitor.Janitor{Store: st, Logger: logger, EventsRetention: cfg.EventsRetention}
 }
 
 // createdDirs is what a first start made: the directories missing before,

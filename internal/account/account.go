@@ -8,7 +8,10 @@
 // The HTTP layer (package server) and the CLI (cmd/inkan) both call a
 // Service. It returns values and typed errors (ErrBadCredentials, ErrBusy,
 // *ThrottledError, ErrEmailTaken, ErrUserGone, ErrBeforeReset), which each
-// protocol's writer maps to its own answer; it knows nothing of HTTP.
+// protocol's writer maps to its own answer; it knows nothing of HTTP. It
+// records the security events of what it does (sign-ups, logins, password
+// changes, users disabled, enabled and deleted) through Options.Events
+// (package events).
 package account
 
 import (
@@ -20,6 +23,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -52,6 +56,11 @@ type Options struct {
 	// ThrottleSecret keys the HMAC that names the throttle counters
 	// (32 bytes, shared by replicas); required when a policy is on.
 	ThrottleSecret []byte
+
+	// Events records the service's security events (sign-ups, logins,
+	// password changes, users disabled, enabled and deleted); nil records
+	// none.
+	Events events.Recorder
 
 	// OnLogin, when set, is told the result of every password login:
 	// LoginSuccess, LoginFailure, LoginThrottled or LoginBusy (a login
@@ -94,6 +103,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if opts.OnLogin == nil {
 		opts.OnLogin = func(string) {}
+	}
+	if opts.Events == nil {
+		opts.Events = events.Discard
 	}
 	var dummy string
 	var err error

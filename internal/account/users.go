@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 )
@@ -68,6 +69,7 @@ func (s *Service) Register(ctx context.Context, in SignupInput, from netip.Addr)
 		return store.User{}, err
 	}
 	s.opts.Logger.InfoContext(ctx, "user registered", "sub", u.ID)
+	s.record(ctx, events.Signup, u.ID, nil)
 	return u, nil
 }
 
@@ -75,22 +77,40 @@ func (s *Service) Register(ctx context.Context, in SignupInput, from netip.Addr)
 // and session issued to them before (TokensValidAfter moves, and their
 // grants are deleted); an Enable later does not bring those back.
 func (s *Service) Disable(ctx context.Context, id string) (store.User, error) {
-	return s.endGrants(ctx, id, func(u *store.User) { u.Disabled = true })
+	u, err := s.endGrants(ctx, id, func(u *store.User) { u.Disabled = true })
+	if err == nil {
+		s.record(ctx, events.UserDisabled, id, nil)
+	}
+	return u, err
 }
 
 // Enable allows the user's logins again. What was issued before a Disable
 // stays refused.
 func (s *Service) Enable(ctx context.Context, id string) (store.User, error) {
-	return s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+	u, err := s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
 		old.Disabled = false
 		old.UpdatedAt = s.now()
 		return old, nil
 	})
+	if err == nil {
+		s.record(ctx, events.UserEnabled, id, nil)
+	}
+	return u, err
 }
 
 // Delete deletes the user; their tokens stop working (Live refuses them).
+// Its event keeps the user's email, so that the trail still says whose
+// account it was.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	return s.opts.Store.DeleteUser(ctx, id)
+	u, err := s.opts.Store.GetUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.opts.Store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	s.record(ctx, events.UserDeleted, id, map[string]string{"email": u.Email})
+	return nil
 }
 
 // SetPassword hashes password, which the caller has checked with
@@ -105,7 +125,11 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) (store.U
 	if err != nil {
 		return store.User{}, err
 	}
-	return s.endGrants(ctx, id, func(u *store.User) { u.PasswordHash = h })
+	u, err := s.endGrants(ctx, id, func(u *store.User) { u.PasswordHash = h })
+	if err == nil {
+		s.record(ctx, events.PasswordChanged, id, nil)
+	}
+	return u, err
 }
 
 // endGrants is the rule of a credential change: it applies change to the

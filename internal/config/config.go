@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,9 +59,10 @@ type Config struct {
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor
 	AllowedOrigins     Strings       // browser origins given CORS on the token, userinfo and revocation endpoints
 
-	SMTPURL      string // smtp://user:password@host:587 or smtps://…; empty: mail is off. Holds a password: never print it
-	SMTPFrom     string // the From of every email; required with SMTPURL
-	TemplatesDir string // overrides of the email templates, file by file
+	SMTPURL         string        // smtp://user:password@host:587 or smtps://…; empty: mail is off. Holds a password: never print it
+	SMTPFrom        string        // the From of every email; required with SMTPURL
+	TemplatesDir    string        // overrides of the email templates, file by file
+	EventsRetention time.Duration // how long the audit trail keeps an event; 0 keeps them forever
 }
 
 // Default returns the zero-configuration settings.
@@ -88,8 +91,12 @@ func Default() Config {
 		SessionTTL:         24 * time.Hour,
 		RefreshTokenTTL:    720 * time.Hour,
 		RefreshReuseWindow: 10 * time.Second,
+
+		EventsRetention: 90 * day,
 	}
 }
+
+const day = 24 * time.Hour
 
 // Flag names, shared by the commands that register them.
 const (
@@ -126,9 +133,10 @@ const (
 	FlagRefreshReuseWindow = "refresh-reuse-window"
 	FlagAllowedOrigin      = "allowed-origin"
 
-	FlagSMTPURL      = "smtp-url"
-	FlagSMTPFrom     = "smtp-from"
-	FlagTemplatesDir = "templates-dir"
+	FlagSMTPURL         = "smtp-url"
+	FlagSMTPFrom        = "smtp-from"
+	FlagTemplatesDir    = "templates-dir"
+	FlagEventsRetention = "events-retention"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -139,6 +147,7 @@ var ServeSettings = []string{
 	FlagMasterKeyFile, FlagJWKSMaxAge, FlagKeyRotation, FlagSigningAlg,
 	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
 	FlagSMTPURL, FlagSMTPFrom, FlagTemplatesDir,
+	FlagEventsRetention,
 }
 
 var settings = ServeSettings
@@ -233,6 +242,8 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.StringVar(&c.SMTPFrom, name, c.SMTPFrom, "From address of every email, such as \"Example ID <no-reply@id.example.com>\"; required with --smtp-url")
 		case FlagTemplatesDir:
 			fs.StringVar(&c.TemplatesDir, name, c.TemplatesDir, "directory of email templates that replace the embedded ones file by file (DIR/NAME, or DIR/en|ja/NAME for one language)")
+		case FlagEventsRetention:
+			fs.Var((*days)(&c.EventsRetention), name, "how long the audit trail keeps an event (inkan events): a `duration` such as 90d or 720h; 0 keeps them forever")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
@@ -402,6 +413,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
 			bad(FlagAllowedOrigin, "%q is not an origin such as https://app.example.com", o)
 		}
+	}
+	if c.EventsRetention != 0 && (c.EventsRetention < time.Hour || c.EventsRetention > 100*365*day) {
+		bad(FlagEventsRetention, "%v must be 0 (keep forever) or from 1h to 100 years", days(c.EventsRetention))
 	}
 	if !slices.Contains(verify.Algorithms(), c.SigningAlg) {
 		bad(FlagSigningAlg, "%q is not one of %s", c.SigningAlg, strings.Join(verify.Algorithms(), ", "))
@@ -608,5 +622,37 @@ func (s *Strings) Set(v string) error {
 			*s = append(*s, f)
 		}
 	}
+	return nil
+}
+
+// days is a duration flag that also takes whole days ("90d"), and shows
+// one that is whole days so.
+type days time.Duration
+
+// String implements flag.Value.
+func (d days) String() string {
+	v := time.Duration(d)
+	if v != 0 && v%day == 0 {
+		return strconv.FormatInt(int64(v/day), 10) + "d"
+	}
+	return v.String()
+}
+
+// Set implements flag.Value: a Go duration (720h, 30m) or a count of
+// days (90d).
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || v < 0 || v > int64(math.MaxInt64/day) {
+			return fmt.Errorf("%q is not a count of days such as 90d", s)
+		}
+		*d = days(time.Duration(v) * day)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 90d or 720h", s)
+	}
+	*d = days(v)
 	return nil
 }

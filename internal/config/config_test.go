@@ -54,6 +54,10 @@ func TestParse(t *testing.T) {
 		wantKid string
 	}{
 		{name: "defaults", want: def},
+		{name: "retention in days", args: []string{"--events-retention", "30d"}, want: with(func(c *Config) { c.EventsRetention = 30 * 24 * time.Hour })},
+		{name: "retention as a duration", env: map[string]string{"INKAN_EVENTS_RETENTION": "36h"}, want: with(func(c *Config) { c.EventsRetention = 36 * time.Hour })},
+		{name: "retention off", args: []string{"--events-retention=0"}, want: with(func(c *Config) { c.EventsRetention = 0 })},
+		{name: "retention 0d", env: map[string]string{"INKAN_EVENTS_RETENTION": "0d"}, want: with(func(c *Config) { c.EventsRetention = 0 })},
 		{name: "flags", args: []string{"--addr", ":9000", "--token-ttl=5m", "-log-level", "debug"}, want: with(func(c *Config) {
 			c.Addr, c.TokenTTL, c.LogLevel = ":9000", 5*time.Minute, "debug"
 		})},
@@ -175,6 +179,10 @@ func TestParse_errors(t *testing.T) {
 		{name: "unknown flag after positional", args: []string{"key.pem", "--nope"}, wantText: []string{"nope"}},
 		{name: "missing value", args: []string{"--addr"}, wantText: []string{"addr"}},
 		{name: "help", args: []string{"-h"}, wantErr: flag.ErrHelp},
+		{name: "bad retention", args: []string{"--events-retention", "3 months"}, wantText: []string{"events-retention", `"3 months"`}},
+		{name: "bad retention days", env: map[string]string{"INKAN_EVENTS_RETENTION": "1.5d"}, wantText: []string{"INKAN_EVENTS_RETENTION", "days"}},
+		{name: "negative retention days", args: []string{"--events-retention=-1d"}, wantText: []string{"events-retention"}},
+		{name: "retention days overflow", args: []string{"--events-retention=99999999999d"}, wantText: []string{"events-retention"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,6 +254,10 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "origins", edit: func(c *Config) { c.AllowedOrigins = Strings{"https://app.example.com", "http://localhost:3000"} }},
 		{name: "origin with a path", edit: func(c *Config) { c.AllowedOrigins = Strings{"https://app.example.com/x"} }, wantFlags: []string{FlagAllowedOrigin}},
 		{name: "reuse window", edit: func(c *Config) { c.RefreshReuseWindow = time.Hour }, wantFlags: []string{FlagRefreshReuseWindow}},
+		{name: "retention forever", edit: func(c *Config) { c.EventsRetention = 0 }},
+		{name: "retention of an hour", edit: func(c *Config) { c.EventsRetention = time.Hour }},
+		{name: "retention too short", edit: func(c *Config) { c.EventsRetention = time.Minute }, wantFlags: []string{FlagEventsRetention}},
+		{name: "retention negative", edit: func(c *Config) { c.EventsRetention = -time.Hour }, wantFlags: []string{FlagEventsRetention}},
 		{name: "database not postgres", edit: func(c *Config) { c.Database = "mysql://u@h/db" }, wantFlags: []string{FlagDatabase}},
 		{name: "tls half", edit: func(c *Config) { c.TLSCert = "c.pem" }, wantFlags: []string{FlagTLSCert}},
 		{name: "tls both", edit: func(c *Config) { c.TLSCert, c.TLSKey = "c.pem", "k.pem" }},
@@ -585,5 +597,16 @@ func TestConfig_LoadMasterKey(t *testing.T) {
 	c.MasterKeyFile = filepath.Join(t.TempDir(), "missing")
 	if _, _, _, err := c.LoadMasterKey(none, newKey); err == nil || !strings.Contains(err.Error(), "--master-key-file") {
 		t.Errorf("LoadMasterKey() with a missing --master-key-file = %v, want an error naming it", err)
+	}
+}
+
+func TestDays_String(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{{90 * 24 * time.Hour, "90d"}, {36 * time.Hour, "36h0m0s"}, {0, "0s"}} {
+		if got := days(tc.d).String(); got != tc.want {
+			t.Errorf("days(%v).String() = %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -163,7 +164,7 @@ func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
 		return
 	}
-	u, err := p.accounts.Authenticate(ctx, r.PostForm.Get("email"), password, p.proxies.clientIP(r))
+	u, err := p.accounts.Authenticate(events.WithClient(ctx, ar.Client.ID), r.PostForm.Get("email"), password, p.proxies.clientIP(r))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):

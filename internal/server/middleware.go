@@ -6,7 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"github.com/inkan-dev/inkan/internal/events"
 )
 
 // handlerFunc computes a response or returns an error for the route's writer.
@@ -79,6 +82,15 @@ func requestID(r *http.Request) string {
 	return id
 }
 
+// addressOf is a client's address as an event records it: "" when the
+// peer's could not be read.
+func addressOf(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
 // statusWriter remembers the status for the access log.
 type statusWriter struct {
 	http.ResponseWriter
@@ -109,6 +121,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		id := requestID(r)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		// What an event of the request records of it, read only if one is.
+		req := r
+		ctx = events.WithRequestFunc(ctx, func() (string, string, string) { return addressOf(s.proxies.clientIP(req)), req.UserAgent(), id })
 		r = r.WithContext(ctx)
 		h := w.Header()
 		if len(r.TransferEncoding) > 0 {

@@ -102,6 +102,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		SignupPolicy:   opts.Accounts.SignupPolicy,
 		ThrottleSecret: opts.Tokens.Secret,
 		OnLogin:        func(result string) { logins.WithLabelValues(result).Inc() },
+		Events:         opts.Events,
 	})
 	if err != nil {
 		return nil, err
@@ -135,7 +136,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		&pages{
 			store: opts.Store, authz: &oauth2.Authorizer{Store: opts.Store, Now: opts.Now}, accounts: accounts, hints: hints,
 			issuer: opts.Issuer, secret: opts.Tokens.Secret, sessionTTL: opts.Tokens.SessionTTL, now: opts.Now,
-			cookies: s.cookies, proxies: s.proxies, loggedOut: s.backchannel.kick, log: log,
+			cookies: s.cookies, proxies: s.proxies, loggedOut: s.backchannel.kick, events: opts.Events, log: log,
 		},
 		newOAuth(opts, s.oauthIssuer, s.revocations, access, accounts, s.proxies, log),
 	}

@@ -104,6 +104,7 @@ type Store interface {
 	GrantStore
 	SettingsStore
 	MailStore
+	EventStore
 	// Versions reads every change counter at once (UsersVersion,
 	// ClientsVersion, KeysVersion, RevocationsVersion), in one query: what
 	// a process polls to learn that another one changed something it keeps

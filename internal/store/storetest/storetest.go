@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 	}
 	tests = append(tests, oauthTests...)
 	tests = append(tests, mailTests...)
+	tests = append(tests, eventTests...)
 	for _, tc := range append(tests, settingsTests...) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

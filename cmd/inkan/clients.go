@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -134,16 +136,17 @@ func clientsCmd(ctx context.Context, std stdio, sub string, args []string) error
 		return err
 	}
 	defer st.Close()
+	ctx, rec := cliEvents(ctx, std, st)
 
 	switch sub {
 	case "add":
-		return addClient(ctx, std, st, c)
+		return addClient(ctx, std, st, rec, c)
 	case "list":
 		return listClients(ctx, std.out, st, asJSON)
 	case "delete":
-		return deleteClient(ctx, std, st, pos[0])
+		return deleteClient(ctx, std, st, rec, pos[0])
 	default: // rotate-secret
-		return rotateSecret(ctx, std, st, pos[0])
+		return rotateSecret(ctx, std, st, rec, pos[0])
 	}
 }
 
@@ -174,7 +177,7 @@ func (s clientSpec) check() (store.Client, []string) {
 	return c, out
 }
 
-func addClient(ctx context.Context, std stdio, st store.Store, c store.Client) error {
+func addClient(ctx context.Context, std stdio, st store.Store, rec events.Recorder, c store.Client) error {
 	if slices.Contains(c.Grants, oauth2.GrantPassword) {
 		fmt.Fprintln(std.errOut, "warning: the password grant exposes users' passwords to the client (RFC 9700 §2.4); use it only for a migration")
 	}
@@ -187,6 +190,9 @@ func addClient(ctx context.Context, std stdio, st store.Store, c store.Client) e
 	if err != nil {
 		return err
 	}
+	rec.Record(ctx, events.Event{Type: events.ClientAdded, ClientID: c.ID, Detail: map[string]string{
+		"name": c.Name, "public": strconv.FormatBool(c.Public), "trusted": strconv.FormatBool(c.Trusted), "grants": strings.Join(c.Grants, ","),
+	}})
 	out := toClientJSON(c)
 	out.ClientSecret = secret
 	return printJSON(std.out, out)
@@ -220,17 +226,18 @@ func listClients(ctx context.Context, w io.Writer, st store.Store, asJSON bool) 
 	return tw.Flush()
 }
 
-func deleteClient(ctx context.Context, std stdio, st store.Store, id string) error {
+func deleteClient(ctx context.Context, std stdio, st store.Store, rec events.Recorder, id string) error {
 	if err := st.DeleteClient(ctx, id); errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no client with id %q", id)
 	} else if err != nil {
 		return err
 	}
+	rec.Record(ctx, events.Event{Type: events.ClientDeleted, ClientID: id})
 	fmt.Fprintf(std.out, "deleted %s\n", id)
 	return nil
 }
 
-func rotateSecret(ctx context.Context, std stdio, st store.Store, id string) error {
+func rotateSecret(ctx context.Context, std stdio, st store.Store, rec events.Recorder, id string) error {
 	secret, err := oauth2.RotateSecret(ctx, st, id, now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -240,6 +247,7 @@ func rotateSecret(ctx context.Context, std stdio, st store.Store, id string) err
 	case err != nil:
 		return err
 	}
+	rec.Record(ctx, events.Event{Type: events.ClientSecretRotated, ClientID: id})
 	return printJSON(std.out, struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`

@@ -106,6 +106,7 @@ var commands = command{
 			),
 			notes: keysNotes,
 		},
+		{name: "events", summary: "list the audit trail: logins, account, session, client and key changes", run: eventsCmd},
 		{name: "jwk", summary: "convert a PEM key to a JWKS (the job of pem-jwk)", run: jwk},
 		{
 			name: "token", summary: "decode a token, or verify it against a JWKS",

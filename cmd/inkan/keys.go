@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/verify"
@@ -114,6 +115,13 @@ func keysCmd(ctx context.Context, std stdio, sub string, args []string) error {
 	}
 	if err := useServing(ctx, std, fs, m, sub == "generate" || sub == "import" || sub == "rotate"); err != nil {
 		return err
+	}
+	if sub == "generate" || sub == "import" || sub == "rotate" || sub == "revoke" {
+		before, err := m.Statuses(ctx)
+		if err != nil {
+			return err
+		}
+		defer recordKeyChanges(ctx, std, st, m, before) // what changed, even if the command failed halfway
 	}
 	switch sub {
 	case "generate", "rotate":
@@ -283,4 +291,37 @@ func readInput(stdin io.Reader, path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxPEMBytes)
 	}
 	return data, nil
+}
+
+// recordKeyChanges records, in the audit trail, how the keys changed since
+// before: each key added, revoked, or replaced as the signer by a new one
+// (key.retired, with when it stops signing).
+func recordKeyChanges(ctx context.Context, std stdio, st store.Store, m *keys.Manager, before []keys.Status) {
+	after, err := m.Statuses(ctx)
+	if err != nil {
+		fmt.Fprintf(std.errOut, "warning: the audit trail misses this change: %v\n", err)
+		return
+	}
+	ctx, rec := cliEvents(ctx, std, st)
+	was := map[string]keys.Status{}
+	for _, k := range before {
+		was[k.ID] = k
+	}
+	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	// Revocations and additions first, then the retirements they cause;
+	// each the oldest key first.
+	for _, k := range slices.Backward(after) {
+		old, existed := was[k.ID]
+		switch {
+		case k.State == keys.StateRevoked && existed && old.State != keys.StateRevoked:
+			rec.Record(ctx, events.Event{Type: events.KeyRevoked, Detail: map[string]string{"kid": k.ID, "alg": k.Algorithm, "was": string(old.State)}})
+		case !existed:
+			rec.Record(ctx, events.Event{Type: events.KeyAdded, Detail: map[string]string{"kid": k.ID, "alg": k.Algorithm, "signs_from": stamp(k.ActiveFrom)}})
+		}
+	}
+	for _, k := range slices.Backward(after) {
+		if old, existed := was[k.ID]; existed && k.State != keys.StateRevoked && old.RetiringFrom.IsZero() && !k.RetiringFrom.IsZero() {
+			rec.Record(ctx, events.Event{Type: events.KeyRetired, Detail: map[string]string{"kid": k.ID, "alg": k.Algorithm, "retiring_from": stamp(k.RetiringFrom)}})
+		}
+	}
 }

@@ -13,8 +13,9 @@ import (
 //     (verify/verifytest imports verify);
 //   - a storage backend imports, of this module, only store;
 //   - nothing imports server but cmd/inkan, and nothing imports cmd;
-//   - account imports, of this module, only store, password, plaintext and
-//     token;
+//   - account imports, of this module, only store, password, plaintext,
+//     token and events;
+//   - events imports, of this module, only store and periodic;
 //   - token does not import store.
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/inkan-dev/inkan/"
@@ -44,16 +45,18 @@ func TestImportRules(t *testing.T) {
 				broken = "verify imports nothing of this module"
 			case (pkg == "internal/store/sqlite" || pkg == "internal/store/postgres") && d != "internal/store":
 				broken = "a storage backend imports only store"
-			case pkg == "internal/account" && !slices.Contains([]string{"internal/store", "internal/password", "internal/plaintext", "internal/token"}, d):
-				broken = "account imports only store, password, plaintext and token"
+			case pkg == "internal/account" && !slices.Contains([]string{"internal/store", "internal/password", "internal/plaintext", "internal/token", "internal/events"}, d):
+				broken = "account imports only store, password, plaintext, token and events"
+			case pkg == "internal/events" && !slices.Contains([]string{"internal/store", "internal/periodic"}, d):
+				broken = "events imports only store and periodic"
 			case d == "internal/server" && pkg != "cmd/inkan":
 				broken = "only cmd/inkan imports server"
 			case strings.HasPrefix(d, "cmd/"):
 				broken = "nothing imports cmd"
 			case pkg == "internal/token" && strings.HasPrefix(d, "internal/store"):
 				broken = "token does not import store"
-			case pkg == "internal/i18n":
-				broken = "i18n imports nothing of this module"
+			case pkg == "internal/i18n" && d != "internal/i18n/locales", pkg == "internal/i18n/locales":
+				broken = "i18n imports of this module only its catalogues (i18n/locales), which import nothing"
 			}
 			if broken == "" {
 				continue

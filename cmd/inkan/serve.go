@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/inkan-dev/inkan/internal/janitor"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/logsink"
+	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/server"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -37,6 +39,10 @@ const hashIdleRelease = time.Second
 
 // shutdownTimeout bounds how long in-flight requests may take to finish.
 const shutdownTimeout = 30 * time.Second
+
+// mailInterval is how often a server looks for mail to send besides its
+// own (other replicas', retries); its own it sends at once.
+const mailInterval = 2 * time.Second
 
 // backchannelInterval is how often a server looks for back-channel logouts
 // to deliver besides its own (other replicas', retries); its own it sends
@@ -148,6 +154,10 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	login := store.ThrottlePolicy{Free: cfg.LoginAttempts, Base: cfg.LoginBackoff, Max: cfg.LoginBackoffMax, Window: throttleWindow}
 	perAccount := login
 	perAccount.Free = cfg.LoginAccountAttempts
+	mailer, outbox, err := newMailer(ctx, cfg, st, issuer, metrics, logger)
+	if err != nil {
+		return err
+	}
 	hasher := password.New(password.Default, cfg.HashConcurrency)
 	hasher.SetIdleRelease(hashIdleRelease)
 	srv, err := server.New(ctx, server.Options{
@@ -157,6 +167,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		Passwords: hasher,
 		Logger:    logger,
 		Metrics:   metrics,
+		Mail:      mailer,
 		HTTP: server.HTTPOptions{
 			TrustedProxies: cfg.TrustedProxies,
 			HSTS:           tlsOn,
@@ -202,8 +213,14 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	go srv.RunBackchannel(reloadCtx, backchannelInterval)
 	go km.RunRotation(reloadCtx, cfg.KeyRotation, min(time.Minute, max(100*time.Millisecond, cfg.JWKSMaxAge/4)))
 	go km.RunReport(reloadCtx)
-	jan := &janitor.Janitor{Store: st, Logger: logger}
-	go jan.Run(reloadCtx, janitor.DefaultInterval)
+	go newJanitor(cfg, st, logger).Run(reloadCtx, janitor.DefaultInterval)
+	mailDone := make(chan struct{})
+	go func() {
+		defer close(mailDone)
+		if outbox != nil {
+			outbox.Run(reloadCtx, mailInterval)
+		}
+	}()
 
 	serving = true
 	var metricsSrv *http.Server
@@ -244,11 +261,52 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		return err
 	}
 	stopReload()
+	<-mailDone // a delivery under way finishes, and is recorded, first
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newMailer loads the email templates and, when --smtp-url is set, makes
+// the outbox that sends through it; without it, mail is off (mail.Off),
+// and the outbox's metrics still count what waits in the table.
+func newMailer(ctx context.Context, cfg config.Config, st store.Store, issuer string, metrics *server.Metrics, logger *slog.Logger) (mail.Mailer, *mail.Outbox, error) {
+	templates, err := mail.LoadTemplates(cfg.TemplatesDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--%s: %w", config.FlagTemplatesDir, err)
+	}
+	mailMetrics := mail.NewMetrics(st)
+	if err := metrics.Register(mailMetrics); err != nil {
+		return nil, nil, err
+	}
+	if cfg.SMTPURL == "" {
+		logger.InfoContext(ctx, "email is off (no --smtp-url): the features that send it answer 503")
+		return mail.Off, nil, nil
+	}
+	smtp, err := mail.ParseURL(cfg.SMTPURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--%s: %w", config.FlagSMTPURL, err) // Validate checked it
+	}
+	site := issuer
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
+		site = u.Host
+	}
+	outbox, err := mail.New(mail.Options{
+		Store: st, Templates: templates, SMTP: smtp, From: cfg.SMTPFrom, Site: site,
+		Logger: logger, Metrics: mailMetrics,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return outbox, outbox, nil
+}
+
+// newJanitor is serve's janitor: it deletes expired rows, and the events
+// older than --events-retention.
+func newJanitor(cfg config.Config, st store.Store, logger *slog.Logger) *janitor.Janitor {
+	return &janitor.Janitor{Store: st, Logger: logger, EventsRetention: cfg.EventsRetention}
 }
 
 // createdDirs is what a first start made: the directories missing before,

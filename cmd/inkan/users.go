@@ -16,6 +16,7 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -61,14 +62,15 @@ func users(ctx context.Context, std stdio, sub string, args []string) error {
 		return err
 	}
 	defer st.Close()
-	accounts, err := account.New(ctx, account.Options{Store: st, Passwords: password.New(password.Default, 1)})
+	ctx, rec := cliEvents(ctx, std, st)
+	accounts, err := account.New(ctx, account.Options{Store: st, Passwords: password.New(password.Default, 1), Events: rec})
 	if err != nil {
 		return err
 	}
 
 	switch sub {
 	case "add":
-		return addUser(ctx, std, accounts, email, name, hash, verified)
+		return addUser(ctx, std, accounts, rec, email, name, hash, verified)
 	case "list":
 		return listUsers(ctx, std.out, st)
 	}
@@ -131,7 +133,7 @@ func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, er
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-func addUser(ctx context.Context, std stdio, accounts *account.Service, email, name, hash string, verified bool) error {
+func addUser(ctx context.Context, std stdio, accounts *account.Service, rec events.Recorder, email, name, hash string, verified bool) error {
 	var problems []string
 	if !plaintext.Valid(email) { // before normalising, which makes U+FFFD of invalid UTF-8
 		problems = append(problems, "--email: control characters or invalid UTF-8")
@@ -165,6 +167,7 @@ func addUser(ctx context.Context, std stdio, accounts *account.Service, email, n
 	} else if err != nil {
 		return err
 	}
+	rec.Record(ctx, events.Event{Type: events.UserCreated, UserID: u.ID})
 	out, _ := json.Marshal(map[string]any{"id": u.ID, "name": u.Name, "email": u.Email, "created_at": u.CreatedAt})
 	fmt.Fprintf(std.out, "%s\n", out)
 	return nil

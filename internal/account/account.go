@@ -8,7 +8,10 @@
 // The HTTP layer (package server) and the CLI (cmd/inkan) both call a
 // Service. It returns values and typed errors (ErrBadCredentials, ErrBusy,
 // *ThrottledError, ErrEmailTaken, ErrUserGone, ErrBeforeReset), which each
-// protocol's writer maps to its own answer; it knows nothing of HTTP.
+// protocol's writer maps to its own answer; it knows nothing of HTTP. It
+// records the security events of what it does (sign-ups, logins, password
+// changes, users disabled, enabled and deleted) through Options.Events
+// (package events).
 package account
 
 import (
@@ -20,6 +23,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -62,6 +66,11 @@ type Options struct {
 	// families issued under the session, so that its access tokens end
 	// with it. Nil revokes none.
 	RevokeFamily func(ctx context.Context, family string)
+
+	// Events records the service's security events (sign-ups, logins,
+	// password changes, users disabled, enabled and deleted); nil records
+	// none.
+	Events events.Recorder
 
 	// OnLogin, when set, is told the result of every password login:
 	// LoginSuccess, LoginFailure, LoginThrottled or LoginBusy (a login
@@ -107,6 +116,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if opts.RevokeFamily == nil {
 		opts.RevokeFamily = func(context.Context, string) {}
+	}
+	if opts.Events == nil {
+		opts.Events = events.Discard
 	}
 	var dummy string
 	var err error

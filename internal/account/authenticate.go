@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -28,6 +29,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string, from
 	if email = NormalizeEmail(email); !valid || len(email) > MaxEmailBytes {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "malformed email")
 		s.opts.OnLogin(LoginFailure)
+		s.loginFailed(ctx, store.User{}, reasonMalformedEmail)
 		return store.User{}, ErrBadCredentials
 	}
 	counters, err := s.throttle(ctx, s.loginKeys(email, from)...)
@@ -35,6 +37,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string, from
 		var te *ThrottledError
 		if errors.As(err, &te) {
 			s.opts.OnLogin(LoginThrottled)
+			s.loginThrottled(ctx, email, te)
 		}
 		return store.User{}, err
 	}
@@ -59,11 +62,13 @@ func (s *Service) Authenticate(ctx context.Context, email, password string, from
 		// A stored hash we cannot read: the user cannot log in, and the
 		// operator must know.
 		s.opts.Logger.ErrorContext(ctx, "verify password", "sub", u.ID, "err", err)
+		s.loginFailed(ctx, u, reasonBadStoredHash)
 		return store.User{}, ErrBadCredentials
 	}
 	if !known || !ok || u.Disabled {
 		s.opts.Logger.InfoContext(ctx, "login failed", "reason", "bad credentials")
 		s.opts.OnLogin(LoginFailure)
+		s.loginFailed(ctx, u, failureReason(known, ok))
 		return store.User{}, ErrBadCredentials
 	}
 	if err := s.opts.Store.ResetThrottle(ctx, counters...); err != nil {
@@ -73,6 +78,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string, from
 		s.rehash(ctx, u, password)
 	}
 	s.opts.OnLogin(LoginSuccess)
+	s.record(ctx, events.LoginSuccess, u.ID, nil)
 	return u, nil
 }
 

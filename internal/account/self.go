@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
-	"github.com/inkan-dev/inkan/internal/token"
 )
 
 // What a signed-in user does to their own account (PATCH /user,
@@ -94,6 +95,11 @@ func (s *Service) Rename(ctx context.Context, id, name string) (store.User, erro
 	return u, nil
 }
 
+// viaPasswordCheck marks, in a login event's detail, the check of the
+// password that confirms a change of a signed-in user's (the password
+// change, the deletion): the trail shows guesses there as at the login.
+const viaPasswordCheck = "password_check"
+
 // checkPassword checks that password is u's, from the client address
 // from, as a login is: the attempt counts in the login throttle (the same
 // counters as a login of u's email, so that guesses here and there share
@@ -102,11 +108,16 @@ func (s *Service) Rename(ctx context.Context, id, name string) (store.User, erro
 // *ThrottledError, ErrBusy or a store or context error.
 func (s *Service) checkPassword(ctx context.Context, u store.User, password string, from netip.Addr) error {
 	counters, err := s.throttle(ctx, s.loginKeys(u.Email, from)...)
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		s.record(ctx, events.LoginThrottled, u.ID, map[string]string{"retry_after_s": strconv.FormatInt(te.Seconds(), 10), "via": viaPasswordCheck})
+	}
 	if err != nil {
 		return err
 	}
 	if len(password) > MaxPasswordBytes { // no password is that long: no hash
 		s.opts.Logger.InfoContext(ctx, "password check failed", "sub", u.ID, "reason", "too long")
+		s.record(ctx, events.LoginFailure, u.ID, map[string]string{"reason": reasonWrongPassword, "via": viaPasswordCheck})
 		return ErrWrongPassword
 	}
 	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, password)
@@ -120,6 +131,7 @@ func (s *Service) checkPassword(ctx context.Context, u store.User, password stri
 		return ErrWrongPassword
 	case !ok:
 		s.opts.Logger.InfoContext(ctx, "password check failed", "sub", u.ID, "reason", "wrong password")
+		s.record(ctx, events.LoginFailure, u.ID, map[string]string{"reason": reasonWrongPassword, "via": viaPasswordCheck})
 		return ErrWrongPassword
 	}
 	if err := s.opts.Store.ResetThrottle(ctx, counters...); err != nil {
@@ -166,18 +178,16 @@ func (s *Service) ChangePassword(ctx context.Context, id, current, next string, 
 	}
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	now := s.now()
-	u, err = s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+	checked := u.PasswordHash
+	u, err = s.endGrants(ctx, id, func(old *store.User) error {
 		if old.Disabled {
-			return old, ErrUserGone
+			return ErrUserGone
 		}
-		if old.PasswordHash != u.PasswordHash { // changed since it was checked
-			return old, ErrWrongPassword
+		if old.PasswordHash != checked { // changed since it was checked
+			return ErrWrongPassword
 		}
 		old.PasswordHash = h
-		old.UpdatedAt = now
-		old.TokensValidAfter = token.ValidAfter(now, old.TokensValidAfter)
-		return old, nil
+		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, ErrUserGone
@@ -185,10 +195,8 @@ func (s *Service) ChangePassword(ctx context.Context, id, current, next string, 
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := s.opts.Store.EndUserSessions(ctx, id, now); err != nil {
-		return store.User{}, err
-	}
 	s.opts.Logger.InfoContext(ctx, "password changed", "sub", u.ID)
+	s.record(ctx, events.PasswordChanged, u.ID, map[string]string{"via": "account"})
 	return u, nil
 }
 
@@ -256,6 +264,7 @@ func (s *Service) EndSession(ctx context.Context, userID, id string) error {
 		s.opts.RevokeFamily(ctx, f)
 	}
 	s.opts.Logger.InfoContext(ctx, "session ended", "sub", userID, "via", "account")
+	s.record(ctx, events.SessionEnded, userID, map[string]string{"sid": id, "via": "account"})
 	return nil
 }
 
@@ -266,22 +275,15 @@ func (s *Service) EndSession(ctx context.Context, userID, id string) error {
 func (s *Service) EndAllSessions(ctx context.Context, userID string) (store.User, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	now := s.now()
-	u, err := s.opts.Store.UpdateUser(ctx, userID, func(old store.User) (store.User, error) {
-		old.UpdatedAt = now
-		old.TokensValidAfter = token.ValidAfter(now, old.TokensValidAfter)
-		return old, nil
-	})
+	u, err := s.endGrants(ctx, userID, func(*store.User) error { return nil })
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, ErrUserGone
 	}
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := s.opts.Store.EndUserSessions(ctx, userID, now); err != nil {
-		return store.User{}, err
-	}
 	s.opts.Logger.InfoContext(ctx, "signed out everywhere", "sub", userID)
+	s.record(ctx, events.SessionEnded, userID, map[string]string{"via": "everywhere"})
 	return u, nil
 }
 
@@ -310,5 +312,6 @@ func (s *Service) DeleteAccount(ctx context.Context, id, password string, from n
 		return err
 	}
 	s.opts.Logger.InfoContext(ctx, "user deleted", "sub", id, "via", "account")
+	s.record(ctx, events.UserDeleted, id, map[string]string{"email": u.Email, "via": "account"})
 	return nil
 }

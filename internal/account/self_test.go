@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -369,5 +372,45 @@ func TestService_credentialChangesNotifyClients(t *testing.T) {
 				t.Errorf("sessions = %v, want none", list)
 			}
 		})
+	}
+}
+
+// The user's own changes record their events: the password change, each
+// session ended, signing out everywhere, the deletion; failures record no
+// change.
+func TestService_selfEvents(t *testing.T) {
+	var f *fixture
+	f = mustFixture(t, func(o *Options) {
+		o.Events = events.New(events.Options{Store: o.Store.(store.Store), Now: func() time.Time { return f.Now() }})
+	})
+	ctx := events.WithRequest(context.Background(), from.String(), "test-agent", "req-1")
+	mustClient(t, f, "app")
+	alice := mustUser(t, f, "alice@example.com", "correct horse")
+	mustSession(t, f, alice, "a1", "app")
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "wrong horse", "new horse staple", from); !errors.Is(err, ErrWrongPassword) {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from); err != nil {
+		t.Fatal(err)
+	}
+	mustSession(t, f, alice, "a2", "app")
+	if err := f.svc.EndSession(ctx, alice.ID, "a2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.EndAllSessions(ctx, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DeleteAccount(ctx, alice.ID, "new horse staple", from); err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Event{
+		{Type: events.LoginFailure, UserID: alice.ID, Detail: map[string]string{"reason": "wrong_password", "via": "password_check"}, RequestID: "req-1"},
+		{Type: events.PasswordChanged, UserID: alice.ID, Detail: map[string]string{"via": "account"}, RequestID: "req-1"},
+		{Type: events.SessionEnded, UserID: alice.ID, Detail: map[string]string{"sid": "a2", "via": "account"}, RequestID: "req-1"},
+		{Type: events.SessionEnded, UserID: alice.ID, Detail: map[string]string{"via": "everywhere"}, RequestID: "req-1"},
+		{Type: events.UserDeleted, UserID: alice.ID, Detail: map[string]string{"email": "alice@example.com", "via": "account"}, RequestID: "req-1"},
+	}
+	if diff := cmp.Diff(want, eventsOf(t, f.store)); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 )
@@ -68,6 +69,7 @@ func (s *Service) Register(ctx context.Context, in SignupInput, from netip.Addr)
 		return store.User{}, err
 	}
 	s.opts.Logger.InfoContext(ctx, "user registered", "sub", u.ID)
+	s.record(ctx, events.Signup, u.ID, nil)
 	return u, nil
 }
 
@@ -76,39 +78,44 @@ func (s *Service) Register(ctx context.Context, in SignupInput, from netip.Addr)
 // grants are deleted, with a back-channel logout queued for each session);
 // an Enable later does not bring those back.
 func (s *Service) Disable(ctx context.Context, id string) (store.User, error) {
-	u, err := s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
-		old.Disabled = true
-		old.UpdatedAt = s.now()
-		old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter)
-		return old, nil
-	})
-	if err != nil {
-		return store.User{}, err
+	u, err := s.endGrants(ctx, id, func(u *store.User) error { u.Disabled = true; return nil })
+	if err == nil {
+		s.record(ctx, events.UserDisabled, id, nil)
 	}
-	if err := s.opts.Store.EndUserSessions(ctx, id, u.UpdatedAt); err != nil {
-		return store.User{}, err
-	}
-	return u, nil
+	return u, err
 }
 
 // Enable allows the user's logins again. What was issued before a Disable
 // stays refused.
 func (s *Service) Enable(ctx context.Context, id string) (store.User, error) {
-	return s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+	u, err := s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
 		old.Disabled = false
 		old.UpdatedAt = s.now()
 		return old, nil
 	})
+	if err == nil {
+		s.record(ctx, events.UserEnabled, id, nil)
+	}
+	return u, err
 }
 
 // Delete deletes the user; their tokens stop working (Live refuses them).
 // Their sessions are ended first, so that the clients with a back-channel
-// logout URI hear of it.
+// logout URI hear of it. Its event keeps the user's email, so that the
+// trail still says whose account it was.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	u, err := s.opts.Store.GetUser(ctx, id)
+	if err != nil {
+		return err
+	}
 	if err := s.opts.Store.EndUserSessions(ctx, id, s.now()); err != nil {
 		return err
 	}
-	return s.opts.Store.DeleteUser(ctx, id)
+	if err := s.opts.Store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	s.record(ctx, events.UserDeleted, id, map[string]string{"email": u.Email})
+	return nil
 }
 
 // SetPassword hashes password, which the caller has checked with
@@ -124,8 +131,23 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) (store.U
 	if err != nil {
 		return store.User{}, err
 	}
+	u, err := s.endGrants(ctx, id, func(u *store.User) error { u.PasswordHash = h; return nil })
+	if err == nil {
+		s.record(ctx, events.PasswordChanged, id, nil)
+	}
+	return u, err
+}
+
+// endGrants is the rule of a credential change: it applies change to the
+// user (an error from change aborts, and is returned as it is), moves TokensValidAfter to now (every token, code and refresh token
+// issued before stops counting: Live), and deletes the user's grants
+// (sessions, codes, refresh tokens: signed out everywhere), with a
+// back-channel logout queued for each session (store.EndUserSessions).
+func (s *Service) endGrants(ctx context.Context, id string, change func(*store.User) error) (store.User, error) {
 	u, err := s.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
-		old.PasswordHash = h
+		if err := change(&old); err != nil {
+			return old, err
+		}
 		old.UpdatedAt = s.now()
 		old.TokensValidAfter = token.ValidAfter(old.UpdatedAt, old.TokensValidAfter)
 		return old, nil

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -15,9 +16,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/verify"
 )
 
@@ -55,6 +58,11 @@ type Config struct {
 	RefreshTokenTTL    time.Duration // refresh token lifetime
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor
 	AllowedOrigins     Strings       // browser origins given CORS on the token, userinfo and revocation endpoints
+
+	SMTPURL         string        // smtp://user:password@host:587 or smtps://…; empty: mail is off. Holds a password: never print it
+	SMTPFrom        string        // the From of every email; required with SMTPURL
+	TemplatesDir    string        // overrides of the email templates, file by file
+	EventsRetention time.Duration // how long the audit trail keeps an event; 0 keeps them forever
 }
 
 // Default returns the zero-configuration settings.
@@ -83,8 +91,12 @@ func Default() Config {
 		SessionTTL:         24 * time.Hour,
 		RefreshTokenTTL:    720 * time.Hour,
 		RefreshReuseWindow: 10 * time.Second,
+
+		EventsRetention: 90 * day,
 	}
 }
+
+const day = 24 * time.Hour
 
 // Flag names, shared by the commands that register them.
 const (
@@ -120,6 +132,11 @@ const (
 	FlagRefreshTokenTTL    = "refresh-token-ttl"
 	FlagRefreshReuseWindow = "refresh-reuse-window"
 	FlagAllowedOrigin      = "allowed-origin"
+
+	FlagSMTPURL         = "smtp-url"
+	FlagSMTPFrom        = "smtp-from"
+	FlagTemplatesDir    = "templates-dir"
+	FlagEventsRetention = "events-retention"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -129,6 +146,8 @@ var ServeSettings = []string{
 	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
 	FlagMasterKeyFile, FlagJWKSMaxAge, FlagKeyRotation, FlagSigningAlg,
 	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
+	FlagSMTPURL, FlagSMTPFrom, FlagTemplatesDir,
+	FlagEventsRetention,
 }
 
 var settings = ServeSettings
@@ -140,7 +159,7 @@ var KeySettings = []string{FlagDataDir, FlagDatabase, FlagMasterKeyFile, FlagJWK
 var StoreSettings = []string{FlagDataDir, FlagDatabase}
 
 // secret settings may also come from a file named by INKAN_*_FILE.
-var secret = []string{FlagDatabase}
+var secret = []string{FlagDatabase, FlagSMTPURL}
 
 // EnvNames returns every environment variable inkan reads: each setting's
 // INKAN_* variable, the *_FILE variants of the secret ones, and
@@ -217,6 +236,14 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.DurationVar(&c.RefreshReuseWindow, name, c.RefreshReuseWindow, "a used refresh token presented again within this gets the same successor; later, its family is revoked")
 		case FlagAllowedOrigin:
 			fs.Var(&c.AllowedOrigins, name, "browser `origin`s (such as https://app.example.com) given CORS on the token, introspection, revocation and userinfo endpoints: a list; repeat the flag or separate with commas")
+		case FlagSMTPURL:
+			fs.StringVar(&c.SMTPURL, name, c.SMTPURL, "SMTP server that sends email: smtp://user:password@host:587 (STARTTLS, required unless the host is loopback) or smtps://user:password@host:465 (TLS); empty turns email off; prefer INKAN_SMTP_URL_FILE, since it holds a password")
+		case FlagSMTPFrom:
+			fs.StringVar(&c.SMTPFrom, name, c.SMTPFrom, "From address of every email, such as \"Example ID <no-reply@id.example.com>\"; required with --smtp-url")
+		case FlagTemplatesDir:
+			fs.StringVar(&c.TemplatesDir, name, c.TemplatesDir, "directory of email templates that replace the embedded ones file by file (DIR/NAME, or DIR/en|ja/NAME for one language)")
+		case FlagEventsRetention:
+			fs.Var((*days)(&c.EventsRetention), name, "how long the audit trail keeps an event (inkan events): a `duration` such as 90d or 720h; 0 keeps them forever")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
@@ -387,6 +414,9 @@ func (c *Config) Validate() error {
 			bad(FlagAllowedOrigin, "%q is not an origin such as https://app.example.com", o)
 		}
 	}
+	if c.EventsRetention != 0 && (c.EventsRetention < time.Hour || c.EventsRetention > 100*365*day) {
+		bad(FlagEventsRetention, "%v must be 0 (keep forever) or from 1h to 100 years", days(c.EventsRetention))
+	}
 	if !slices.Contains(verify.Algorithms(), c.SigningAlg) {
 		bad(FlagSigningAlg, "%q is not one of %s", c.SigningAlg, strings.Join(verify.Algorithms(), ", "))
 	}
@@ -397,6 +427,19 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL < time.Second || c.TokenTTL > 24*time.Hour {
 		bad(FlagTokenTTL, "%v is outside 1s to 24h", c.TokenTTL)
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseURL(c.SMTPURL); err != nil { // its errors never hold the password
+			bad(FlagSMTPURL, "%v", err)
+		}
+		if c.SMTPFrom == "" {
+			bad(FlagSMTPFrom, "required when --smtp-url is set")
+		}
+	}
+	if c.SMTPFrom != "" {
+		if _, err := mail.CheckFrom(c.SMTPFrom); err != nil {
+			bad(FlagSMTPFrom, "%q %v", c.SMTPFrom, err)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -579,5 +622,37 @@ func (s *Strings) Set(v string) error {
 			*s = append(*s, f)
 		}
 	}
+	return nil
+}
+
+// days is a duration flag that also takes whole days ("90d"), and shows
+// one that is whole days so.
+type days time.Duration
+
+// String implements flag.Value.
+func (d days) String() string {
+	v := time.Duration(d)
+	if v != 0 && v%day == 0 {
+		return strconv.FormatInt(int64(v/day), 10) + "d"
+	}
+	return v.String()
+}
+
+// Set implements flag.Value: a Go duration (720h, 30m) or a count of
+// days (90d).
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || v < 0 || v > int64(math.MaxInt64/day) {
+			return fmt.Errorf("%q is not a count of days such as 90d", s)
+		}
+		*d = days(time.Duration(v) * day)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 90d or 720h", s)
+	}
+	*d = days(v)
 	return nil
 }

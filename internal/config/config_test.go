@@ -54,6 +54,10 @@ func TestParse(t *testing.T) {
 		wantKid string
 	}{
 		{name: "defaults", want: def},
+		{name: "retention in days", args: []string{"--events-retention", "30d"}, want: with(func(c *Config) { c.EventsRetention = 30 * 24 * time.Hour })},
+		{name: "retention as a duration", env: map[string]string{"INKAN_EVENTS_RETENTION": "36h"}, want: with(func(c *Config) { c.EventsRetention = 36 * time.Hour })},
+		{name: "retention off", args: []string{"--events-retention=0"}, want: with(func(c *Config) { c.EventsRetention = 0 })},
+		{name: "retention 0d", env: map[string]string{"INKAN_EVENTS_RETENTION": "0d"}, want: with(func(c *Config) { c.EventsRetention = 0 })},
 		{name: "flags", args: []string{"--addr", ":9000", "--token-ttl=5m", "-log-level", "debug"}, want: with(func(c *Config) {
 			c.Addr, c.TokenTTL, c.LogLevel = ":9000", 5*time.Minute, "debug"
 		})},
@@ -175,6 +179,10 @@ func TestParse_errors(t *testing.T) {
 		{name: "unknown flag after positional", args: []string{"key.pem", "--nope"}, wantText: []string{"nope"}},
 		{name: "missing value", args: []string{"--addr"}, wantText: []string{"addr"}},
 		{name: "help", args: []string{"-h"}, wantErr: flag.ErrHelp},
+		{name: "bad retention", args: []string{"--events-retention", "3 months"}, wantText: []string{"events-retention", `"3 months"`}},
+		{name: "bad retention days", env: map[string]string{"INKAN_EVENTS_RETENTION": "1.5d"}, wantText: []string{"INKAN_EVENTS_RETENTION", "days"}},
+		{name: "negative retention days", args: []string{"--events-retention=-1d"}, wantText: []string{"events-retention"}},
+		{name: "retention days overflow", args: []string{"--events-retention=99999999999d"}, wantText: []string{"events-retention"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,6 +254,10 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "origins", edit: func(c *Config) { c.AllowedOrigins = Strings{"https://app.example.com", "http://localhost:3000"} }},
 		{name: "origin with a path", edit: func(c *Config) { c.AllowedOrigins = Strings{"https://app.example.com/x"} }, wantFlags: []string{FlagAllowedOrigin}},
 		{name: "reuse window", edit: func(c *Config) { c.RefreshReuseWindow = time.Hour }, wantFlags: []string{FlagRefreshReuseWindow}},
+		{name: "retention forever", edit: func(c *Config) { c.EventsRetention = 0 }},
+		{name: "retention of an hour", edit: func(c *Config) { c.EventsRetention = time.Hour }},
+		{name: "retention too short", edit: func(c *Config) { c.EventsRetention = time.Minute }, wantFlags: []string{FlagEventsRetention}},
+		{name: "retention negative", edit: func(c *Config) { c.EventsRetention = -time.Hour }, wantFlags: []string{FlagEventsRetention}},
 		{name: "database not postgres", edit: func(c *Config) { c.Database = "mysql://u@h/db" }, wantFlags: []string{FlagDatabase}},
 		{name: "tls half", edit: func(c *Config) { c.TLSCert = "c.pem" }, wantFlags: []string{FlagTLSCert}},
 		{name: "tls both", edit: func(c *Config) { c.TLSCert, c.TLSKey = "c.pem", "k.pem" }},
@@ -253,6 +265,14 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "hash concurrency", edit: func(c *Config) { c.HashConcurrency = 0 }, wantFlags: []string{FlagHashConcurrency}},
 		{name: "hash queue wait", edit: func(c *Config) { c.HashQueueWait = time.Hour }, wantFlags: []string{FlagHashQueueWait}},
 		{name: "backoff max below backoff", edit: func(c *Config) { c.LoginBackoffMax = time.Millisecond }, wantFlags: []string{FlagLoginBackoffMax}},
+		{name: "smtp", edit: func(c *Config) {
+			c.SMTPURL, c.SMTPFrom = "smtp://u:p@mail.example.com:587", "ID <no-reply@id.example.com>"
+		}},
+		{name: "smtps", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "smtps://mail.example.com", "no-reply@id.example.com" }},
+		{name: "smtp without from", edit: func(c *Config) { c.SMTPURL = "smtp://mail.example.com" }, wantFlags: []string{FlagSMTPFrom}},
+		{name: "smtp bad from", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "smtp://mail.example.com", "nobody" }, wantFlags: []string{FlagSMTPFrom}},
+		{name: "smtp scheme", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "http://mail.example.com", "a@example.com" }, wantFlags: []string{FlagSMTPURL}},
+		{name: "smtp port", edit: func(c *Config) { c.SMTPURL, c.SMTPFrom = "smtp://u:p@mail.example.com:0", "a@example.com" }, wantFlags: []string{FlagSMTPURL}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -331,6 +351,45 @@ func TestParse_secretFile(t *testing.T) {
 	}
 }
 
+// A bad --smtp-url is reported without the password it holds.
+func TestConfig_Validate_smtpPassword(t *testing.T) {
+	const pw = "S3cret-smtp-password"
+	for _, u := range []string{
+		"smtp://user:" + pw + "@mail example.com:587", "smtp://user:" + pw + "@mail.example.com:port", "smtp://user:" + pw + "@mail.example.com/x",
+		"smtpx://user:" + pw + "@mail.example.com", "smtp://user:" + pw + "%@mail.example.com", "smtp://:" + pw + "@mail.example.com",
+	} {
+		c := Default()
+		c.SMTPURL, c.SMTPFrom = u, "a@example.com"
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "--"+FlagSMTPURL+":") {
+			t.Errorf("Validate(--smtp-url with a bad URL) = %v, want an error naming --smtp-url", err)
+		} else if strings.Contains(err.Error(), pw) {
+			t.Errorf("Validate() = %v, which shows the password", err)
+		}
+	}
+}
+
+// INKAN_SMTP_URL_FILE reads the URL, password and all, from a file.
+func TestParse_smtpURLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "smtp-url")
+	if err := os.WriteFile(path, []byte("smtps://u:secret@mail.example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Register(fs, ServeSettings...)
+	env := map[string]string{"INKAN_SMTP_URL_FILE": path, "INKAN_SMTP_FROM": "no-reply@id.example.com"}
+	if _, err := Parse(fs, nil, func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("Parse() = %v", err)
+	}
+	if c.SMTPURL != "smtps://u:secret@mail.example.com" || c.SMTPFrom != "no-reply@id.example.com" {
+		t.Errorf("SMTPURL, SMTPFrom = %q, %q; want the file's and the variable's", c.SMTPURL, c.SMTPFrom)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
 func TestEnvName(t *testing.T) {
 	tests := []struct {
 		flag string
@@ -355,12 +414,12 @@ func TestEnvName(t *testing.T) {
 
 func TestEnvNames(t *testing.T) {
 	names := EnvNames()
-	for _, want := range []string{MasterKeyEnv, "INKAN_MASTER_KEY_FILE", "INKAN_DATABASE", "INKAN_DATABASE_FILE", "INKAN_TOKEN_TTL", "INKAN_TRUSTED_PROXIES"} {
+	for _, want := range []string{MasterKeyEnv, "INKAN_MASTER_KEY_FILE", "INKAN_DATABASE", "INKAN_DATABASE_FILE", "INKAN_TOKEN_TTL", "INKAN_TRUSTED_PROXIES", "INKAN_SMTP_URL", "INKAN_SMTP_URL_FILE", "INKAN_SMTP_FROM", "INKAN_TEMPLATES_DIR"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("EnvNames() lacks %s: %v", want, names)
 		}
 	}
-	for _, not := range []string{"INKAN_EMAIL", "INKAN_TOKEN_TTL_FILE", "INKAN_OUT"} {
+	for _, not := range []string{"INKAN_EMAIL", "INKAN_TOKEN_TTL_FILE", "INKAN_OUT", "INKAN_SMTP_FROM_FILE"} {
 		if slices.Contains(names, not) {
 			t.Errorf("EnvNames() has %s, which inkan does not read", not)
 		}
@@ -538,5 +597,16 @@ func TestConfig_LoadMasterKey(t *testing.T) {
 	c.MasterKeyFile = filepath.Join(t.TempDir(), "missing")
 	if _, _, _, err := c.LoadMasterKey(none, newKey); err == nil || !strings.Contains(err.Error(), "--master-key-file") {
 		t.Errorf("LoadMasterKey() with a missing --master-key-file = %v, want an error naming it", err)
+	}
+}
+
+func TestDays_String(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{{90 * 24 * time.Hour, "90d"}, {36 * time.Hour, "36h0m0s"}, {0, "0s"}} {
+		if got := days(tc.d).String(); got != tc.want {
+			t.Errorf("days(%v).String() = %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }

@@ -3,7 +3,7 @@
 //
 // The catalogues are JSON files that a translator edits without touching
 // code: locales/<lang>.json, one flat object of "key": "text", embedded in
-// the binary. A text may hold {placeholders}, filled in by T from its name,
+// the binary (package locales). A text may hold {placeholders}, filled in by T from its name,
 // value pairs. English (en) is complete by definition: a key missing from
 // another catalogue falls back to its English text, and the package's tests
 // check that every catalogue has every key with the same placeholders.
@@ -14,15 +14,15 @@
 package i18n
 
 import (
-	"embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path"
 	"slices"
 	"strings"
 
 	"golang.org/x/text/language"
+
+	"github.com/inkan-dev/inkan/internal/i18n/locales"
 )
 
 // Default is the language of a request that states none inkan speaks.
@@ -35,9 +35,6 @@ const Cookie = "lang"
 // maxAcceptLanguage bounds the Accept-Language header Match parses;
 // browsers send a few dozen bytes.
 const maxAcceptLanguage = 1024
-
-//go:embed locales/*.json
-var files embed.FS
 
 // languages are the languages of the catalogues, Default first.
 var languages = []string{"en", "ja"}
@@ -70,7 +67,7 @@ func mustLoad() map[string]map[string]string {
 }
 
 func load(lang string) (map[string]string, error) {
-	b, err := files.ReadFile(path.Join("locales", lang+".json"))
+	b, err := locales.FS.ReadFile(lang + ".json")
 	if err != nil {
 		return nil, fmt.Errorf("i18n: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -19,7 +20,7 @@ func placeholders(text string) []string {
 }
 
 // Every catalogue has every key of every other, each with the same
-// placeholders, and no empty text: a translator's omission fails here
+// placeholders, and no empty English text: a translator's omission fails here
 // rather than showing English on a Japanese page.
 func TestCatalogues_complete(t *testing.T) {
 	for _, a := range languages {
@@ -38,10 +39,12 @@ func TestCatalogues_complete(t *testing.T) {
 				}
 			}
 		}
-		for key, text := range catalogues[a] {
-			if text == "" {
-				t.Errorf("locales/%s.json: %q is empty", a, key)
-			}
+	}
+	// English says something for every key; another language may leave a
+	// text empty where it needs no word ("mail.duration.and" in Japanese).
+	for key, text := range catalogues[Default] {
+		if strings.TrimSpace(text) == "" {
+			t.Errorf("locales/%s.json: %q is empty", Default, key)
 		}
 	}
 	if len(Keys(Default)) < 50 {

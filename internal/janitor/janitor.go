@@ -1,6 +1,7 @@
 // Package janitor deletes expired rows (throttling counters, authorization
-// codes, refresh tokens, sessions, revocations) in small batches, on one
-// replica at a time, so that no table grows without bound.
+// codes, refresh tokens, sessions, revocations, and the audit trail's
+// events past their retention) in small batches, on one replica at a time,
+// so that no table grows without bound.
 package janitor
 
 import (
@@ -25,6 +26,9 @@ type Janitor struct {
 	Logger    *slog.Logger
 	Now       func() time.Time // nil means time.Now
 	BatchSize int              // rows per DELETE; 0 means DefaultBatchSize
+	// EventsRetention is how long an audit event is kept
+	// (--events-retention): older ones are deleted; 0 keeps them forever.
+	EventsRetention time.Duration
 }
 
 // Sweep deletes every expired row, a batch at a time, unless another replica
@@ -41,9 +45,15 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 	total := 0
 	_, err := j.Store.Exclusive(ctx, "janitor", func(ctx context.Context) error {
 		t := now()
-		for _, sweep := range []func(context.Context, time.Time, int) (int, error){
+		sweeps := []func(context.Context, time.Time, int) (int, error){
 			j.Store.DeleteExpiredThrottles, j.Store.DeleteExpiredGrants,
-		} {
+		}
+		if j.EventsRetention > 0 {
+			sweeps = append(sweeps, func(ctx context.Context, t time.Time, limit int) (int, error) {
+				return j.Store.DeleteEventsBefore(ctx, t.Add(-j.EventsRetention), limit)
+			})
+		}
+		for _, sweep := range sweeps {
 			for range maxBatches {
 				n, err := sweep(ctx, t, batch)
 				total += n

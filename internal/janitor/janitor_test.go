@@ -14,6 +14,8 @@ import (
 
 	"github.com/inkan-dev/inkan/internal/janitor"
 	"github.com/inkan-dev/inkan/internal/store"
+	"github.com/inkan-dev/inkan/internal/store/postgres"
+	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
 
@@ -68,4 +70,75 @@ func TestJanitor_week(t *testing.T) {
 		t.Errorf("throttle table ends the week with %d rows, want 1..%d", n, steadyMax)
 	}
 	t.Logf("a week of %d attempts every %v: peak %d rows", perStep, step, peak)
+}
+
+// The janitor deletes the events older than the retention, only them, in
+// batches; with no retention it keeps every event.
+func TestJanitor_eventsRetention(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"sqlite", func(t *testing.T) store.Store {
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "inkan.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}},
+		{"postgres", func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), pgtest.Database(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := b.open(t)
+			now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+			const retention = 90 * 24 * time.Hour
+			cut := now.Add(-retention)
+			// 12 events older than the retention (a few just before the
+			// cut), one exactly at it and 3 after.
+			var kept []string
+			for i := range 16 {
+				at := cut.Add(time.Duration(i-12) * time.Hour)
+				if i < 12 && i >= 9 {
+					at = cut.Add(-time.Duration(12-i) * time.Microsecond)
+				}
+				id := fmt.Sprint("r", i)
+				if !at.Before(cut) {
+					kept = append([]string{id}, kept...)
+				}
+				if err := st.AppendEvent(ctx, store.Event{At: at, Type: "login.failure", RequestID: id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			j := &janitor.Janitor{Store: st, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }, BatchSize: 5}
+			off := *j
+			if _, err := off.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if list, _ := st.ListEvents(ctx, store.EventFilter{}); len(list) != 16 {
+				t.Fatalf("a sweep without retention left %d events, want all 16", len(list))
+			}
+			j.EventsRetention = retention
+			n, err := j.Sweep(ctx)
+			if err != nil || n != 12 {
+				t.Fatalf("Sweep() = %d, %v; want 12 rows", n, err)
+			}
+			list, _ := st.ListEvents(ctx, store.EventFilter{})
+			var got []string
+			for _, e := range list {
+				got = append(got, e.RequestID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(kept) {
+				t.Errorf("events kept = %v, want %v", got, kept)
+			}
+		})
+	}
 }

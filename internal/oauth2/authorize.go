@@ -146,11 +146,7 @@ func (a *Authorizer) ParseRequest(ctx context.Context, q url.Values) (*Authorize
 	if rm := q.Get("response_mode"); rm != "" && rm != ResponseModeQuery {
 		return fail(InvalidRequest, "only response_mode=query is supported")
 	}
-	requested, err := ParseScope(q.Get("scope"))
-	if err != nil {
-		return fail(InvalidScope, AsError(err).Description)
-	}
-	if ar.Scope, err = GrantScope(c, requested); err != nil {
+	if ar.Scope, err = ClientScope(c, q.Get("scope")); err != nil {
 		return fail(InvalidScope, AsError(err).Description)
 	}
 	switch m := q.Get("code_challenge_method"); {

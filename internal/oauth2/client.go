@@ -153,6 +153,16 @@ func splitScope(s string) ([]string, error) {
 	return parts, nil
 }
 
+// ClientScope is the scope a request's scope parameter (raw) grants client
+// c: ParseScope, then GrantScope.
+func ClientScope(c store.Client, raw string) ([]string, error) {
+	requested, err := ParseScope(raw)
+	if err != nil {
+		return nil, err
+	}
+	return GrantScope(c, requested)
+}
+
 // GrantScope returns the requested scopes if the client may have them all,
 // or the client's own scopes when none were requested.
 func GrantScope(c store.Client, requested []string) ([]string, error) {

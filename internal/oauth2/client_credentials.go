@@ -20,11 +20,7 @@ func (g *ClientCredentialsGrant) Exchange(_ context.Context, req *TokenRequest) 
 	if c.Public {
 		return nil, Errorf(UnauthorizedClient, "a public client cannot use client_credentials")
 	}
-	requested, err := ParseScope(req.Scope)
-	if err != nil {
-		return nil, err
-	}
-	scope, err := GrantScope(c, requested)
+	scope, err := ClientScope(c, req.Scope)
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,7 @@ func (g *PasswordGrant) Exchange(ctx context.Context, req *TokenRequest) (*Token
 	if strings.TrimSpace(req.Username) == "" || req.Password == "" || g.MaxPasswordBytes > 0 && len(req.Password) > g.MaxPasswordBytes {
 		return nil, Errorf(InvalidRequest, "username and password are required")
 	}
-	requested, err := ParseScope(req.Scope)
-	if err != nil {
-		return nil, err
-	}
-	scope, err := GrantScope(c, requested)
+	scope, err := ClientScope(c, req.Scope)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -73,6 +74,9 @@ type RefreshGrant struct {
 	Policy *RefreshPolicy
 	Logger *slog.Logger     // required
 	Now    func() time.Time // nil means time.Now
+	// Events records a detected reuse (events.RefreshReuseDetected); nil
+	// records nothing.
+	Events events.Recorder
 }
 
 // Type is refresh_token.
@@ -125,6 +129,7 @@ func (g *RefreshGrant) Exchange(ctx context.Context, req *TokenRequest) (*TokenR
 		// Revoke the whole family, the successor stored just now too.
 		g.Policy.Revocations.RevokeFamily(ctx, rt.Family)
 		g.Logger.WarnContext(ctx, "refresh token reused: family revoked", "client_id", c.ID, "sub", rt.UserID)
+		events.Record(ctx, g.Events, events.Event{Type: events.RefreshReuseDetected, UserID: rt.UserID, ClientID: c.ID, Detail: map[string]string{"sid": rt.SessionID}})
 		return nil, invalid
 	}
 	return g.Issuer.IssueRotated(UserGrant{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -65,7 +66,7 @@ func (p *pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		if ar.Prompt == oauth2.PromptConsent {
 			params.Set("prompt", oauth2.PromptConsent)
 		}
-		p.loginPage(w, r, signIn{client: ar.Client.Name, params: params}, "", "", http.StatusOK)
+		p.loginPage(w, r, signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: params}, "", "", http.StatusOK)
 		return
 	}
 	if p.authz.NeedsConsent(ctx, ar, user) {
@@ -112,9 +113,10 @@ func (p *pages) issueCode(w http.ResponseWriter, r *http.Request, ar *oauth2.Aut
 // the login page names and to which it goes back, or a page of inkan's own
 // (the account pages) to return to.
 type signIn struct {
-	client string     // the client's name; empty for ret
-	params url.Values // the authorization request's parameters; nil for ret
-	ret    string     // a path that accountReturn accepts, when params is nil
+	client   string     // the client's name; empty for ret
+	clientID string     // the client's id, for the login's event; empty for ret
+	params   url.Values // the authorization request's parameters; nil for ret
+	ret      string     // a path that accountReturn accepts, when params is nil
 }
 
 // next is where the browser goes once signed in.
@@ -200,7 +202,7 @@ func (p *pages) readLoginForm(w http.ResponseWriter, r *http.Request) (signIn, b
 	if !ok {
 		return signIn{}, false
 	}
-	return signIn{client: ar.Client.Name, params: params}, true
+	return signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: params}, true
 }
 
 // handleLogin is POST /oauth2/login: the sign-in form.
@@ -222,7 +224,7 @@ func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.loginPage(w, r, to, email, "login.bad_credentials", http.StatusUnauthorized)
 		return
 	}
-	u, err := p.accounts.Authenticate(ctx, r.PostForm.Get("email"), password, p.proxies.clientIP(r))
+	u, err := p.accounts.Authenticate(events.WithClient(ctx, to.clientID), r.PostForm.Get("email"), password, p.proxies.clientIP(r))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
@@ -257,7 +259,7 @@ func (p *pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, u, ok := p.currentSession(r)
 	if !ok {
-		p.loginPage(w, r, signIn{client: ar.Client.Name, params: params}, "", "login.again", http.StatusUnauthorized)
+		p.loginPage(w, r, signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: params}, "", "login.again", http.StatusUnauthorized)
 		return
 	}
 	if !equalToken(p.sessionCSRF(sess), r.PostForm.Get("csrf")) {

@@ -50,6 +50,9 @@ func (p proxies) secure(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
+	if len(p) == 0 { // no proxy to believe: skip parsing the peer's address
+		return false
+	}
 	return p.trusted(remoteAddr(r)) && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 }
 

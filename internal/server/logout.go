@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -83,7 +84,7 @@ func (p *pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, u, signedIn := p.currentSession(r)
 	if valid && hint.SessionID != "" {
-		p.endSession(ctx, hint.SessionID, hint.Subject, "id_token_hint")
+		p.endSession(events.WithClient(ctx, hint.ClientID), hint.SessionID, hint.Subject, "id_token_hint")
 		if !signedIn || sess.ID == hint.SessionID && sess.UserID == hint.Subject {
 			p.signedOut(w, r, lr)
 			return
@@ -148,6 +149,7 @@ func (p *pages) endSession(ctx context.Context, sessionID, userID, via string) {
 	default:
 		p.log.InfoContext(ctx, "session ended", "sub", userID, "via", via)
 		p.loggedOut()
+		events.Record(ctx, p.events, events.Event{Type: events.SessionEnded, UserID: userID, Detail: map[string]string{"sid": sessionID, "via": via}})
 	}
 }
 

@@ -19,6 +19,8 @@ type Metrics struct {
 	logins   *prometheus.CounterVec
 	signups  *prometheus.CounterVec
 	tokens   prometheus.Counter
+	events   *prometheus.CounterVec
+	lost     prometheus.Counter // events that could not be stored
 }
 
 // Login and signup outcomes, the values of the result label.
@@ -57,8 +59,16 @@ func NewMetrics(keyAge func() time.Duration) *Metrics {
 			Name: "inkan_tokens_issued_total",
 			Help: "Tokens issued.",
 		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inkan_events_total",
+			Help: "Audit trail events recorded, by type (other: a type this build does not list).",
+		}, []string{"type"}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "inkan_events_lost_total",
+			Help: "Audit trail events that could not be stored (the log says why).",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.logins, m.signups, m.tokens,
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.signups, m.tokens, m.events, m.lost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if keyAge != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -67,6 +77,17 @@ func NewMetrics(keyAge func() time.Duration) *Metrics {
 		}, func() float64 { return keyAge().Seconds() }))
 	}
 	return m
+}
+
+// Register adds metrics kept outside the server (the mail outbox's) to
+// those Handler serves.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Handler serves the metrics in the Prometheus text format.
@@ -78,6 +99,14 @@ func (m *Metrics) Handler() http.Handler {
 // HTTPOptions.ServeMetrics is set.
 func (m *Metrics) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", m.Handler())
+}
+
+// countEvent counts an audit trail event (events.Options.Count).
+func (m *Metrics) countEvent(typ string, err error) {
+	m.events.WithLabelValues(typ).Inc()
+	if err != nil {
+		m.lost.Inc()
+	}
 }
 
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"github.com/inkan-dev/inkan/internal/events"
 )
 
 // handlerFunc computes a response or returns an error for the route's writer.
@@ -79,6 +82,15 @@ func requestID(r *http.Request) string {
 	return id
 }
 
+// addressOf is a client's address as an event records it: "" when the
+// peer's could not be read.
+func addressOf(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
 // statusWriter remembers the status for the access log.
 type statusWriter struct {
 	http.ResponseWriter
@@ -109,6 +121,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		id := requestID(r)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		// What an event of the request records of it, read only if one is.
+		req := r
+		ctx = events.WithRequestFunc(ctx, func() (string, string, string) { return addressOf(s.proxies.clientIP(req)), req.UserAgent(), id })
 		r = r.WithContext(ctx)
 		h := w.Header()
 		if len(r.TransferEncoding) > 0 {
@@ -146,14 +161,28 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				status, msg = statusClientClosed, "request cancelled"
 			}
 			s.opts.Metrics.observe(r.Pattern, method(r.Method), status, d)
-			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, msg,
-				slog.String("method", r.Method),
-				slog.String("route", r.Pattern),
-				slog.Int("status", status),
-				slog.Duration("duration", d))
+			s.accessLog(ctx, msg, r, status, d)
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// accessLog writes a request's line at Info. It builds the record itself,
+// with no caller's pc: the access log names the route, not a source line,
+// and Logger.LogAttrs would walk the stack (runtime.Callers) on every
+// request to find one.
+func (s *Server) accessLog(ctx context.Context, msg string, r *http.Request, status int, d time.Duration) {
+	h := s.opts.Logger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	rec.AddAttrs(
+		slog.String("method", r.Method),
+		slog.String("route", r.Pattern),
+		slog.Int("status", status),
+		slog.Duration("duration", d))
+	_ = h.Handle(ctx, rec) // a handler's write failure has no one to tell
 }
 
 // statusClientClosed is what the access log and the metrics record for a

@@ -40,7 +40,7 @@ func newOAuth(o Options, issuer *oauth2.Issuer, revocations *oauth2.Revocations,
 		clients: o.Store,
 		tokens: oauth2.NewTokenEndpoint(
 			&oauth2.AuthCodeGrant{Store: o.Store, Issuer: issuer, Users: users, Revocations: revocations, Logger: o.Logger, Now: o.Now},
-			&oauth2.RefreshGrant{Store: o.Store, Issuer: issuer, Policy: policy, Logger: o.Logger, Now: o.Now},
+			&oauth2.RefreshGrant{Store: o.Store, Issuer: issuer, Policy: policy, Logger: o.Logger, Now: o.Now, Events: o.Events},
 			&oauth2.ClientCredentialsGrant{Issuer: issuer},
 			&oauth2.PasswordGrant{Passwords: passwordLogins{accounts}, Issuer: issuer, MaxPasswordBytes: account.MaxPasswordBytes, Now: o.Now},
 		),

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -70,7 +71,8 @@ func (o *oauth) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp, err := o.tokens.Exchange(r.Context(), oauth2.ParseTokenRequest(r.PostForm, c, o.proxies.clientIP(r)))
+	ctx := events.WithClient(r.Context(), c.ID) // the password grant's login events name the client
+	resp, err := o.tokens.Exchange(ctx, oauth2.ParseTokenRequest(r.PostForm, c, o.proxies.clientIP(r)))
 	if err != nil {
 		return err
 	}

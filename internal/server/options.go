@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
+	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -23,6 +25,13 @@ type Options struct {
 	// Metrics counts requests, logins and tokens; nil means metrics of the
 	// server's own, served nowhere unless HTTP.ServeMetrics.
 	Metrics *Metrics
+	// Mail queues the email of the features that send it (verification,
+	// recovery, notices); nil (treat it as mail.Off) or mail.Off means no
+	// SMTP server: those features are off and say so (mail.ErrDisabled).
+	Mail mail.Mailer
+	// Events records the audit trail's events; nil means an events.Trail
+	// over Store, counted in Metrics (inkan_events_total).
+	Events events.Recorder
 
 	HTTP        HTTPOptions        // what the server believes of, and sends to, the network
 	Accounts    AccountOptions     // registration, and the budgets of password logins
@@ -121,6 +130,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
+	}
+	if o.Events == nil {
+		o.Events = events.New(events.Options{Store: o.Store, Logger: o.Logger, Now: o.Now, Count: o.Metrics.countEvent})
 	}
 	return o, nil
 }

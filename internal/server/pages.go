@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/store"
@@ -29,6 +30,7 @@ type pages struct {
 	// loggedOut wakes the delivery of back-channel logouts
 	// (backchannel.kick) after a session ends.
 	loggedOut func()
+	events    events.Recorder // session.ended
 	log       logs
 }
 

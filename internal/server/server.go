@@ -106,6 +106,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		ThrottleSecret: opts.Tokens.Secret,
 		RevokeFamily:   revocations.RevokeFamily,
 		OnLogin:        func(result string) { logins.WithLabelValues(result).Inc() },
+		Events:         opts.Events,
 	})
 	if err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		&pages{
 			store: opts.Store, authz: &oauth2.Authorizer{Store: opts.Store, Now: opts.Now}, accounts: accounts, hints: hints,
 			issuer: opts.Issuer, now: opts.Now, cookies: s.cookies, proxies: s.proxies, sessions: sessions, signup: opts.Accounts.Signup,
-			loggedOut: s.backchannel.kick, log: log,
+			loggedOut: s.backchannel.kick, events: opts.Events, log: log,
 		},
 		&selfService{
 			issuer: opts.Issuer, accounts: accounts, tokens: tokens, access: access, sessions: sessions, proxies: s.proxies,

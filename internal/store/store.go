@@ -103,6 +103,8 @@ type Store interface {
 	ClientStore
 	GrantStore
 	SettingsStore
+	MailStore
+	EventStore
 	// Versions reads every change counter at once (UsersVersion,
 	// ClientsVersion, KeysVersion, RevocationsVersion), in one query: what
 	// a process polls to learn that another one changed something it keeps

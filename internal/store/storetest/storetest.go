@@ -51,6 +51,8 @@ func Run(t *testing.T, open Opener) {
 		}},
 	}
 	tests = append(tests, oauthTests...)
+	tests = append(tests, mailTests...)
+	tests = append(tests, eventTests...)
 	for _, tc := range append(tests, settingsTests...) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -66,6 +68,7 @@ func RunConcurrent(t *testing.T, open Opener) {
 	t.Run("exclusive", func(t *testing.T) { testExclusive(t, open(t)) })
 	runConcurrentOAuth(t, open)
 	t.Run("serving settings", func(t *testing.T) { testConcurrentServing(t, open(t)) })
+	t.Run("mail claim", func(t *testing.T) { testConcurrentMailClaim(t, open(t)) })
 }
 
 // base is a fixed instant with microsecond precision, the precision every

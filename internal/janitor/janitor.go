@@ -1,5 +1,5 @@
 // Package janitor deletes expired rows (throttling counters, authorization
-// codes, refresh tokens, sessions, revocations) in small batches, on one
+// codes, refresh tokens, sessions, revocations, one-time tokens) in small batches, on one
 // replica at a time, so that no table grows without bound.
 package janitor
 
@@ -42,7 +42,7 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 	_, err := j.Store.Exclusive(ctx, "janitor", func(ctx context.Context) error {
 		t := now()
 		for _, sweep := range []func(context.Context, time.Time, int) (int, error){
-			j.Store.DeleteExpiredThrottles, j.Store.DeleteExpiredGrants,
+			j.Store.DeleteExpiredThrottles, j.Store.DeleteExpiredGrants, j.Store.DeleteExpiredOneTimeTokens,
 		} {
 			for range maxBatches {
 				n, err := sweep(ctx, t, batch)

@@ -103,6 +103,7 @@ type Store interface {
 	ClientStore
 	GrantStore
 	SettingsStore
+	OneTimeTokenStore
 	// Versions reads every change counter at once (UsersVersion,
 	// ClientsVersion, KeysVersion, RevocationsVersion), in one query: what
 	// a process polls to learn that another one changed something it keeps

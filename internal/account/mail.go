@@ -1,0 +1,36 @@
+package account
+
+import "context"
+
+// Message is a mail to send: to whom, which kind (MailVerify,
+// MailRecover, …), in which language, and the values its template fills
+// in. It is package mail's Message (mail.Message), declared here until that
+// package lands.
+type Message struct {
+	To, Kind, Lang string
+	Data           map[string]string
+}
+
+// Mailer commits a message to the outbox, from which it is delivered (mail.Mailer).
+type Mailer interface {
+	Enqueue(ctx context.Context, m Message) error
+}
+
+// The kinds of mail the service sends, and the Data each carries:
+//
+//   - MailVerify, to the user's address: name, link, code (when the token
+//     has one), expires_minutes.
+//   - MailRecover, to the user's address: name, link, code, expires_minutes.
+//   - MailEmailChange, to the new address: name, link, code,
+//     expires_minutes, old_email, new_email.
+//   - MailEmailChangedNotice, to the old address once the change took
+//     effect: name, old_email, new_email.
+//   - MailPasswordChanged, to the user's address after a recovery: name,
+//     email.
+const (
+	MailVerify             = "verify"
+	MailRecover            = "recover"
+	MailEmailChange        = "email-change"
+	MailEmailChangedNotice = "email-changed-notice"
+	MailPasswordChanged    = "password-changed"
+)

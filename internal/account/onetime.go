@@ -244,8 +244,11 @@ func normalizeCode(code string) (string, bool) {
 }
 
 // useCode uses the token of purpose of the user userID (empty: none is
-// known, and the same work is done against no token) if code is its code
-// and it counts. throttleAs names the account in the code throttle.
+// known) if code is its code and it counts. throttleAs names the account
+// in the code throttle. Whether or not there is such a user, or a token
+// with a code, it does the same reads and writes (the code is counted
+// against a token that does not exist), so that neither the answer nor its
+// time tells which.
 func (s *Service) useCode(ctx context.Context, userID, purpose, code, throttleAs string) (store.OneTimeToken, store.User, error) {
 	code, ok := normalizeCode(code)
 	if !ok {
@@ -256,7 +259,17 @@ func (s *Service) useCode(ctx context.Context, userID, purpose, code, throttleAs
 		return store.OneTimeToken{}, store.User{}, err
 	}
 	t, err := s.opts.Store.GetUserOneTimeToken(ctx, userID, purpose)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.CodeMAC == "") {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.OneTimeToken{}, store.User{}, err
+	}
+	hash := t.Hash
+	if err != nil || t.CodeMAC == "" {
+		hash = absentHash
+	}
+	// Counted before it is checked: parallel guesses cannot pass the budget.
+	t, err = s.opts.Store.AttemptOneTimeCode(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		_, _ = s.opts.Store.GetUser(ctx, userID) // as check does
 		return store.OneTimeToken{}, store.User{}, ErrLinkInvalid
 	}
 	if err != nil {
@@ -264,12 +277,6 @@ func (s *Service) useCode(ctx context.Context, userID, purpose, code, throttleAs
 	}
 	u, err := s.check(ctx, t, purpose)
 	if err != nil {
-		return store.OneTimeToken{}, store.User{}, err
-	}
-	// Counted before it is checked: parallel guesses cannot pass the budget.
-	if t, err = s.opts.Store.AttemptOneTimeCode(ctx, t.Hash); errors.Is(err, store.ErrNotFound) {
-		return store.OneTimeToken{}, store.User{}, ErrLinkInvalid
-	} else if err != nil {
 		return store.OneTimeToken{}, store.User{}, err
 	}
 	want := s.codeMAC(t.Hash, code)
@@ -288,6 +295,10 @@ func (s *Service) useCode(ctx context.Context, userID, purpose, code, throttleAs
 	}
 	return t, u, nil
 }
+
+// absentHash names no token (no SHA-256 is all zeros): a code checked
+// where there is none is counted against it, at the cost of a real one.
+var absentHash = strings.Repeat("0", 64)
 
 // IssueLink makes a one-time link of purpose (store.PurposeVerify or
 // store.PurposeRecover) for the user, without a code and without sending

@@ -232,3 +232,6 @@ func (s *Service) endEverything(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+// RecoveryTTL is how long a recovery link and code count.
+func (s *Service) RecoveryTTL() time.Duration { return s.opts.RecoveryTTL }

@@ -55,6 +55,9 @@ type Config struct {
 	RefreshTokenTTL    time.Duration // refresh token lifetime
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor
 	AllowedOrigins     Strings       // browser origins given CORS on the token, userinfo and revocation endpoints
+
+	RequireVerifiedEmail bool          // sign-in refused until the email is verified (after the password checks out)
+	RecoveryTTL          time.Duration // lifetime of a password recovery link and code
 }
 
 // Default returns the zero-configuration settings.
@@ -83,6 +86,8 @@ func Default() Config {
 		SessionTTL:         24 * time.Hour,
 		RefreshTokenTTL:    720 * time.Hour,
 		RefreshReuseWindow: 10 * time.Second,
+
+		RecoveryTTL: time.Hour,
 	}
 }
 
@@ -120,6 +125,9 @@ const (
 	FlagRefreshTokenTTL    = "refresh-token-ttl"
 	FlagRefreshReuseWindow = "refresh-reuse-window"
 	FlagAllowedOrigin      = "allowed-origin"
+
+	FlagRequireVerifiedEmail = "require-verified-email"
+	FlagRecoveryTTL          = "recovery-ttl"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -129,6 +137,7 @@ var ServeSettings = []string{
 	FlagLoginAttempts, FlagLoginAccountAttempts, FlagLoginBackoff, FlagLoginBackoffMax, FlagSignupAttempts,
 	FlagMasterKeyFile, FlagJWKSMaxAge, FlagKeyRotation, FlagSigningAlg,
 	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
+	FlagRequireVerifiedEmail, FlagRecoveryTTL,
 }
 
 var settings = ServeSettings
@@ -217,6 +226,10 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.DurationVar(&c.RefreshReuseWindow, name, c.RefreshReuseWindow, "a used refresh token presented again within this gets the same successor; later, its family is revoked")
 		case FlagAllowedOrigin:
 			fs.Var(&c.AllowedOrigins, name, "browser `origin`s (such as https://app.example.com) given CORS on the token, introspection, revocation and userinfo endpoints: a list; repeat the flag or separate with commas")
+		case FlagRequireVerifiedEmail:
+			fs.BoolVar(&c.RequireVerifiedEmail, name, c.RequireVerifiedEmail, "refuse sign-in (POST /user/_authenticate, the login page, the password grant) until the user's email is verified; checked only once the password is right (true or false)")
+		case FlagRecoveryTTL:
+			fs.DurationVar(&c.RecoveryTTL, name, c.RecoveryTTL, "lifetime of a password recovery link and code (1m to 24h)")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
@@ -378,6 +391,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshTokenTTL < time.Minute || c.RefreshTokenTTL > 365*24*time.Hour {
 		bad(FlagRefreshTokenTTL, "%v is outside 1m to 365 days", c.RefreshTokenTTL)
+	}
+	if c.RecoveryTTL < time.Minute || c.RecoveryTTL > 24*time.Hour {
+		bad(FlagRecoveryTTL, "%v is outside 1m to 24h", c.RecoveryTTL)
 	}
 	if c.RefreshReuseWindow < 0 || c.RefreshReuseWindow > 5*time.Minute {
 		bad(FlagRefreshReuseWindow, "%v is outside 0 to 5m", c.RefreshReuseWindow)

@@ -16,15 +16,22 @@ import (
 // was answered.
 const backgroundTimeout = 30 * time.Second
 
+// backgroundStart is how long the preparation of a mail waits for its
+// request's context to end (net/http ends it once the handler has
+// returned) before it starts anyway: the work must not compete with the
+// answer for the processor, or its time would tell a known email.
+const backgroundStart = 50 * time.Millisecond
+
 // mailRequest is the part of a request for a mail (recovery, a new
 // verification) that the client waits for, the same whether or not a user
 // has the email: the email is checked for its form, counted in the
 // per-address and per-email throttles (kind names their counters), and a
 // place among the mails being prepared is taken (waiting while they are
-// all taken, alike for every email). Then, after returning, prepare runs
-// for the user who has the email, if any is and is enabled; an unknown
-// email costs the request nothing more (OWASP Forgot Password Cheat Sheet:
-// "consistent amount of time … by using asynchronous calls").
+// all taken, alike for every email). Then, once ctx has ended (the request
+// was answered) or after backgroundStart, prepare runs for the user who
+// has the email, if any is and is enabled; an unknown email costs the
+// request nothing more (OWASP Forgot Password Cheat Sheet: "consistent
+// amount of time … by using asynchronous calls").
 func (s *Service) mailRequest(ctx context.Context, kind, email string, from netip.Addr, prepare func(context.Context, store.User) error) error {
 	if s.opts.Mailer == nil {
 		return ErrMailOff
@@ -56,6 +63,12 @@ func (s *Service) mailRequest(ctx context.Context, kind, email string, from neti
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundTimeout)
 	go func() {
 		defer func() { <-s.background; cancel(); s.pending.Done() }()
+		start := time.NewTimer(backgroundStart)
+		select {
+		case <-ctx.Done():
+		case <-start.C:
+		}
+		start.Stop()
 		u, err := s.opts.Store.GetUserByEmail(bctx, email)
 		switch {
 		case errors.Is(err, store.ErrNotFound):

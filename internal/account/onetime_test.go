@@ -614,3 +614,26 @@ func TestNormalizeCode(t *testing.T) {
 		}
 	}
 }
+
+// A code as typed is six ASCII digits once spaces and hyphens are dropped,
+// or no code; what normalizeCode accepts it accepts again unchanged.
+func FuzzNormalizeCode(f *testing.F) {
+	for _, s := range []string{"123456", "123 456", "12-34-56", "１２３４５６", "12345\x00", "٣٣٣٣٣٣", strings.Repeat("-", 16)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := normalizeCode(s)
+		if !ok {
+			if got != "" {
+				t.Fatalf("normalizeCode(%q) = %q, false; want no code", s, got)
+			}
+			return
+		}
+		if len(got) != 6 || strings.Trim(got, "0123456789") != "" {
+			t.Fatalf("normalizeCode(%q) = %q: not six ASCII digits", s, got)
+		}
+		if again, ok := normalizeCode(got); !ok || again != got {
+			t.Fatalf("normalizeCode(%q) = %q, %v; want it unchanged", got, again, ok)
+		}
+	})
+}

@@ -58,7 +58,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 		return err
 	}
 	d := s.mailData(u, is)
-	d["old_email"], d["new_email"] = u.Email, newEmail
+	d["new_email"] = newEmail
 	if err := s.send(ctx, Message{To: newEmail, Kind: MailEmailChange, Lang: lang, Data: d}); err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (s *Service) emailChanged(ctx context.Context, t store.OneTimeToken, lang s
 	s.opts.Logger.InfoContext(ctx, "email changed", "sub", u.ID)
 	if oldEmail != u.Email {
 		if err := s.send(ctx, Message{To: oldEmail, Kind: MailEmailChangedNotice, Lang: lang,
-			Data: map[string]string{"name": u.Name, "old_email": oldEmail, "new_email": u.Email}}); err != nil {
+			Data: map[string]string{"name": u.Name, "new_email": u.Email}}); err != nil {
 			s.opts.Logger.ErrorContext(ctx, "email changed notice", "sub", u.ID, "err", err)
 		}
 	}

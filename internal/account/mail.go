@@ -16,17 +16,18 @@ type Mailer interface {
 	Enqueue(ctx context.Context, m Message) error
 }
 
-// The kinds of mail the service sends, and the Data each carries:
+// The kinds of mail the service sends, and the Data each carries (package
+// mail's Data keys):
 //
 //   - MailVerify, to the user's address: name, link, code (when the token
-//     has one), expires_minutes.
-//   - MailRecover, to the user's address: name, link, code, expires_minutes.
-//   - MailEmailChange, to the new address: name, link, code,
-//     expires_minutes, old_email, new_email.
+//     has one), expiry (a Go duration: "24h0m0s").
+//   - MailRecover, to the user's address: name, link, code, expiry.
+//   - MailEmailChange, to the new address: name, link, code, expiry,
+//     new_email.
 //   - MailEmailChangedNotice, to the old address once the change took
-//     effect: name, old_email, new_email.
+//     effect: name, new_email.
 //   - MailPasswordChanged, to the user's address after a recovery: name,
-//     email.
+//     link (the recovery page, for an owner who did not do it).
 const (
 	MailVerify             = "verify"
 	MailRecover            = "recover"

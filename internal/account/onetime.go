@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -136,7 +135,7 @@ func (s *Service) mailData(u store.User, is issued) map[string]string {
 	d := map[string]string{
 		"name":            u.Name,
 		"link":            s.link(is.tok.Purpose, is.raw),
-		"expires_minutes": strconv.Itoa(int(is.tok.ExpiresAt.Sub(is.tok.CreatedAt).Minutes())),
+		"expiry":          is.tok.ExpiresAt.Sub(is.tok.CreatedAt).String(),
 	}
 	if is.code != "" {
 		d["code"] = is.code

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,11 +23,41 @@ type recordingMailer struct {
 	fail error
 }
 
+// mailKeys are the Data keys package mail takes for each kind: required
+// ones first, then the optional ones after a "|".
+var mailKeys = map[string]string{
+	MailVerify:             "link|code expiry name",
+	MailRecover:            "link|code expiry name",
+	MailEmailChange:        "link|code expiry name new_email",
+	MailPasswordChanged:    "|link name",
+	MailEmailChangedNotice: "new_email|link name",
+}
+
 func (m *recordingMailer) Enqueue(_ context.Context, msg Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
+	}
+	keys, ok := mailKeys[msg.Kind]
+	if !ok {
+		return fmt.Errorf("unknown kind %q", msg.Kind)
+	}
+	required, optional, _ := strings.Cut(keys, "|")
+	for _, k := range strings.Fields(required) {
+		if msg.Data[k] == "" {
+			return fmt.Errorf("%s lacks Data[%q]", msg.Kind, k)
+		}
+	}
+	for k := range msg.Data {
+		if !slices.Contains(strings.Fields(required+" "+optional), k) {
+			return fmt.Errorf("%s takes no Data[%q]", msg.Kind, k)
+		}
+	}
+	if d, ok := msg.Data["expiry"]; ok {
+		if v, err := time.ParseDuration(d); err != nil || v <= 0 {
+			return fmt.Errorf("Data[expiry] %q is not a positive duration", d)
+		}
 	}
 	m.msgs = append(m.msgs, msg)
 	return nil
@@ -92,8 +124,8 @@ func TestService_verification(t *testing.T) {
 		t.Fatalf("StartVerification() = %v", err)
 	}
 	msg := m.only(t, MailVerify, u.Email)
-	if msg.Lang != "ja" || msg.Data["name"] != "U" || len(msg.Data["code"]) != 6 || msg.Data["expires_minutes"] != "1440" {
-		t.Errorf("verification mail = %+v, want lang ja, the name, a 6-digit code, 1440 minutes", msg)
+	if msg.Lang != "ja" || msg.Data["name"] != "U" || len(msg.Data["code"]) != 6 || msg.Data["expiry"] != "24h0m0s" {
+		t.Errorf("verification mail = %+v, want lang ja, the name, a 6-digit code, expiry 24h", msg)
 	}
 	tok := linkToken(t, msg, VerifyPath)
 
@@ -301,8 +333,8 @@ func TestService_recovery(t *testing.T) {
 	}
 	f.svc.Wait()
 	msg := m.only(t, MailRecover, u.Email)
-	if msg.Data["expires_minutes"] != "60" || len(msg.Data["code"]) != 6 || msg.Lang != "ja" {
-		t.Errorf("recovery mail = %+v, want 60 minutes, a code, lang ja", msg)
+	if msg.Data["expiry"] != "1h0m0s" || len(msg.Data["code"]) != 6 || msg.Lang != "ja" {
+		t.Errorf("recovery mail = %+v, want expiry 1h, a code, lang ja", msg)
 	}
 	tok := linkToken(t, msg, RecoverPath)
 
@@ -476,7 +508,7 @@ func TestService_emailChange(t *testing.T) {
 		t.Fatalf("RequestEmailChange() = %v", err)
 	}
 	msg := m.only(t, MailEmailChange, "new@example.com")
-	if msg.Data["old_email"] != u.Email || msg.Data["new_email"] != "new@example.com" || len(msg.Data["code"]) != 6 {
+	if msg.Data["new_email"] != "new@example.com" || len(msg.Data["code"]) != 6 {
 		t.Errorf("email change mail = %+v", msg)
 	}
 	if now, _ := f.store.GetUser(ctx, u.ID); now.Email != u.Email {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/plaintext"
@@ -211,7 +212,7 @@ func (s *Service) recovered(ctx context.Context, t store.OneTimeToken, hash, lan
 	}
 	s.opts.Logger.InfoContext(ctx, "password reset", "sub", u.ID)
 	if err := s.send(ctx, Message{To: u.Email, Kind: MailPasswordChanged, Lang: lang,
-		Data: map[string]string{"name": u.Name, "email": u.Email}}); err != nil {
+		Data: map[string]string{"name": u.Name, "link": strings.TrimRight(s.opts.LinkBase, "/") + RecoverPath}}); err != nil {
 		s.opts.Logger.ErrorContext(ctx, "password changed notice", "sub", u.ID, "err", err)
 	}
 	return u, nil

@@ -50,7 +50,7 @@ func testEmail_change(t *testing.T, backend harnessOption) {
 		t.Fatalf("POST /user/_email = %d %s", rec.Code, rec.Body)
 	}
 	msg := m.only(t, account.MailEmailChange, "new@example.com")
-	if msg.Data["old_email"] != "alice@example.com" {
+	if msg.Data["new_email"] != "new@example.com" {
 		t.Errorf("mail = %+v", msg)
 	}
 	if me := decode(t, p.do(t, "GET", "/user", "", "Authorization", bearer)); me["email"] != "alice@example.com" {

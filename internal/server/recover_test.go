@@ -49,7 +49,7 @@ func testRecover_link(t *testing.T, backend harnessOption) {
 	}
 	p.srv.Wait()
 	msg := m.only(t, account.MailRecover, "alice@example.com")
-	if msg.Lang != "ja" || msg.Data["expires_minutes"] != "60" || len(msg.Data["code"]) != 6 {
+	if msg.Lang != "ja" || msg.Data["expiry"] != "1h0m0s" || len(msg.Data["code"]) != 6 {
 		t.Errorf("recovery mail = %+v", msg)
 	}
 	link := msg.Data["link"]

@@ -133,9 +133,9 @@ func (s *Service) link(purpose, raw string) string {
 // mailData is what the mail of an issued token carries.
 func (s *Service) mailData(u store.User, is issued) map[string]string {
 	d := map[string]string{
-		"name":            u.Name,
-		"link":            s.link(is.tok.Purpose, is.raw),
-		"expiry":          is.tok.ExpiresAt.Sub(is.tok.CreatedAt).String(),
+		"name":   u.Name,
+		"link":   s.link(is.tok.Purpose, is.raw),
+		"expiry": is.tok.ExpiresAt.Sub(is.tok.CreatedAt).String(),
 	}
 	if is.code != "" {
 		d["code"] = is.code

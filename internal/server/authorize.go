@@ -176,6 +176,9 @@ func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, account.ErrBadCredentials):
 		p.loginPage(w, r, ar, params, email, "Incorrect email or password.", http.StatusUnauthorized)
 		return
+	case errors.Is(err, account.ErrEmailNotVerified):
+		p.loginPage(w, r, ar, params, email, notVerifiedText, http.StatusForbidden)
+		return
 	case err != nil:
 		p.log.fault(ctx, "login", "err", err)
 		p.errorPage(w, r, http.StatusInternalServerError, "Something went wrong.")

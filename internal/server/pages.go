@@ -19,7 +19,9 @@ import (
 
 // pages serves the browser's side of OAuth 2.0 and OpenID Connect: the
 // authorization endpoint with its login and consent forms (authorize.go),
-// RP-Initiated Logout (logout.go), and the pages' style sheet.
+// RP-Initiated Logout (logout.go), the pages' style sheet, and the pages
+// that mailed links open: email verification (verify.go), password
+// recovery (recover.go) and email change (email.go).
 type pages struct {
 	store      store.Store        // sessions, and the users and clients they name
 	authz      *oauth2.Authorizer // the authorization request, consent and codes
@@ -47,6 +49,13 @@ func (p *pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /oauth2/logout", p.handleLogout)
 	mux.HandleFunc("POST /oauth2/logout", p.handleLogout)
 	mux.HandleFunc("GET /oauth2/static/style.css", p.handleStyle)
+	mux.HandleFunc("GET "+account.VerifyPath, p.handleVerifyPage)
+	mux.HandleFunc("POST "+account.VerifyPath, p.handleVerifyPost)
+	mux.HandleFunc("GET "+account.RecoverPath, p.handleRecoverPage)
+	mux.HandleFunc("POST "+account.RecoverPath, p.handleRecoverPost)
+	mux.HandleFunc("GET "+account.EmailChangePath, p.handleEmailConfirmPage)
+	mux.HandleFunc("POST "+account.EmailChangePath, p.handleEmailConfirmPost)
+	mux.HandleFunc("POST /account/email", p.handleEmailForm)
 }
 
 // currentSession returns the browser's login session, if it has a live one
@@ -112,7 +121,7 @@ func (p *pages) redirectTo(w http.ResponseWriter, r *http.Request, target string
 const pageCSS = `body{font-family:system-ui,sans-serif;background:#f5f3ef;color:#222;margin:0}
 main{max-width:24rem;margin:4rem auto;background:#fff;border:1px solid #ddd;border-radius:8px;padding:2rem}
 h1{font-size:1.3rem;margin-top:0}h1 span{color:#b22}label{display:block;margin:.8rem 0 .3rem}
-input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #bbb;border-radius:4px}
+input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #bbb;border-radius:4px}
 button{margin-top:1.2rem;padding:.55rem 1.2rem;border:0;border-radius:4px;background:#b22;color:#fff;font-size:1rem;cursor:pointer}
 button.secondary{background:#777}.error{color:#b22}ul{padding-left:1.2rem}`
 

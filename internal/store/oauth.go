@@ -162,6 +162,9 @@ type GrantStore interface {
 	// CreateSession inserts s; a taken hash or ID is ErrConflict.
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, hash string) (Session, error)
+	// ListSessions returns the sessions of a user, expired ones too until
+	// they are deleted, oldest first.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
 	// DeleteSession removes a session; a missing one is ErrNotFound.
 	DeleteSession(ctx context.Context, hash string) error
 	// EndSession ends the session with the given ID, if it is userID's

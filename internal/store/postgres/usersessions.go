@@ -1,0 +1,31 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// ListSessions returns the user's sessions, oldest first.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx,
+		"SELECT hash, id, user_id, auth_time, created_at, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at, id", userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		var se store.Session
+		if err := rows.Scan(&se.Hash, &se.ID, &se.UserID, &se.AuthTime, &se.CreatedAt, &se.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		se.AuthTime, se.CreatedAt, se.ExpiresAt = utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt)
+		out = append(out, se)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}

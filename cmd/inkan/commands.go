@@ -44,7 +44,7 @@ var commands = command{
 	subs: []command{
 		{name: "serve", summary: "run the HTTP server (zero-config: creates its data dir, database and key)", run: serve},
 		{
-			name: "users", summary: "add, list, disable, enable, delete users; change a password",
+			name: "users", summary: "add, list, disable, enable, delete users; change a password; verify emails",
 			usage: "<subcommand> [flags]", column: 24,
 			subs: shared(users,
 				command{name: "add", args: "--email E --name N [--password-hash HASH] [--email-verified]",
@@ -57,6 +57,13 @@ var commands = command{
 				command{name: "delete", args: "EMAIL|ID", summary: "delete the user; their tokens stop working"},
 				command{name: "passwd", args: "EMAIL|ID", summary: "set a new password (stdin or prompt, as for add); every\n" +
 					"token, code and refresh token issued before stops working"},
+				command{name: "verify-email", args: "EMAIL|ID", summary: "mark the user's email verified (email_verified)"},
+				command{name: "verify-link", args: "EMAIL|ID --issuer URL",
+					summary: "print a one-time link that verifies the user's email, for\n" +
+						"an operator without SMTP to pass on; valid 24h"},
+				command{name: "reset-link", args: "EMAIL|ID --issuer URL [--recovery-ttl D]",
+					summary: "print a one-time link to a page that sets a new password\n" +
+						"(and ends every session and token), valid --recovery-ttl"},
 			),
 			notes: storeNotes,
 		},

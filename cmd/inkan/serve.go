@@ -32,6 +32,13 @@ import (
 // first attempt (or until its block ends, if later).
 const throttleWindow = time.Hour
 
+// The budgets of the requests for a mail (recovery, a new verification):
+// per client address, and per email, known or not.
+var (
+	mailAddressPolicy = store.ThrottlePolicy{Free: 20, Base: time.Minute, Max: time.Hour, Window: throttleWindow}
+	mailEmailPolicy   = store.ThrottlePolicy{Free: 3, Base: time.Minute, Max: time.Hour, Window: throttleWindow}
+)
+
 // hashIdleRelease is how long the hash pool stays idle before the memory of
 // its argon2id computations (m KiB each) goes back to the operating system
 // (docs/performance.md has the measurements).
@@ -181,6 +188,12 @@ func serve(ctx context.Context, std stdio, args []string) error {
 			LoginPolicy:   login,
 			AccountPolicy: perAccount,
 			SignupPolicy:  store.ThrottlePolicy{Free: cfg.SignupAttempts, Base: time.Second, Max: time.Hour, Window: throttleWindow},
+
+			RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+			RecoveryTTL:          cfg.RecoveryTTL,
+			MailAddressPolicy:    mailAddressPolicy,
+			MailEmailPolicy:      mailEmailPolicy,
+			CodePolicy:           perAccount, // one-time codes are guessed like passwords
 		},
 		Tokens: server.TokenOptions{
 			TTL:                cfg.TokenTTL,
@@ -260,6 +273,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	srv.Wait() // the mails requested by answered requests reach the outbox
 	stopReload()
 	<-mailDone // a delivery under way finishes, and is recorded, first
 	if err := st.Close(); err != nil {

@@ -34,8 +34,20 @@ func users(ctx context.Context, std stdio, sub string, args []string) error {
 	case "list":
 		synopsis = "users list [flags]"
 	}
+	switch sub {
+	case "verify-link":
+		synopsis = "users verify-link EMAIL|ID --issuer URL [flags]"
+	case "reset-link":
+		synopsis = "users reset-link EMAIL|ID --issuer URL [--recovery-ttl D] [flags]"
+	}
 	fs := newFlags(std, "users "+sub, synopsis)
 	cfg.Register(fs, config.StoreSettings...)
+	switch sub {
+	case "verify-link":
+		cfg.Register(fs, config.FlagIssuer)
+	case "reset-link":
+		cfg.Register(fs, config.FlagIssuer, config.FlagRecoveryTTL)
+	}
 	if sub == "add" {
 		fs.StringVar(&email, "email", "", "the user's email (required)")
 		fs.StringVar(&name, "name", "", "the user's name (required)")
@@ -57,13 +69,20 @@ func users(ctx context.Context, std stdio, sub string, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	if (sub == "verify-link" || sub == "reset-link") && cfg.Issuer == "" {
+		return fmt.Errorf("%w: users %s: --issuer (or INKAN_ISSUER) must be the server's issuer URL, the base of the link: "+
+			"the server's own --issuer, or, for a server started without one, http://localhost:8000 (http:// + the host and port of its --addr)", errUsage, sub)
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	ctx, rec := cliEvents(ctx, std, st)
-	accounts, err := account.New(ctx, account.Options{Store: st, Passwords: password.New(password.Default, 1), Events: rec})
+	accounts, err := account.New(ctx, account.Options{
+		Store: st, Passwords: password.New(password.Default, 1), Events: rec,
+		LinkBase: strings.TrimRight(cfg.Issuer, "/"), RecoveryTTL: cfg.RecoveryTTL,
+	})
 	if err != nil {
 		return err
 	}
@@ -97,6 +116,14 @@ func users(ctx context.Context, std stdio, sub string, args []string) error {
 		}
 		fmt.Fprintf(std.out, "enabled %s\n", u.Email)
 		return nil
+	case "verify-email":
+		if _, err := accounts.MarkVerified(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(std.out, "email verified for %s\n", u.Email)
+		return nil
+	case "verify-link", "reset-link":
+		return printLink(ctx, std, accounts, u, sub)
 	default: // passwd
 		pw, err := readPassword(std)
 		if err != nil {
@@ -129,6 +156,29 @@ func lookupUser(ctx context.Context, st store.Store, arg string) (store.User, er
 		return store.User{}, fmt.Errorf("no user with email %q", target)
 	}
 	return u, err
+}
+
+// printLink prints a one-time link of the user's for the operator to pass
+// on: stdout has the link alone, stderr what it is for and until when.
+func printLink(ctx context.Context, std stdio, accounts *account.Service, u store.User, sub string) error {
+	purpose, what := store.PurposeRecover, "sets a new password"
+	if sub == "verify-link" {
+		if u.EmailVerified {
+			return fmt.Errorf("the email of %s is verified already", u.Email)
+		}
+		purpose, what = store.PurposeVerify, "verifies the email"
+	}
+	if u.Disabled {
+		return fmt.Errorf("%s is disabled: enable the user first", u.Email)
+	}
+	link, expires, err := accounts.IssueLink(ctx, u.ID, purpose)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(std.errOut, "One-time link for %s: it %s once, until %s, and voids the earlier ones of its kind.\n"+
+		"It opens a page whose button uses it: pass it on to the user alone.\n", u.Email, what, expires.Format(time.RFC3339))
+	fmt.Fprintln(std.out, link)
+	return nil
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -2,12 +2,14 @@
 // name, an email and a password may be and the form an email is stored
 // in, registration, password authentication with its throttle and its
 // bounded pool of hash slots, disabling, enabling, deleting a user and
-// setting their password, and whether what was issued to a user still
-// counts ("tokens valid after").
+// setting their password, whether what was issued to a user still counts
+// ("tokens valid after"), and the one-time links and codes sent by mail:
+// email verification, password recovery and email change.
 //
 // The HTTP layer (package server) and the CLI (cmd/inkan) both call a
 // Service. It returns values and typed errors (ErrBadCredentials, ErrBusy,
-// *ThrottledError, ErrEmailTaken, ErrUserGone, ErrBeforeReset), which each
+// *ThrottledError, ErrEmailTaken, ErrUserGone, ErrBeforeReset,
+// ErrEmailNotVerified, ErrLinkInvalid, ErrMailOff, *InputError), which each
 // protocol's writer maps to its own answer; it knows nothing of HTTP. It
 // records the security events of what it does (sign-ups, logins, password
 // changes, users disabled, enabled and deleted) through Options.Events
@@ -21,19 +23,23 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/events"
+	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
 // Store is what the service needs of the storage: the users, the shared
-// throttle counters, the end of a user's grants (refresh tokens, sessions,
+// throttle counters, the one-time tokens of verification, recovery and
+// email change, the end of a user's grants (refresh tokens, sessions,
 // codes, with back-channel logouts queued) when their credentials change,
 // and the user's own view of their sessions (self.go). store.Store has it.
 type Store interface {
 	store.UserStore
 	store.ThrottleStore
+	store.OneTimeTokenStore
 	ListSessions(ctx context.Context, userID string) ([]store.Session, error)
 	SessionFamilies(ctx context.Context, id, userID string) ([]string, error)
 	EndSession(ctx context.Context, id, userID string, now time.Time) error
@@ -73,17 +79,49 @@ type Options struct {
 	Events events.Recorder
 
 	// OnLogin, when set, is told the result of every password login:
-	// LoginSuccess, LoginFailure, LoginThrottled or LoginBusy (a login
-	// that fails on a store error is not counted). Metrics count with it.
+	// LoginSuccess, LoginFailure, LoginThrottled, LoginBusy or
+	// LoginUnverified (a login that fails on a store error is not
+	// counted). Metrics count with it.
 	OnLogin func(result string)
+
+	// RequireVerifiedEmail refuses the password logins of users whose
+	// email is not verified, with ErrEmailNotVerified, once their password
+	// has checked out.
+	RequireVerifiedEmail bool
+
+	// Mailer sends the mails of verification, recovery and email change;
+	// nil turns those features off (ErrMailOff).
+	Mailer Mailer
+	// LinkBase is the issuer URL, the base of the links the mails carry.
+	LinkBase string
+	// CodeSecret keys the HMAC under which the 6-digit codes are stored
+	// (32 bytes, shared by replicas); without it, mails carry links alone.
+	CodeSecret []byte
+	// VerifyTTL, RecoveryTTL and EmailChangeTTL are the lifetimes of the
+	// links and codes; zero means DefaultVerifyTTL, DefaultRecoveryTTL and
+	// DefaultEmailChangeTTL.
+	VerifyTTL, RecoveryTTL, EmailChangeTTL time.Duration
+	// MailAddressPolicy budgets the requests for a recovery or
+	// verification mail per client address, MailEmailPolicy per email;
+	// CodePolicy the one-time codes tried per account. A policy with Free
+	// 0 is off.
+	MailAddressPolicy, MailEmailPolicy, CodePolicy store.ThrottlePolicy
+	// OnSessionsEnded, when set, is called after a recovery ended the
+	// user's sessions (the server wakes the back-channel logout delivery).
+	OnSessionsEnded func()
+	// Background bounds the mail requests prepared at once after their
+	// request was answered (RequestRecovery, ResendVerification); a
+	// request waits for a free place. Zero means 64.
+	Background int
 }
 
 // The results OnLogin is told.
 const (
-	LoginSuccess   = "success"
-	LoginFailure   = "failure"
-	LoginThrottled = "throttled"
-	LoginBusy      = "busy"
+	LoginSuccess    = "success"
+	LoginFailure    = "failure"
+	LoginThrottled  = "throttled"
+	LoginBusy       = "busy"
+	LoginUnverified = "unverified"
 )
 
 // Service applies the rules about users. It is safe for concurrent use.
@@ -91,6 +129,9 @@ type Service struct {
 	opts      Options
 	hasher    PasswordHasher // opts.Passwords behind the queue of HashQueueWait
 	dummyHash string         // verified against when the email is unknown
+
+	background chan struct{}  // a place for each mail request being prepared
+	pending    sync.WaitGroup // the mail requests being prepared
 }
 
 // New builds the service. It takes a dummy hash with the hasher's own
@@ -101,7 +142,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Store == nil || opts.Passwords == nil {
 		return nil, errors.New("account: Store and Passwords are required")
 	}
-	on := opts.LoginPolicy.Free > 0 || opts.AccountPolicy.Free > 0 || opts.SignupPolicy.Free > 0
+	on := opts.LoginPolicy.Free > 0 || opts.AccountPolicy.Free > 0 || opts.SignupPolicy.Free > 0 ||
+		opts.MailAddressPolicy.Free > 0 || opts.MailEmailPolicy.Free > 0 || opts.CodePolicy.Free > 0
 	if on && len(opts.ThrottleSecret) < 32 {
 		return nil, errors.New("account: ThrottleSecret must have 32 bytes when a throttle policy is on")
 	}
@@ -120,6 +162,26 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Events == nil {
 		opts.Events = events.Discard
 	}
+	if opts.Mailer == mail.Off {
+		opts.Mailer = nil // off: recovery and email change answer ErrMailOff
+	}
+	if len(opts.CodeSecret) > 0 && len(opts.CodeSecret) < 32 {
+		return nil, errors.New("account: CodeSecret must have 32 bytes")
+	}
+	if opts.OnSessionsEnded == nil {
+		opts.OnSessionsEnded = func() {}
+	}
+	for _, d := range []struct {
+		ttl *time.Duration
+		def time.Duration
+	}{{&opts.VerifyTTL, DefaultVerifyTTL}, {&opts.RecoveryTTL, DefaultRecoveryTTL}, {&opts.EmailChangeTTL, DefaultEmailChangeTTL}} {
+		if *d.ttl <= 0 {
+			*d.ttl = d.def
+		}
+	}
+	if opts.Background <= 0 {
+		opts.Background = 64
+	}
 	var dummy string
 	var err error
 	if d, ok := opts.Passwords.(interface{ Dummy() (string, error) }); ok {
@@ -131,9 +193,10 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		opts:      opts,
-		hasher:    &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait},
-		dummyHash: dummy,
+		opts:       opts,
+		hasher:     &queuedHasher{PasswordHasher: opts.Passwords, wait: opts.HashQueueWait},
+		dummyHash:  dummy,
+		background: make(chan struct{}, opts.Background),
 	}, nil
 }
 
@@ -157,6 +220,9 @@ var (
 	// ErrBeforeReset means what was issued predates the user's
 	// TokensValidAfter: their password changed or they were disabled since.
 	ErrBeforeReset = errors.New("issued before the user's credentials changed")
+	// ErrEmailNotVerified refuses the login of a user whose password was
+	// right but whose email is not verified (RequireVerifiedEmail).
+	ErrEmailNotVerified = errors.New("email not verified")
 )
 
 // ThrottledError means a throttle counter of the attempt is blocked: no

@@ -20,7 +20,9 @@ import (
 //
 // It returns ErrBadCredentials for any failure, alike whether the user is
 // unknown, the password wrong or the user disabled; a *ThrottledError;
-// ErrBusy; or a store or context error.
+// ErrBusy; ErrEmailNotVerified, with RequireVerifiedEmail, when the
+// password was right but the email is not verified; or a store or context
+// error.
 func (s *Service) Authenticate(ctx context.Context, email, password string, from netip.Addr) (store.User, error) {
 	// No account has such an email (registration refuses it), so it costs
 	// no throttle row, lookup or hash. The text is checked as given: the
@@ -76,6 +78,13 @@ func (s *Service) Authenticate(ctx context.Context, email, password string, from
 	}
 	if rehash {
 		s.rehash(ctx, u, password)
+	}
+	// Only now, the password right: the refusal tells nothing to whoever
+	// does not have it.
+	if s.opts.RequireVerifiedEmail && !u.EmailVerified {
+		s.opts.Logger.InfoContext(ctx, "login refused", "reason", "email not verified", "sub", u.ID)
+		s.opts.OnLogin(LoginUnverified)
+		return store.User{}, ErrEmailNotVerified
 	}
 	s.opts.OnLogin(LoginSuccess)
 	s.record(ctx, events.LoginSuccess, u.ID, nil)

@@ -145,13 +145,14 @@ func (s *Service) checkPassword(ctx context.Context, u store.User, password stri
 // (CheckPassword) and differ from current; current is checked as a login
 // is (the login throttle, the hash pool). On success every token, code,
 // refresh token and session issued before ends, as SetPassword's do, with
-// a back-channel logout queued for each session; the caller issues what
+// a back-channel logout queued for each session, and the user is mailed a
+// notice in lang (when the server sends mail); the caller issues what
 // keeps the user signed in where they are, from the user returned, whose
 // TokensValidAfter has moved.
 //
 // It returns an *InvalidError (fields "new_password"), ErrWrongPassword,
 // a *ThrottledError, ErrBusy, ErrUserGone, or a store error.
-func (s *Service) ChangePassword(ctx context.Context, id, current, next string, from netip.Addr) (store.User, error) {
+func (s *Service) ChangePassword(ctx context.Context, id, current, next string, from netip.Addr, lang string) (store.User, error) {
 	var problems []FieldProblem
 	if p := CheckPassword(next); p != nil {
 		p.Field = "new_password"
@@ -197,7 +198,20 @@ func (s *Service) ChangePassword(ctx context.Context, id, current, next string, 
 	}
 	s.opts.Logger.InfoContext(ctx, "password changed", "sub", u.ID)
 	s.record(ctx, events.PasswordChanged, u.ID, map[string]string{"via": "account"})
+	s.notifyPasswordChanged(ctx, u, lang)
 	return u, nil
+}
+
+// notifyPasswordChanged mails the user, in lang, that their password
+// changed (MailPasswordChanged, with the recovery page's link), so that an
+// owner who did not change it hears of it; without mail it sends nothing.
+// A failure is logged: the change stands.
+func (s *Service) notifyPasswordChanged(ctx context.Context, u store.User, lang string) {
+	err := s.send(ctx, Message{To: u.Email, Kind: MailPasswordChanged, Lang: lang,
+		Data: map[string]string{"name": u.Name, "link": strings.TrimRight(s.opts.LinkBase, "/") + RecoverPath}})
+	if err != nil && !errors.Is(err, ErrMailOff) {
+		s.opts.Logger.ErrorContext(ctx, "password changed notice", "sub", u.ID, "err", err)
+	}
 }
 
 // Sessions returns the user's live browser sessions (not expired at the

@@ -111,7 +111,7 @@ func TestService_ChangePassword(t *testing.T) {
 		{"password123", "new_password:value_error"},
 		{"correct horse", "new_password:value_error"},
 	} {
-		if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", tc.next, from); !slices.Equal(problemFields(err), []string{tc.want}) {
+		if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", tc.next, from, "en"); !slices.Equal(problemFields(err), []string{tc.want}) {
 			t.Errorf("ChangePassword(new %q) = %v, want an *InvalidError of %s", tc.next, err, tc.want)
 		}
 	}
@@ -119,16 +119,16 @@ func TestService_ChangePassword(t *testing.T) {
 		t.Errorf("refused new passwords cost %d hashes, want 0", got)
 	}
 	for _, current := range []string{"wrong horse", strings.Repeat("x", MaxPasswordBytes+1)} {
-		if _, err := f.svc.ChangePassword(ctx, alice.ID, current, "new horse staple", from); !errors.Is(err, ErrWrongPassword) {
+		if _, err := f.svc.ChangePassword(ctx, alice.ID, current, "new horse staple", from, "en"); !errors.Is(err, ErrWrongPassword) {
 			t.Errorf("ChangePassword(wrong current, %d bytes) = %v, want ErrWrongPassword", len(current), err)
 		}
 	}
-	if _, err := f.svc.ChangePassword(ctx, "00000000-0000-4000-8000-000000000000", "x", "new horse staple", from); !errors.Is(err, ErrUserGone) {
+	if _, err := f.svc.ChangePassword(ctx, "00000000-0000-4000-8000-000000000000", "x", "new horse staple", from, "en"); !errors.Is(err, ErrUserGone) {
 		t.Errorf("ChangePassword(unknown user) = %v, want ErrUserGone", err)
 	}
 
 	f.advance(time.Minute)
-	u, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from)
+	u, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from, "en")
 	if err != nil {
 		t.Fatalf("ChangePassword() = %v", err)
 	}
@@ -168,12 +168,12 @@ func TestService_ChangePassword_throttled(t *testing.T) {
 	if _, err := f.svc.Authenticate(ctx, "alice@example.com", "guess", from); !errors.Is(err, ErrBadCredentials) {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.ChangePassword(ctx, alice.ID, "guess 2", "new horse staple", from); !errors.Is(err, ErrWrongPassword) {
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "guess 2", "new horse staple", from, "en"); !errors.Is(err, ErrWrongPassword) {
 		t.Fatal(err)
 	}
 	before := f.hasher.checks.Load()
 	var te *ThrottledError
-	if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from); !errors.As(err, &te) {
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from, "en"); !errors.As(err, &te) {
 		t.Errorf("ChangePassword() past the budget = %v, want a *ThrottledError", err)
 	}
 	if err := f.svc.DeleteAccount(ctx, alice.ID, "correct horse", from); !errors.As(err, &te) {
@@ -196,7 +196,7 @@ func TestService_ChangePassword_busy(t *testing.T) {
 	alice := mustUser(t, f, "alice@example.com", "correct horse")
 	pool.slot <- struct{}{}
 	defer func() { <-pool.slot }()
-	if _, err := f.svc.ChangePassword(context.Background(), alice.ID, "correct horse", "new horse staple", from); !errors.Is(err, ErrBusy) {
+	if _, err := f.svc.ChangePassword(context.Background(), alice.ID, "correct horse", "new horse staple", from, "en"); !errors.Is(err, ErrBusy) {
 		t.Errorf("ChangePassword() with the pool saturated = %v, want ErrBusy", err)
 	}
 	if err := f.svc.DeleteAccount(context.Background(), alice.ID, "correct horse", from); !errors.Is(err, ErrBusy) {
@@ -387,10 +387,10 @@ func TestService_selfEvents(t *testing.T) {
 	mustClient(t, f, "app")
 	alice := mustUser(t, f, "alice@example.com", "correct horse")
 	mustSession(t, f, alice, "a1", "app")
-	if _, err := f.svc.ChangePassword(ctx, alice.ID, "wrong horse", "new horse staple", from); !errors.Is(err, ErrWrongPassword) {
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "wrong horse", "new horse staple", from, "en"); !errors.Is(err, ErrWrongPassword) {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from); err != nil {
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from, "en"); err != nil {
 		t.Fatal(err)
 	}
 	mustSession(t, f, alice, "a2", "app")
@@ -412,5 +412,35 @@ func TestService_selfEvents(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, eventsOf(t, f.store)); diff != "" {
 		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// A password change mails the owner a notice in the request's language,
+// with the recovery page's link, and a server without mail still changes
+// the password.
+func TestService_ChangePassword_notice(t *testing.T) {
+	f, m := mailFixture(t, nil)
+	ctx := context.Background()
+	alice := mustUser(t, f, "alice@example.com", "correct horse")
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "wrong horse", "new horse staple", from, "ja"); !errors.Is(err, ErrWrongPassword) {
+		t.Fatal(err)
+	}
+	if got := m.take(); len(got) != 0 {
+		t.Errorf("a refused change mailed %+v", got)
+	}
+	if _, err := f.svc.ChangePassword(ctx, alice.ID, "correct horse", "new horse staple", from, "ja"); err != nil {
+		t.Fatal(err)
+	}
+	msg := m.only(t, MailPasswordChanged, "alice@example.com")
+	if msg.Lang != "ja" || msg.Data["link"] != "https://id.example.com"+RecoverPath || msg.Data["name"] != "U" {
+		t.Errorf("notice = %+v, want Japanese, with the recovery link and the name", msg)
+	}
+	off := mustFixture(t, nil) // no Mailer
+	bob := mustUser(t, off, "bob@example.com", "correct horse")
+	if _, err := off.svc.ChangePassword(ctx, bob.ID, "correct horse", "new horse staple", from, "en"); err != nil {
+		t.Errorf("ChangePassword() without mail = %v, want the change made", err)
+	}
+	if log := off.takeLog(); strings.Contains(log, "level=ERROR") {
+		t.Errorf("a server without mail logged an error: %s", log)
 	}
 }

@@ -59,10 +59,12 @@ type Config struct {
 	RefreshReuseWindow time.Duration // a used refresh token presented again within it gets the same successor
 	AllowedOrigins     Strings       // browser origins given CORS on the token, userinfo and revocation endpoints
 
-	SMTPURL         string        // smtp://user:password@host:587 or smtps://…; empty: mail is off. Holds a password: never print it
-	SMTPFrom        string        // the From of every email; required with SMTPURL
-	TemplatesDir    string        // overrides of the email templates, file by file
-	EventsRetention time.Duration // how long the audit trail keeps an event; 0 keeps them forever
+	SMTPURL              string        // smtp://user:password@host:587 or smtps://…; empty: mail is off. Holds a password: never print it
+	SMTPFrom             string        // the From of every email; required with SMTPURL
+	TemplatesDir         string        // overrides of the email templates, file by file
+	EventsRetention      time.Duration // how long the audit trail keeps an event; 0 keeps them forever
+	RequireVerifiedEmail bool          // sign-in refused until the email is verified (after the password checks out)
+	RecoveryTTL          time.Duration // lifetime of a password recovery link and code
 }
 
 // Default returns the zero-configuration settings.
@@ -93,6 +95,7 @@ func Default() Config {
 		RefreshReuseWindow: 10 * time.Second,
 
 		EventsRetention: 90 * day,
+		RecoveryTTL:     time.Hour,
 	}
 }
 
@@ -133,10 +136,12 @@ const (
 	FlagRefreshReuseWindow = "refresh-reuse-window"
 	FlagAllowedOrigin      = "allowed-origin"
 
-	FlagSMTPURL         = "smtp-url"
-	FlagSMTPFrom        = "smtp-from"
-	FlagTemplatesDir    = "templates-dir"
-	FlagEventsRetention = "events-retention"
+	FlagSMTPURL              = "smtp-url"
+	FlagSMTPFrom             = "smtp-from"
+	FlagTemplatesDir         = "templates-dir"
+	FlagEventsRetention      = "events-retention"
+	FlagRequireVerifiedEmail = "require-verified-email"
+	FlagRecoveryTTL          = "recovery-ttl"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -148,6 +153,7 @@ var ServeSettings = []string{
 	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
 	FlagSMTPURL, FlagSMTPFrom, FlagTemplatesDir,
 	FlagEventsRetention,
+	FlagRequireVerifiedEmail, FlagRecoveryTTL,
 }
 
 var settings = ServeSettings
@@ -244,6 +250,10 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.StringVar(&c.TemplatesDir, name, c.TemplatesDir, "directory of email templates that replace the embedded ones file by file (DIR/NAME, or DIR/en|ja/NAME for one language)")
 		case FlagEventsRetention:
 			fs.Var((*days)(&c.EventsRetention), name, "how long the audit trail keeps an event (inkan events): a `duration` such as 90d or 720h; 0 keeps them forever")
+		case FlagRequireVerifiedEmail:
+			fs.BoolVar(&c.RequireVerifiedEmail, name, c.RequireVerifiedEmail, "refuse sign-in (POST /user/_authenticate, the login page, the password grant) until the user's email is verified; checked only once the password is right (true or false)")
+		case FlagRecoveryTTL:
+			fs.DurationVar(&c.RecoveryTTL, name, c.RecoveryTTL, "lifetime of a password recovery link and code (1m to 24h)")
 		case FlagSigningAlg:
 			fs.StringVar(&c.SigningAlg, name, c.SigningAlg, "algorithm of new signing keys: "+strings.Join(verify.Algorithms(), ", "))
 		default:
@@ -405,6 +415,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RefreshTokenTTL < time.Minute || c.RefreshTokenTTL > 365*24*time.Hour {
 		bad(FlagRefreshTokenTTL, "%v is outside 1m to 365 days", c.RefreshTokenTTL)
+	}
+	if c.RecoveryTTL < time.Minute || c.RecoveryTTL > 24*time.Hour {
+		bad(FlagRecoveryTTL, "%v is outside 1m to 24h", c.RecoveryTTL)
 	}
 	if c.RefreshReuseWindow < 0 || c.RefreshReuseWindow > 5*time.Minute {
 		bad(FlagRefreshReuseWindow, "%v is outside 0 to 5m", c.RefreshReuseWindow)

@@ -1,7 +1,7 @@
 // Package janitor deletes expired rows (throttling counters, authorization
-// codes, refresh tokens, sessions, revocations, and the audit trail's
-// events past their retention) in small batches, on one replica at a time,
-// so that no table grows without bound.
+// codes, refresh tokens, sessions, revocations, one-time tokens, and the
+// audit trail's events past their retention) in small batches, on one
+// replica at a time, so that no table grows without bound.
 package janitor
 
 import (
@@ -46,7 +46,7 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 	_, err := j.Store.Exclusive(ctx, "janitor", func(ctx context.Context) error {
 		t := now()
 		sweeps := []func(context.Context, time.Time, int) (int, error){
-			j.Store.DeleteExpiredThrottles, j.Store.DeleteExpiredGrants,
+			j.Store.DeleteExpiredThrottles, j.Store.DeleteExpiredGrants, j.Store.DeleteExpiredOneTimeTokens,
 		}
 		if j.EventsRetention > 0 {
 			sweeps = append(sweeps, func(ctx context.Context, t time.Time, limit int) (int, error) {

@@ -142,3 +142,39 @@ func TestJanitor_eventsRetention(t *testing.T) {
 		})
 	}
 }
+
+// A sweep deletes the one-time tokens (verification, recovery, email
+// change) that have expired, and keeps the others.
+func TestJanitor_oneTimeTokens(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "inkan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var hashes []string
+	for i := range 5 {
+		u := store.User{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Name: "U", Email: fmt.Sprintf("u%d@example.com", i),
+			PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		tok := store.OneTimeToken{Hash: fmt.Sprintf("%064x", i), Purpose: store.PurposeRecover, UserID: u.ID, Email: u.Email,
+			CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(time.Duration(i-2) * time.Minute)} // 0, 1, 2 expired
+		if err := st.CreateOneTimeToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, tok.Hash)
+	}
+	j := &janitor.Janitor{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }, BatchSize: 2}
+	if n, err := j.Sweep(ctx); err != nil || n != 3 {
+		t.Fatalf("Sweep() = %d, %v; want 3 rows", n, err)
+	}
+	for i, h := range hashes {
+		_, err := st.GetOneTimeToken(ctx, h)
+		if gone := err != nil; gone != (i <= 2) {
+			t.Errorf("token %d (expires %v from now): GetOneTimeToken() = %v after a sweep", i, time.Duration(i-2)*time.Minute, err)
+		}
+	}
+}

@@ -282,7 +282,7 @@ func (a *accountPages) changePassword(w http.ResponseWriter, r *http.Request, se
 		a.render(w, r, http.StatusUnprocessableEntity, sess, u, "", tr(r, "account.password.mismatch"))
 		return
 	}
-	nu, err := a.accounts.ChangePassword(r.Context(), u.ID, f.Get("current_password"), f.Get("new_password"), a.proxies.clientIP(r))
+	nu, err := a.accounts.ChangePassword(r.Context(), u.ID, f.Get("current_password"), f.Get("new_password"), a.proxies.clientIP(r), i18n.Match(r))
 	if err != nil {
 		a.failed(w, r, sess, u, err)
 		return

@@ -236,6 +236,9 @@ func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, account.ErrBadCredentials):
 		p.loginPage(w, r, to, email, "login.bad_credentials", http.StatusUnauthorized)
 		return
+	case errors.Is(err, account.ErrEmailNotVerified):
+		p.loginPage(w, r, to, email, "login.not_verified", http.StatusForbidden)
+		return
 	case err != nil:
 		p.log.fault(ctx, "login", "err", err)
 		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")

@@ -46,7 +46,8 @@ func (t *tutorial) handleAuthenticate(w http.ResponseWriter, r *http.Request) er
 // tutorialError is the tutorial routes' answer to the account service's
 // errors: the one 401 of a failed login, 503 when the hash pool is
 // saturated, 409 for a taken email, and 429 with Retry-After when
-// throttled. Any other error passes as it is (a 500).
+// throttled, 403 for a right password of an email not verified yet
+// (--require-verified-email). Any other error passes as it is (a 500).
 func tutorialError(err error) error {
 	var te *account.ThrottledError
 	switch {
@@ -56,6 +57,8 @@ func tutorialError(err error) error {
 		return errBusy
 	case errors.Is(err, account.ErrEmailTaken):
 		return detailf(http.StatusConflict, "Email already registered")
+	case errors.Is(err, account.ErrEmailNotVerified):
+		return errNotVerified
 	case errors.As(err, &te):
 		secs := te.Seconds()
 		return &detailError{

@@ -49,7 +49,7 @@ func NewMetrics(keyAge func() time.Duration) *Metrics {
 		}, []string{"route"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inkan_logins_total",
-			Help: "Password logins by result: success, failure, throttled, busy.",
+			Help: "Password logins by result: success, failure, throttled, busy, unverified.",
 		}, []string{"result"}),
 		signups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "inkan_signups_total",

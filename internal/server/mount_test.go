@@ -13,11 +13,14 @@ import (
 func TestServer_mount(t *testing.T) {
 	h := newHarness(t, withOptions(func(o *Options) { o.HTTP.ServeMetrics = true }))
 	want := map[string][]string{
-		"*server.tutorial":  {"POST /user", "GET /user", "POST /user/_authenticate"},
+		"*server.tutorial": {"POST /user", "GET /user", "POST /user/_authenticate", "POST /user/_verify", "POST /user/_verify/resend",
+			"POST /user/_recover", "POST /user/_reset", "POST /user/_email", "POST /user/_email/confirm"},
 		"*server.wellKnown": {"GET /.well-known/jwks.json", "GET /.well-known/openid-configuration", "GET /.well-known/oauth-authorization-server"},
 		"server.health":     {"GET /healthz", "GET /readyz"},
 		"*server.pages": {"GET /oauth2/authorize", "POST /oauth2/authorize", "GET /oauth2/login", "POST /oauth2/login", "POST /oauth2/consent",
-			"GET /oauth2/logout", "POST /oauth2/logout", "GET /oauth2/static/style.css"},
+			"GET /oauth2/logout", "POST /oauth2/logout", "GET /oauth2/static/style.css",
+			"GET /account/verify", "POST /account/verify", "GET /account/recover", "POST /account/recover",
+			"GET /account/email/confirm", "POST /account/email/confirm", "POST /account/email"},
 		"*server.selfService": {"PATCH /user", "DELETE /user", "POST /user/_password", "GET /user/sessions", "DELETE /user/sessions",
 			"DELETE /user/sessions/{id}"},
 		"*server.accountPages": {"GET /account", "POST /account/name", "POST /account/password", "POST /account/sessions/end",

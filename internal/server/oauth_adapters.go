@@ -46,6 +46,8 @@ func (p passwordLogins) Authenticate(ctx context.Context, email, password string
 		return store.User{}, &oauth2.Error{Code: oauth2.TemporarilyUnavailable, Description: "busy, retry shortly", RetryAfter: 1, Cause: err}
 	case errors.Is(err, account.ErrBadCredentials):
 		return store.User{}, &oauth2.Error{Code: oauth2.InvalidGrant, Description: "incorrect username or password", Cause: err}
+	case errors.Is(err, account.ErrEmailNotVerified):
+		return store.User{}, &oauth2.Error{Code: oauth2.InvalidGrant, Description: "the email address is not verified yet: open the link mailed to it", Cause: err}
 	}
 	return store.User{}, err
 }

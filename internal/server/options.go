@@ -73,6 +73,19 @@ type AccountOptions struct {
 	// SignupPolicy registrations per client address. A policy with Free 0
 	// is off.
 	LoginPolicy, AccountPolicy, SignupPolicy store.ThrottlePolicy
+
+	// RequireVerifiedEmail refuses sign-in (the tutorial's login, the
+	// login page, the password grant) to users whose email is not
+	// verified, once their password has checked out.
+	RequireVerifiedEmail bool
+	// VerifyTTL, RecoveryTTL and EmailChangeTTL are the lifetimes of the
+	// links and codes mailed; zero means 24h, 1h and 24h.
+	VerifyTTL, RecoveryTTL, EmailChangeTTL time.Duration
+	// MailAddressPolicy budgets the requests for a recovery or
+	// verification mail per client address, MailEmailPolicy per email;
+	// CodePolicy the one-time codes tried per account. A policy with Free
+	// 0 is off.
+	MailAddressPolicy, MailEmailPolicy, CodePolicy store.ThrottlePolicy
 }
 
 // TokenOptions are the lifetimes of the tokens and sessions the server

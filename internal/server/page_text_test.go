@@ -16,7 +16,7 @@ import (
 
 // catalogueKeyRE finds the catalogue keys the server's code and templates
 // name, by their prefixes.
-var catalogueKeyRE = regexp.MustCompile(`"((?:account|consent|error|lang|login|logout|page|problem|scope|signup)\.[a-z0-9_.]+)"`)
+var catalogueKeyRE = regexp.MustCompile(`"((?:account|consent|error|lang|login|logout|page|problem|recover|scope|signup|verify)\.[a-z0-9_.]+)"`)
 
 // Every catalogue key the pages name exists: a typo would show the key
 // itself on a page.
@@ -52,7 +52,7 @@ func TestPages_keysExist(t *testing.T) {
 }
 
 // rawKeyRE is a catalogue key shown as it is: T found no text for it.
-var rawKeyRE = regexp.MustCompile(`\b(?:account|consent|error|lang|login|logout|problem|scope|signup)\.[a-z_]+\b`)
+var rawKeyRE = regexp.MustCompile(`\b(?:account|consent|error|lang|login|logout|problem|recover|scope|signup|verify)\.[a-z_]+\b`)
 
 // getPage fetches a page as a browser with the given Accept-Language.
 func (b *browser) getPage(u, acceptLanguage string) (*http.Response, string) {
@@ -138,6 +138,10 @@ func TestPages_japanese(t *testing.T) {
 
 	resp, page = newBrowser(t).getPage(p.url+"/oauth2/logout", ja)
 	checkLanguage(t, "signed out", resp, page, "ja", []string{"サインアウトしました。"}, []string{"You are signed out"})
+
+	// The pages that mailed links open, too, with the switcher.
+	resp, page = newBrowser(t).getPage(p.url+"/account/recover", ja)
+	checkLanguage(t, "recovery", resp, page, "ja", []string{"パスワードの再設定", `hreflang="en"`}, []string{"Reset your password"})
 }
 
 // The switcher's link sets the lang cookie, which wins over

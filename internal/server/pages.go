@@ -15,7 +15,9 @@ import (
 
 // pages serves the browser's side of OAuth 2.0 and OpenID Connect: the
 // authorization endpoint with its login and consent forms (authorize.go),
-// RP-Initiated Logout (logout.go), and the pages' style sheet.
+// RP-Initiated Logout (logout.go), the pages' style sheet, and the pages
+// that mailed links open: email verification (verify.go), password
+// recovery (recover.go) and email change (email.go).
 type pages struct {
 	store    store.Store        // sessions, and the users and clients they name
 	authz    *oauth2.Authorizer // the authorization request, consent and codes
@@ -44,6 +46,13 @@ func (p *pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /oauth2/logout", p.handleLogout)
 	mux.HandleFunc("POST /oauth2/logout", p.handleLogout)
 	mux.HandleFunc("GET /oauth2/static/style.css", p.handleStyle)
+	mux.HandleFunc("GET "+account.VerifyPath, p.handleVerifyPage)
+	mux.HandleFunc("POST "+account.VerifyPath, p.handleVerifyPost)
+	mux.HandleFunc("GET "+account.RecoverPath, p.handleRecoverPage)
+	mux.HandleFunc("POST "+account.RecoverPath, p.handleRecoverPost)
+	mux.HandleFunc("GET "+account.EmailChangePath, p.handleEmailConfirmPage)
+	mux.HandleFunc("POST "+account.EmailChangePath, p.handleEmailConfirmPost)
+	mux.HandleFunc("POST /account/email", p.handleEmailForm)
 }
 
 // currentSession returns the browser's login session, if it has a live one
@@ -108,7 +117,7 @@ nav.lang{max-width:24rem;margin:0 auto 3rem;text-align:center;font-size:.9rem;co
 
 // pageTemplates are every page, parsed once; parsePages (page_text.go)
 // gives them the functions t and th, the texts of the catalogues.
-var pageTemplates = parsePages(basePages, accountPage, signupPage)
+var pageTemplates = parsePages(basePages, accountPage, signupPage, linkPageTemplate)
 
 const basePages = `{{define "head"}}<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

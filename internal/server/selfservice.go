@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
+	"github.com/inkan-dev/inkan/internal/i18n"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 	"github.com/inkan-dev/inkan/verify"
@@ -188,7 +189,8 @@ func (s *selfService) handleRename(w http.ResponseWriter, r *http.Request) error
 // throttle, the hash pool), the new one under the signup policy. Every
 // token, refresh token, code and session issued before ends (the user's
 // TokensValidAfter moves; the sessions' clients get back-channel logouts),
-// the caller's token too, so the answer is a fresh token in the shape of
+// the caller's token too, and the user is mailed a notice (when the server
+// sends mail), so the answer is a fresh token in the shape of
 // POST /user/_authenticate's, with which the caller stays signed in.
 func (s *selfService) handlePassword(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -200,7 +202,7 @@ func (s *selfService) handlePassword(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	u, err = s.accounts.ChangePassword(ctx, u.ID, in["current_password"], in["new_password"], s.proxies.clientIP(r))
+	u, err = s.accounts.ChangePassword(ctx, u.ID, in["current_password"], in["new_password"], s.proxies.clientIP(r), i18n.Match(r))
 	if err != nil {
 		return selfError(err)
 	}

@@ -68,6 +68,7 @@ type Server struct {
 	proxies     proxies
 	cookies     cookies
 	backchannel *backchannel
+	accounts    *account.Service
 }
 
 // mounter is a handler of a group of endpoints: Mount registers its routes.
@@ -94,6 +95,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	logins := opts.Metrics.logins
 	revocations := &oauth2.Revocations{Store: opts.Store, Logger: opts.Logger, Now: opts.Now, FamilyTTL: opts.Tokens.RefreshTTL + opts.Tokens.TTL}
+	tokens := &token.Issuer{Issuer: opts.Issuer, TTL: opts.Tokens.TTL, Keys: opts.Keys, Now: opts.Now}
+	bc := newBackchannel(opts, tokens)
 	accounts, err := account.New(ctx, account.Options{
 		Store:          opts.Store,
 		Passwords:      opts.Passwords,
@@ -107,6 +110,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		RevokeFamily:   revocations.RevokeFamily,
 		OnLogin:        func(result string) { logins.WithLabelValues(result).Inc() },
 		Events:         opts.Events,
+
+		RequireVerifiedEmail: opts.Accounts.RequireVerifiedEmail,
+		Mailer:               opts.Mail,
+		LinkBase:             opts.Issuer,
+		CodeSecret:           opts.Tokens.Secret,
+		VerifyTTL:            opts.Accounts.VerifyTTL,
+		RecoveryTTL:          opts.Accounts.RecoveryTTL,
+		EmailChangeTTL:       opts.Accounts.EmailChangeTTL,
+		MailAddressPolicy:    opts.Accounts.MailAddressPolicy,
+		MailEmailPolicy:      opts.Accounts.MailEmailPolicy,
+		CodePolicy:           opts.Accounts.CodePolicy,
+		OnSessionsEnded:      bc.kick,
 	})
 	if err != nil {
 		return nil, err
@@ -115,7 +130,6 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokens := &token.Issuer{Issuer: opts.Issuer, TTL: opts.Tokens.TTL, Keys: opts.Keys, Now: opts.Now}
 	ids := &oidc.Issuer{Issuer: opts.Issuer, TTL: opts.Tokens.TTL, Keys: opts.Keys, Now: opts.Now}
 	s := &Server{
 		opts:        opts,
@@ -126,7 +140,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		oauthIssuer: &oauth2.Issuer{Tokens: tokens, IDTokens: ids, Store: opts.Store, Secret: opts.Tokens.Secret, RefreshTTL: opts.Tokens.RefreshTTL, Now: opts.Now},
 		proxies:     proxies(opts.HTTP.TrustedProxies),
 		cookies:     newCookies(opts.Issuer),
-		backchannel: newBackchannel(opts, tokens),
+		backchannel: bc,
+		accounts:    accounts,
 	}
 	log := logs{opts.Logger}
 	access := &accessTokens{verifier: v, revocations: s.revocations, clients: opts.Store, accounts: accounts}
@@ -184,6 +199,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) Sync(ctx context.Context, v store.Versions) error {
 	return s.revocations.Sync(ctx, v.Revocations)
 }
+
+// Wait waits for the mails requested so far (recovery, a new
+// verification), which are prepared after their request was answered, to
+// be committed to the outbox: call it after the HTTP server has shut down,
+// before closing the store.
+func (s *Server) Wait() { s.accounts.Wait() }
 
 // RunBackchannel delivers queued back-channel logouts until ctx ends: right
 // after this server ends a session, and every interval otherwise.

@@ -53,6 +53,7 @@ func (t *tutorial) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return tutorialError(err)
 	}
+	t.sendVerification(r, u)
 	writeJSON(w, http.StatusCreated, userResponse{ID: u.ID, Name: u.Name, Email: u.Email, CreatedAt: u.CreatedAt})
 	return nil
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // tutorial serves the tutorial-compatible routes: registration (signup.go),
-// the password login and the user's own record (login.go), with the
-// tutorial's {"detail": ...} errors.
+// the password login and the user's own record (login.go), and beside
+// them email verification (verify.go), password recovery (recover.go) and
+// email change (email.go), with the tutorial's {"detail": ...} errors.
 type tutorial struct {
 	signup   bool             // AccountOptions.Signup: POST /user is open
 	issuer   string           // the audience of GET /user
@@ -26,6 +27,12 @@ func (t *tutorial) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /user", t.handle(t.handleSignup))
 	mux.Handle("GET /user", t.handle(t.handleMe))
 	mux.Handle("POST /user/_authenticate", t.handle(t.handleAuthenticate))
+	mux.Handle("POST /user/_verify", t.handle(t.handleVerify))
+	mux.Handle("POST /user/_verify/resend", t.handle(t.handleVerifyResend))
+	mux.Handle("POST /user/_recover", t.handle(t.handleRecover))
+	mux.Handle("POST /user/_reset", t.handle(t.handleReset))
+	mux.Handle("POST /user/_email", t.handle(t.handleEmail))
+	mux.Handle("POST /user/_email/confirm", t.handle(t.handleEmailConfirm))
 }
 
 // handle adapts a handler of the tutorial's routes (detailRoute): its

@@ -105,6 +105,7 @@ type Store interface {
 	SettingsStore
 	MailStore
 	EventStore
+	OneTimeTokenStore
 	// Versions reads every change counter at once (UsersVersion,
 	// ClientsVersion, KeysVersion, RevocationsVersion), in one query: what
 	// a process polls to learn that another one changed something it keeps

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, oauthTests...)
 	tests = append(tests, mailTests...)
 	tests = append(tests, eventTests...)
+	tests = append(tests, oneTimeTests...)
 	for _, tc := range append(tests, settingsTests...) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -67,6 +68,7 @@ func RunConcurrent(t *testing.T, open Opener) {
 	t.Run("throttle", func(t *testing.T) { testConcurrentThrottle(t, open(t)) })
 	t.Run("exclusive", func(t *testing.T) { testExclusive(t, open(t)) })
 	runConcurrentOAuth(t, open)
+	runConcurrentOneTime(t, open)
 	t.Run("serving settings", func(t *testing.T) { testConcurrentServing(t, open(t)) })
 	t.Run("mail claim", func(t *testing.T) { testConcurrentMailClaim(t, open(t)) })
 }

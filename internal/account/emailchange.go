@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -63,6 +64,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, userID, newEmail, pass
 		return err
 	}
 	s.opts.Logger.InfoContext(ctx, "email change requested", "sub", u.ID)
+	s.record(ctx, events.EmailChangeRequested, u.ID, map[string]string{"new_email": newEmail})
 	return nil
 }
 
@@ -118,6 +120,7 @@ func (s *Service) emailChanged(ctx context.Context, t store.OneTimeToken, lang s
 		return store.User{}, err
 	}
 	s.opts.Logger.InfoContext(ctx, "email changed", "sub", u.ID)
+	s.record(ctx, events.EmailChanged, u.ID, map[string]string{"old_email": oldEmail, "new_email": u.Email})
 	if oldEmail != u.Email {
 		if err := s.send(ctx, Message{To: oldEmail, Kind: MailEmailChangedNotice, Lang: lang,
 			Data: map[string]string{"name": u.Name, "new_email": u.Email}}); err != nil {

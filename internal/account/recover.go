@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
@@ -211,6 +212,8 @@ func (s *Service) recovered(ctx context.Context, t store.OneTimeToken, hash, lan
 		}
 	}
 	s.opts.Logger.InfoContext(ctx, "password reset", "sub", u.ID)
+	s.record(ctx, events.PasswordChanged, u.ID, map[string]string{"via": "recovery"})
+	s.record(ctx, events.PasswordReset, u.ID, nil)
 	if err := s.send(ctx, Message{To: u.Email, Kind: MailPasswordChanged, Lang: lang,
 		Data: map[string]string{"name": u.Name, "link": strings.TrimRight(s.opts.LinkBase, "/") + RecoverPath}}); err != nil {
 		s.opts.Logger.ErrorContext(ctx, "password changed notice", "sub", u.ID, "err", err)

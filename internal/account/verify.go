@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -105,6 +106,7 @@ func (s *Service) verified(ctx context.Context, t store.OneTimeToken) (store.Use
 		return store.User{}, err
 	}
 	s.opts.Logger.InfoContext(ctx, "email verified", "sub", u.ID)
+	s.record(ctx, events.EmailVerified, u.ID, nil)
 	return u, nil
 }
 

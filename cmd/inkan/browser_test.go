@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -31,7 +29,7 @@ func chromium(t *testing.T) string {
 
 // A person signs in through the real pages in headless Chromium, consents,
 // and lands on the client's redirect URI with a code. Each page is saved as
-// a screenshot in the test's artifact directory (go test -artifacts).
+// a screenshot (screenshotDir).
 func TestBrowser_loginAndConsent(t *testing.T) {
 	exe := chromium(t)
 	onBothBackends(t, func(t *testing.T, p *proc, storeArgs ...string) { browserLogin(t, exe, p, storeArgs...) })
@@ -41,21 +39,8 @@ func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {
 	p.register(t, "Alice", "alice@example.com", "correct horse battery")
 
 	// The client's redirect target: a loopback server that records the code.
-	landed := make(chan url.Values, 1)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case landed <- r.URL.Query():
-		default:
-		}
-		w.Write([]byte("<!doctype html><title>Client</title><p>Signed in.</p>"))
-	})}
-	go func() { _ = cb.Serve(ln) }() // http.ErrServerClosed, once the cleanup closes it
-	t.Cleanup(func() { cb.Close() })
-	redirect := "http://" + ln.Addr().String() + "/cb"
+	cb := startCallback(t)
+	redirect := cb.uri
 
 	out := mustInkan(t, "", append([]string{"clients", "add", "--name", "Browser App", "--redirect-uri", "http://127.0.0.1/cb",
 		"--grant", "authorization_code", "--scope", "openid,email"}, storeArgs...)...)
@@ -72,31 +57,12 @@ func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {
 		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
 	}.Encode()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(profileDir(t)),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
-
-	shots := t.ArtifactDir()
-	shot := func(name string) chromedp.ActionFunc {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644)
-		})
-	}
+	bctx := headless(t, exe)
+	shot := screenshooter(t)
 	// The redirect after the consent form goes to another origin: the
 	// pages' CSP must not restrict form-action, or Chromium blocks it.
 	var loginTitle, consentText string
-	err = chromedp.Run(bctx,
+	err := browse(bctx,
 		chromedp.Navigate(authURL),
 		chromedp.WaitVisible(`#email`, chromedp.ByID),
 		chromedp.Title(&loginTitle),
@@ -118,15 +84,9 @@ func browserLogin(t *testing.T, exe string, p *proc, storeArgs ...string) {
 	if !strings.Contains(loginTitle, "Sign in") || !strings.Contains(consentText, "Browser App") || !strings.Contains(consentText, "email") {
 		t.Errorf("pages: title %q, consent %q", loginTitle, consentText)
 	}
-	select {
-	case q := <-landed:
-		if q.Get("code") == "" || q.Get("state") != "xyz" || q.Get("iss") != p.base {
-			t.Errorf("redirect query = %v, want code, state and iss", q)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the browser never reached the redirect URI")
+	if q := cb.next(t); q.Get("code") == "" || q.Get("state") != "xyz" || q.Get("iss") != p.base {
+		t.Errorf("redirect query = %v, want code, state and iss", q)
 	}
-	t.Logf("screenshots in %s", shots)
 }
 
 // profileDir is a Chromium profile directory removed after the test.
@@ -153,4 +113,75 @@ func profileDir(t *testing.T) string {
 		}
 	})
 	return dir
+}
+
+// headless starts a headless Chromium for the test, closed when it ends,
+// and returns the context of its first tab, for browse.
+func headless(t *testing.T, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(profileDir(t)),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	return openTab(t, actx)
+}
+
+// openTab opens a tab of the browser of parent, or starts the browser when
+// parent is an allocator's context, and returns its context, for browse;
+// with chromedp.WithNewBrowserContext it is a browser of its own, as a
+// private window is, sharing no cookies. It closes when the test ends.
+func openTab(t *testing.T, parent context.Context, opts ...chromedp.ContextOption) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent, opts...)
+	t.Cleanup(cancel)
+	// Without a deadline: the first Run's context is the one the browser
+	// and the tab live by.
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("open a Chromium tab: %v", err)
+	}
+	return ctx
+}
+
+// browse runs actions in the tab of ctx, within a minute.
+func browse(ctx context.Context, actions ...chromedp.Action) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return chromedp.Run(ctx, actions...)
+}
+
+// screenshotDir is where a test saves its screenshots: under
+// $INKAN_SCREENSHOTS, in a directory named after the test, when that is
+// set (kept after the test); otherwise the test's artifact directory,
+// which go test -artifacts keeps and which is a temporary directory
+// without it.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("INKAN_SCREENSHOTS")
+	if root == "" {
+		return t.ArtifactDir()
+	}
+	dir := filepath.Join(root, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// screenshooter returns an action that saves a full-page screenshot as
+// NAME.png in the test's screenshotDir, which it logs once.
+func screenshooter(t *testing.T) func(name string) chromedp.Action {
+	t.Helper()
+	dir := screenshotDir(t)
+	t.Logf("screenshots in %s", dir)
+	return func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var buf []byte
+			if err := chromedp.FullScreenshot(&buf, 100).Do(ctx); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+		})
+	}
 }

@@ -328,14 +328,22 @@ func (b *burst) stop() []string {
 // PostgreSQL, with the flags that point the CLI at the same store.
 func onBothBackends(t *testing.T, fn func(t *testing.T, p *proc, storeArgs ...string)) {
 	t.Helper()
+	onBothBackendsWith(t, func(*testing.T) []string { return nil }, fn)
+}
+
+// onBothBackendsWith is onBothBackends whose servers also get the flags
+// that serveArgs returns; it is called in each backend's subtest, so that
+// what the flags name (a Mailpit) can be the subtest's own.
+func onBothBackendsWith(t *testing.T, serveArgs func(t *testing.T) []string, fn func(t *testing.T, p *proc, storeArgs ...string)) {
+	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
 		dir := dataDir(t)
-		fn(t, startInkan(t, dir, nil), "--data-dir", dir)
+		fn(t, startInkan(t, dir, nil, serveArgs(t)...), "--data-dir", dir)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		url := pgtest.Database(t)
 		args := []string{"--database", url, "--master-key-file", masterKeyFile(t)}
-		fn(t, startInkan(t, dataDir(t), nil, args...), args[:2]...)
+		fn(t, startInkan(t, dataDir(t), nil, append(args, serveArgs(t)...)...), args[:2]...)
 	})
 }
 

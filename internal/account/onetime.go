@@ -155,22 +155,27 @@ func (s *Service) send(ctx context.Context, m Message) error {
 }
 
 // check is the one rule for whether token t, found for purpose, counts
-// now: of that purpose, unused, unexpired, of an enabled user who still has
-// the address it is bound to (an email change's new address is the user's
-// only once it is confirmed, so that one is not checked). It returns the
-// user.
+// now: of that purpose, unused, unexpired, issued to a user who is Live at
+// its creation (enabled, and no credential change since: a password reset,
+// change or set, a disable) and who still has the address it is bound to
+// (an email change's new address is the user's only once it is confirmed,
+// so that one is not checked). It returns the user.
+//
+// Live is what makes a password reset void an email change asked for
+// before it, with the old password, by whoever learnt it: confirmed at
+// their own address, it would take the account back.
 func (s *Service) check(ctx context.Context, t store.OneTimeToken, purpose string) (store.User, error) {
 	if t.Purpose != purpose || !t.UsedAt.IsZero() || !s.now().Before(t.ExpiresAt) {
 		return store.User{}, ErrLinkInvalid
 	}
-	u, err := s.opts.Store.GetUser(ctx, t.UserID)
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := s.Live(ctx, t.UserID, t.CreatedAt)
+	if errors.Is(err, ErrUserGone) || errors.Is(err, ErrBeforeReset) {
 		return store.User{}, ErrLinkInvalid
 	}
 	if err != nil {
 		return store.User{}, err
 	}
-	if u.Disabled || (purpose != store.PurposeEmailChange && u.Email != t.Email) {
+	if purpose != store.PurposeEmailChange && u.Email != t.Email {
 		return store.User{}, ErrLinkInvalid
 	}
 	return u, nil

@@ -553,6 +553,82 @@ func TestService_emailChange(t *testing.T) {
 	}
 }
 
+// A credential change voids the links and codes issued before it: an
+// email change asked for with the old password (by whoever learnt it, to
+// their own address) cannot be confirmed once the owner has reset the
+// password, or an operator set it, or disabled and enabled the account;
+// one asked for afterwards can.
+func TestService_credentialChangeVoidsLinks(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		change   func(t *testing.T, f *fixture, m *recordingMailer, u store.User)
+		password string // the password afterwards
+	}{
+		{"password reset", func(t *testing.T, f *fixture, m *recordingMailer, u store.User) {
+			if err := f.svc.RequestRecovery(ctx, u.Email, from, "en"); err != nil {
+				t.Fatal(err)
+			}
+			f.svc.Wait()
+			tok := linkToken(t, m.only(t, MailRecover, u.Email), RecoverPath)
+			if _, err := f.svc.CompleteRecovery(ctx, tok, "new password!", "en"); err != nil {
+				t.Fatalf("CompleteRecovery() = %v", err)
+			}
+			m.only(t, MailPasswordChanged, u.Email)
+		}, "new password!"},
+		{"password set", func(t *testing.T, f *fixture, _ *recordingMailer, u store.User) {
+			if _, err := f.svc.SetPassword(ctx, u.ID, "new password!"); err != nil {
+				t.Fatal(err)
+			}
+		}, "new password!"},
+		{"disabled and enabled", func(t *testing.T, f *fixture, _ *recordingMailer, u store.User) {
+			if _, err := f.svc.Disable(ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Enable(ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, "old password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, m := mailFixture(t, nil)
+			u := mustUser(t, f, "ann@example.com", "old password")
+			if err := f.svc.RequestEmailChange(ctx, u.ID, "mallory@example.net", "old password", from, "en"); err != nil {
+				t.Fatal(err)
+			}
+			msg := m.only(t, MailEmailChange, "mallory@example.net")
+			tok, code := linkToken(t, msg, EmailChangePath), msg.Data["code"]
+			f.advance(time.Minute)
+			tc.change(t, f, m, u)
+
+			if _, _, err := f.svc.CheckEmailChange(ctx, tok); !errors.Is(err, ErrLinkInvalid) {
+				t.Errorf("CheckEmailChange(link from before) = %v, want %v", err, ErrLinkInvalid)
+			}
+			if _, err := f.svc.ConfirmEmailChange(ctx, tok, "en"); !errors.Is(err, ErrLinkInvalid) {
+				t.Errorf("ConfirmEmailChange(link from before) = %v, want %v", err, ErrLinkInvalid)
+			}
+			if _, err := f.svc.ConfirmEmailChangeCode(ctx, u.ID, code, "en"); !errors.Is(err, ErrLinkInvalid) {
+				t.Errorf("ConfirmEmailChangeCode(code from before) = %v, want %v", err, ErrLinkInvalid)
+			}
+			if got, err := f.store.GetUser(ctx, u.ID); err != nil || got.Email != u.Email {
+				t.Fatalf("the user's email = %q, %v; want %s still", got.Email, err, u.Email)
+			}
+			if msgs := m.take(); len(msgs) != 0 {
+				t.Errorf("mails sent: %+v, want none", msgs)
+			}
+
+			f.advance(time.Second)
+			if err := f.svc.RequestEmailChange(ctx, u.ID, "ann.new@example.com", tc.password, from, "en"); err != nil {
+				t.Fatal(err)
+			}
+			tok = linkToken(t, m.only(t, MailEmailChange, "ann.new@example.com"), EmailChangePath)
+			if got, err := f.svc.ConfirmEmailChange(ctx, tok, "en"); err != nil || got.Email != "ann.new@example.com" {
+				t.Errorf("ConfirmEmailChange(link from after) = %q, %v; want the change", got.Email, err)
+			}
+		})
+	}
+}
+
 func TestService_emailChangeCode(t *testing.T) {
 	ctx := context.Background()
 	f, m := mailFixture(t, nil)

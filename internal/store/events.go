@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -42,4 +44,26 @@ type EventStore interface {
 	// DeleteEventsBefore deletes at most limit of the oldest events whose
 	// At is before t, and returns how many it deleted.
 	DeleteEventsBefore(ctx context.Context, t time.Time, limit int) (int, error)
+}
+
+// MarshalEventDetail is an event's detail as the backends store it: a JSON
+// object, "{}" for none.
+func MarshalEventDetail(d map[string]string) (string, error) {
+	if len(d) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(d)
+	return string(b), err
+}
+
+// UnmarshalEventDetail reads a detail MarshalEventDetail wrote; "{}" is nil.
+func UnmarshalEventDetail(s string) (map[string]string, error) {
+	var d map[string]string
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		return nil, fmt.Errorf("detail: %w", err)
+	}
+	if len(d) == 0 {
+		return nil, nil
+	}
+	return d, nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,7 +12,7 @@ import (
 
 // AppendEvent inserts e; the database assigns its id.
 func (s *Store) AppendEvent(ctx context.Context, e store.Event) error {
-	detail, err := marshalDetail(e.Detail)
+	detail, err := store.MarshalEventDetail(e.Detail)
 	if err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
@@ -64,7 +63,7 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Ev
 			return nil, fmt.Errorf("list events: %w", err)
 		}
 		e.At = utc(e.At)
-		if e.Detail, err = unmarshalDetail(detail); err != nil {
+		if e.Detail, err = store.UnmarshalEventDetail(detail); err != nil {
 			return nil, fmt.Errorf("list events: event %d: %w", e.ID, err)
 		}
 		out = append(out, e)
@@ -85,24 +84,4 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time, limit int) 
 		return 0, fmt.Errorf("delete events: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
-}
-
-// marshalDetail is an event's detail as stored: a JSON object, "{}" for none.
-func marshalDetail(d map[string]string) (string, error) {
-	if len(d) == 0 {
-		return "{}", nil
-	}
-	b, err := json.Marshal(d)
-	return string(b), err
-}
-
-func unmarshalDetail(s string) (map[string]string, error) {
-	var d map[string]string
-	if err := json.Unmarshal([]byte(s), &d); err != nil {
-		return nil, fmt.Errorf("detail: %w", err)
-	}
-	if len(d) == 0 {
-		return nil, nil
-	}
-	return d, nil
 }

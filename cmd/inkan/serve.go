@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
@@ -235,6 +236,11 @@ func serve(ctx context.Context, std stdio, args []string) error {
 		}
 	}()
 
+	// Start-up's garbage (migrations, the templates rendered once to check
+	// them, the key set's parsing) is of no further use: collect it and
+	// hand the pages back before the first request, so an idle server
+	// holds only what it uses.
+	debug.FreeOSMemory()
 	serving = true
 	var metricsSrv *http.Server
 	if mln != nil {

@@ -2,47 +2,15 @@ package main
 
 import (
 	"context"
+	"github.com/inkan-dev/inkan/internal/account/accounttest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inkan-dev/inkan/internal/config"
-	"github.com/inkan-dev/inkan/internal/password"
-	"github.com/inkan-dev/inkan/internal/store"
 )
-
-// Emails as a release before NFC normalisation may have stored them.
-const (
-	elodieNFD = "e\u0301lodie@example.com"  // alone: rewritten to NFC
-	reneNFC   = "ren\u00e9@example.com"     // holds the normal form
-	reneNFD   = "rene\u0301@example.com"    // collides with reneNFC
-	xA        = "c\u0327\u0301@example.com" // cedilla then acute: NFC is U+1E09
-	xB        = "c\u0301\u0327@example.com" // acute then cedilla: U+1E09 too
-	plain     = "plain@example.com"
-)
-
-// legacyUsers stores one user per email, bypassing normalisation, and
-// returns their ids by email.
-func legacyUsers(t *testing.T, st store.Store) map[string]string {
-	t.Helper()
-	hash, err := password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1).Hash(context.Background(), "correct horse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]string{}
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, email := range []string{elodieNFD, reneNFC, reneNFD, xA, xB, plain} {
-		u := store.User{ID: uuid.NewString(), Name: "U", Email: email, PasswordHash: hash, CreatedAt: at.Add(time.Duration(i) * time.Second), UpdatedAt: at}
-		if err := st.CreateUser(context.Background(), u); err != nil {
-			t.Fatalf("CreateUser(%q) = %v", email, err)
-		}
-		ids[email] = u.ID
-	}
-	return ids
-}
 
 // inkan migrate and inkan serve report what they normalised and which
 // users collide, naming ids, and start anyway; the users commands take the
@@ -55,24 +23,24 @@ func TestCLI_emailNormalisation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := legacyUsers(t, st)
+	ids := accounttest.LegacyUsers(t, st)
 	st.Close()
 
 	out := mustInkan(t, "", "migrate", "--data-dir", dir)
-	for _, want := range []string{"up to date", "rewrote the email of 1 user(s)", ids[elodieNFD],
-		ids[reneNFC] + ", " + ids[reneNFD], "only " + ids[reneNFC], ids[xA] + ", " + ids[xB], "none is stored in that form"} {
+	for _, want := range []string{"up to date", "rewrote the email of 1 user(s)", ids[accounttest.ElodieNFD],
+		ids[accounttest.ReneNFC] + ", " + ids[accounttest.ReneNFD], "only " + ids[accounttest.ReneNFC], ids[accounttest.XA] + ", " + ids[accounttest.XB], "none is stored in that form"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("migrate printed:\n%s\nwant it to mention %q", out, want)
 		}
 	}
-	if strings.Contains(out, ids[plain]) {
+	if strings.Contains(out, ids[accounttest.Plain]) {
 		t.Errorf("migrate printed:\n%s\nwant no mention of the plain user", out)
 	}
 
 	p := startInkan(t, dir, nil)
 	log := p.logText()
-	if !strings.Contains(log, "level=WARN msg=\"email conflict: users "+ids[reneNFC]+", "+ids[reneNFD]) || strings.Contains(log, "rewritten") {
-		t.Errorf("serve log:\n%s\nwant a warning naming %s and %s, and no rewrite (migrate did it)", log, ids[reneNFC], ids[reneNFD])
+	if !strings.Contains(log, "level=WARN msg=\"email conflict: users "+ids[accounttest.ReneNFC]+", "+ids[accounttest.ReneNFD]) || strings.Contains(log, "rewritten") {
+		t.Errorf("serve log:\n%s\nwant a warning naming %s and %s, and no rewrite (migrate did it)", log, ids[accounttest.ReneNFC], ids[accounttest.ReneNFD])
 	}
 	if code, _, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("\u00e9lodie@example.com", "correct horse")); code != 200 {
 		t.Errorf("login of the rewritten user = %d, want 200", code)
@@ -81,10 +49,10 @@ func TestCLI_emailNormalisation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if out := mustInkan(t, "", "users", "disable", "--data-dir", dir, ids[reneNFD]); !strings.Contains(out, "disabled "+reneNFD) {
+	if out := mustInkan(t, "", "users", "disable", "--data-dir", dir, ids[accounttest.ReneNFD]); !strings.Contains(out, "disabled "+accounttest.ReneNFD) {
 		t.Errorf("users disable ID = %q, want the colliding user disabled", out)
 	}
-	if out := mustInkan(t, "", "users", "delete", "--data-dir", dir, reneNFD); !strings.Contains(out, "deleted "+reneNFC) {
+	if out := mustInkan(t, "", "users", "delete", "--data-dir", dir, accounttest.ReneNFD); !strings.Contains(out, "deleted "+accounttest.ReneNFC) {
 		t.Errorf("users delete with the decomposed email = %q, want the user stored in NFC", out)
 	}
 	if out := mustInkan(t, "correct horse\n", "users", "add", "--data-dir", dir, "--email", "Zo\u0308e@Example.com", "--name", "Zoë"); !strings.Contains(out, "\"email\":\"z\u00f6e@example.com\"") {

@@ -2,49 +2,17 @@ package account
 
 import (
 	"context"
+	"github.com/inkan-dev/inkan/internal/account/accounttest"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/postgres"
 	"github.com/inkan-dev/inkan/internal/store/postgres/pgtest"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
-
-// Emails as a release before NFC normalisation may have stored them
-// (elodieNFD, alone, is rewritten to NFC).
-const (
-	reneNFC = "ren\u00e9@example.com"     // holds the normal form
-	reneNFD = "rene\u0301@example.com"    // collides with reneNFC
-	xA      = "c\u0327\u0301@example.com" // cedilla then acute: NFC is U+1E09
-	xB      = "c\u0301\u0327@example.com" // acute then cedilla: U+1E09 too
-	plain   = "plain@example.com"
-)
-
-// legacyUsers stores one user per email, bypassing normalisation, and
-// returns their ids by email.
-func legacyUsers(t *testing.T, st store.Store) map[string]string {
-	t.Helper()
-	hash, err := password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1).Hash(context.Background(), "correct horse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]string{}
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, email := range []string{elodieNFD, reneNFC, reneNFD, xA, xB, plain} {
-		u := store.User{ID: uuid.NewString(), Name: "U", Email: email, PasswordHash: hash, CreatedAt: at.Add(time.Duration(i) * time.Second), UpdatedAt: at}
-		if err := st.CreateUser(context.Background(), u); err != nil {
-			t.Fatalf("CreateUser(%q) = %v", email, err)
-		}
-		ids[email] = u.ID
-	}
-	return ids
-}
 
 func emailOf(t *testing.T, st store.Store, id string) string {
 	t.Helper()
@@ -81,17 +49,17 @@ func TestNormalizeStoredEmails(t *testing.T) {
 		t.Run(backend.name, func(t *testing.T) {
 			st := backend.open(t)
 			defer st.Close()
-			ids := legacyUsers(t, st)
+			ids := accounttest.LegacyUsers(t, st)
 			rep, err := NormalizeStoredEmails(context.Background(), st, time.Now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{ids[elodieNFD]}; !slices.Equal(rep.Rewritten, want) {
+			if want := []string{ids[accounttest.ElodieNFD]}; !slices.Equal(rep.Rewritten, want) {
 				t.Errorf("rewritten = %v, want %v", rep.Rewritten, want)
 			}
 			want := []EmailConflict{
-				{Holder: ids[reneNFC], Others: []string{ids[reneNFD]}},
-				{Others: []string{ids[xA], ids[xB]}},
+				{Holder: ids[accounttest.ReneNFC], Others: []string{ids[accounttest.ReneNFD]}},
+				{Others: []string{ids[accounttest.XA], ids[accounttest.XB]}},
 			}
 			if len(rep.Conflicts) != 2 || !equalConflict(rep.Conflicts[0], want[0]) && !equalConflict(rep.Conflicts[0], want[1]) ||
 				!equalConflict(rep.Conflicts[1], want[0]) && !equalConflict(rep.Conflicts[1], want[1]) {
@@ -99,7 +67,7 @@ func TestNormalizeStoredEmails(t *testing.T) {
 			}
 			for email, id := range ids {
 				want := email
-				if email == elodieNFD {
+				if email == accounttest.ElodieNFD {
 					want = "\u00e9lodie@example.com"
 				}
 				if got := emailOf(t, st, id); got != want {

@@ -40,6 +40,7 @@ type Store interface {
 	store.UserStore
 	store.ThrottleStore
 	store.OneTimeTokenStore
+	store.MFAStore
 	ListSessions(ctx context.Context, userID string) ([]store.Session, error)
 	SessionFamilies(ctx context.Context, id, userID string) ([]string, error)
 	EndSession(ctx context.Context, id, userID string, now time.Time) error
@@ -109,6 +110,9 @@ type Options struct {
 	// OnSessionsEnded, when set, is called after a recovery ended the
 	// user's sessions (the server wakes the back-channel logout delivery).
 	OnSessionsEnded func()
+	// MFA configures second factors: TOTP, recovery codes, passkeys.
+	MFA MFAOptions
+
 	// Background bounds the mail requests prepared at once after their
 	// request was answered (RequestRecovery, ResendVerification); a
 	// request waits for a free place. Zero means 64.

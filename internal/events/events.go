@@ -111,6 +111,15 @@ const (
 	KeyAdded   = "key.added"
 	KeyRetired = "key.retired"
 	KeyRevoked = "key.revoked"
+	// MFAEnrolled, MFARemoved and MFAReset change a user's second factors
+	// (detail factor: totp or passkey; a passkey's name); MFAUsed is a
+	// second factor passed, MFAFailure one refused (detail factor: totp,
+	// recovery_code or passkey, and a failure's reason).
+	MFAEnrolled = "mfa.enrolled"
+	MFARemoved  = "mfa.removed"
+	MFAReset    = "mfa.reset"
+	MFAUsed     = "mfa.used"
+	MFAFailure  = "mfa.failure"
 )
 
 // Types lists every type, in the order of the constants.
@@ -119,6 +128,7 @@ var Types = []string{
 	EmailChangeRequested, EmailChanged, EmailVerified, SessionEnded, RefreshReuseDetected,
 	UserCreated, UserDisabled, UserEnabled, UserDeleted,
 	ClientAdded, ClientDeleted, ClientSecretRotated, KeyAdded, KeyRetired, KeyRevoked,
+	MFAEnrolled, MFARemoved, MFAReset, MFAUsed, MFAFailure,
 }
 
 // Known reports whether t is one of Types.

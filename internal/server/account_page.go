@@ -51,6 +51,8 @@ func (a *accountPages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/delete", a.form(a.deleteAccount))
 	mux.HandleFunc("GET /account/signup", a.handleSignupPage)
 	mux.HandleFunc("POST /account/signup", a.handleSignup)
+	a.mountTOTP(mux)
+	a.mountPasskeys(mux)
 }
 
 // accountPath is the account page; loginForAccount the login page that
@@ -120,6 +122,8 @@ type accountView struct {
 	Notice        string // what the last action did
 	Sessions      []sessionView
 	MinPassword   int
+	TOTP          totpView     // account_totp.go
+	Passkeys      passkeysView // account_passkeys.go
 }
 
 // sessionView is one session of the account page.
@@ -170,6 +174,14 @@ func (a *accountPages) render(w http.ResponseWriter, r *http.Request, status int
 			sv.Agent = i18n.T(lang, "account.sessions.unknown_agent")
 		}
 		v.Sessions = append(v.Sessions, sv)
+	}
+	if err := a.fillTOTP(r, u, &v); err == nil {
+		err = a.fillPasskeys(r, u, &v)
+	}
+	if err != nil {
+		a.log.fault(r.Context(), "second factors", "err", err)
+		errorPage(w, r, a.log, http.StatusInternalServerError, "error.internal")
+		return
 	}
 	renderPage(w, r, a.log, status, "account", pageData{
 		Title: i18n.T(lang, "account.title"), Email: u.Email, Error: problem, CSRF: accountCSRF(a.sessions, sess),
@@ -288,7 +300,7 @@ func (a *accountPages) changePassword(w http.ResponseWriter, r *http.Request, se
 		return
 	}
 	a.loggedOut()
-	if _, err := a.sessions.start(w, r, nu); err != nil {
+	if _, err := a.sessions.start(w, r, nu, sess.AMR); err != nil {
 		a.log.fault(r.Context(), "create session", "err", err)
 		errorPage(w, r, a.log, http.StatusInternalServerError, "error.internal")
 		return
@@ -373,6 +385,9 @@ const accountPage = `{{define "account"}}{{template "head" .}}{{with .View}}
 <p class="hint">{{t $.Lang "account.password.hint" "min" (print .MinPassword)}}</p>
 <button type="submit">{{t $.Lang "account.password.submit"}}</button>
 </form>
+
+{{template "account-totp" $}}
+{{template "account-passkeys" $}}
 
 <h2>{{t $.Lang "account.sessions.heading"}}</h2>
 {{if .Sessions}}<ul class="sessions">{{range .Sessions}}

@@ -244,7 +244,7 @@ func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	if _, err := p.sessions.start(w, r, u); err != nil {
+	if _, err := p.sessions.start(w, r, u, []string{account.AMRPassword}); err != nil {
 		p.log.fault(ctx, "create session", "err", err)
 		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return

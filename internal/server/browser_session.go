@@ -46,12 +46,12 @@ func (b *browserSessions) current(r *http.Request) (store.Session, store.User, b
 	return sess, u, true
 }
 
-// start signs the browser in as u: a new session, whose cookie it sets,
+// start signs the browser in as u, authenticated by amr (RFC 8176): a new session, whose cookie it sets,
 // with the browser's User-Agent and address for the user's list of
 // sessions. The session id is new at every sign-in, so that a cookie
 // planted by someone else (session fixation) is never adopted: the one the
 // browser had is deleted.
-func (b *browserSessions) start(w http.ResponseWriter, r *http.Request, u store.User) (store.Session, error) {
+func (b *browserSessions) start(w http.ResponseWriter, r *http.Request, u store.User, amr []string) (store.Session, error) {
 	ctx := r.Context()
 	if old, err := r.Cookie(b.cookies.name(sessionCookie)); err == nil {
 		_ = b.store.DeleteSession(ctx, hashToken(old.Value)) // best effort: it is never adopted, and expires
@@ -66,7 +66,7 @@ func (b *browserSessions) start(w http.ResponseWriter, r *http.Request, u store.
 		authTime = u.TokensValidAfter
 	}
 	sess := store.Session{
-		Hash: hashToken(raw), ID: rand.Text(), UserID: u.ID, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(b.ttl),
+		Hash: hashToken(raw), ID: rand.Text(), UserID: u.ID, AuthTime: authTime, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(b.ttl),
 		UserAgent: userAgent(r), Address: b.address(r),
 	}
 	if err := b.store.CreateSession(ctx, sess); err != nil {

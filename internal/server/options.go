@@ -86,6 +86,13 @@ type AccountOptions struct {
 	// CodePolicy the one-time codes tried per account. A policy with Free
 	// 0 is off.
 	MailAddressPolicy, MailEmailPolicy, CodePolicy store.ThrottlePolicy
+
+	// RequireMFA makes every user pass a second factor, enrolling one at
+	// their next sign-in when they have none (--require-mfa).
+	RequireMFA bool
+	// MFAPolicy budgets the failed second-factor codes per account; Free
+	// 0 is off.
+	MFAPolicy store.ThrottlePolicy
 }
 
 // TokenOptions are the lifetimes of the tokens and sessions the server

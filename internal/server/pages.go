@@ -53,6 +53,8 @@ func (p *pages) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+account.EmailChangePath, p.handleEmailConfirmPage)
 	mux.HandleFunc("POST "+account.EmailChangePath, p.handleEmailConfirmPost)
 	mux.HandleFunc("POST /account/email", p.handleEmailForm)
+	p.mountSecondFactor(mux)
+	p.mountPasskeys(mux)
 }
 
 // currentSession returns the browser's login session, if it has a live one
@@ -117,7 +119,7 @@ nav.lang{max-width:24rem;margin:0 auto 3rem;text-align:center;font-size:.9rem;co
 
 // pageTemplates are every page, parsed once; parsePages (page_text.go)
 // gives them the functions t and th, the texts of the catalogues.
-var pageTemplates = parsePages(basePages, accountPage, signupPage, linkPageTemplate)
+var pageTemplates = parsePages(basePages, accountPage, signupPage, linkPageTemplate, secondFactorPages, totpSection, passkeyTemplates)
 
 const basePages = `{{define "head"}}<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -136,6 +138,7 @@ const basePages = `{{define "head"}}<!doctype html>
 <label for="password">{{t .Lang "login.password"}}</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">{{t .Lang "login.submit"}}</button>
 </form>
+{{template "login-passkey" .}}
 <p class="links"><a href="/account/recover">{{t .Lang "login.forgot"}}</a>{{if .SignupURL}}<a href="{{.SignupURL}}">{{t .Lang "login.signup"}}</a>{{end}}</p>
 {{template "foot" .}}{{end}}
 

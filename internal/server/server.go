@@ -122,6 +122,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		MailEmailPolicy:      opts.Accounts.MailEmailPolicy,
 		CodePolicy:           opts.Accounts.CodePolicy,
 		OnSessionsEnded:      bc.kick,
+		MFA:                  mfaOptions(opts),
 	})
 	if err != nil {
 		return nil, err

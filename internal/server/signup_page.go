@@ -112,7 +112,7 @@ func (a *accountPages) handleSignup(w http.ResponseWriter, r *http.Request) {
 		a.signupPage(w, r, status, ret, again)
 		return
 	}
-	if _, err := a.sessions.start(w, r, u); err != nil {
+	if _, err := a.sessions.start(w, r, u, []string{account.AMRPassword}); err != nil {
 		a.log.fault(ctx, "create session", "err", err)
 		errorPage(w, r, a.log, http.StatusInternalServerError, "error.internal")
 		return

@@ -22,8 +22,11 @@ type Client struct {
 	// BackchannelLogoutURI, when set, receives a logout token when a
 	// session it was issued to ends (OpenID Connect Back-Channel Logout 1.0).
 	BackchannelLogoutURI string
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// RequireMFA refuses the client's users a token unless they passed a
+	// second factor (enrolling one at sign-in when they have none).
+	RequireMFA bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // LogValue keeps the secret hash out of logs.
@@ -44,6 +47,7 @@ type AuthCode struct {
 	SessionID     string // the ID (sid) of the login session it was issued under
 	Family        string // the grant: refresh tokens and access tokens issued from this code carry it
 	AuthTime      time.Time
+	AMR           []string // how the user authenticated (RFC 8176), from the session
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	RedeemedAt    time.Time // zero until the code is exchanged
@@ -59,6 +63,7 @@ type RefreshToken struct {
 	Scope     string
 	SessionID string // the ID (sid) of the login session; empty for the password grant
 	AuthTime  time.Time
+	AMR       []string // how the user authenticated (RFC 8176), kept through rotation
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time // first rotation; zero while unused
@@ -68,10 +73,14 @@ type RefreshToken struct {
 // Its ID is the sid of OpenID Connect logout: random, unique, and unrelated
 // to the cookie, so that it can go into ID tokens.
 type Session struct {
-	Hash      string
-	ID        string
-	UserID    string
+	Hash   string
+	ID     string
+	UserID string
+	// AuthTime is when the user last authenticated in it (a sign-in, or a
+	// second factor passed later to step up); AMR how (RFC 8176 values:
+	// pwd, otp, hwk, user, mfa), stored space-separated.
 	AuthTime  time.Time
+	AMR       []string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// UserAgent and Address are the browser's User-Agent (cut to

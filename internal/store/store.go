@@ -106,6 +106,7 @@ type Store interface {
 	MailStore
 	EventStore
 	OneTimeTokenStore
+	MFAStore
 	// Versions reads every change counter at once (UsersVersion,
 	// ClientsVersion, KeysVersion, RevocationsVersion), in one query: what
 	// a process polls to learn that another one changed something it keeps

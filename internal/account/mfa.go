@@ -1,0 +1,132 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/inkan-dev/inkan/internal/store"
+)
+
+// Second factors: TOTP (totp.go), recovery codes (recovery.go), passkeys
+// (passkeys.go), and the login that owes one (secondfactor.go). This file
+// holds what they share: how a user authenticated (AMR), which factors a
+// user has, and the errors.
+
+// How a user authenticated: the values of the amr claim (RFC 8176 §2)
+// that inkan uses.
+const (
+	AMRPassword     = "pwd"  // a password
+	AMROTP          = "otp"  // a one-time code: TOTP or a recovery code
+	AMRHardwareKey  = "hwk"  // a key held in hardware: a passkey or security key
+	AMRUserPresence = "user" // the authenticator tested the user's presence
+	AMRMultiFactor  = "mfa"  // more than one factor
+)
+
+// AddAMR returns amr with the methods of a factor just passed added, and
+// AMRMultiFactor when there are two factors now: a password and a code or
+// key, or a passkey with user verification (possession and the PIN or
+// biometric that unlocked it). Each value appears once, in the order of
+// RFC 8176's list.
+func AddAMR(amr []string, methods ...string) []string {
+	out := slices.Clone(amr)
+	for _, m := range methods {
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	factors := 0
+	for _, m := range []string{AMRPassword, AMROTP, AMRHardwareKey} {
+		if slices.Contains(out, m) {
+			factors++
+		}
+	}
+	if factors > 1 && !slices.Contains(out, AMRMultiFactor) {
+		out = append(out, AMRMultiFactor)
+	}
+	order := []string{AMRHardwareKey, AMRMultiFactor, AMROTP, AMRPassword, AMRUserPresence}
+	slices.SortStableFunc(out, func(a, b string) int { return slices.Index(order, a) - slices.Index(order, b) })
+	return out
+}
+
+// MultiFactor reports whether amr records more than one factor.
+func MultiFactor(amr []string) bool { return slices.Contains(amr, AMRMultiFactor) }
+
+// Factors are the second factors a user has.
+type Factors struct {
+	TOTP          bool // a confirmed TOTP
+	Passkeys      int
+	RecoveryCodes int // unused ones
+}
+
+// Any reports whether the user has a second factor: a password login must
+// then pass one. Recovery codes alone are none: they stand in for a
+// factor, and go with the last one.
+func (f Factors) Any() bool { return f.TOTP || f.Passkeys > 0 }
+
+// Factors returns the second factors of user userID.
+func (s *Service) Factors(ctx context.Context, userID string) (Factors, error) {
+	var f Factors
+	t, err := s.opts.Store.GetTOTP(ctx, userID)
+	switch {
+	case err == nil:
+		f.TOTP = !t.ConfirmedAt.IsZero()
+	case !errors.Is(err, store.ErrNotFound):
+		return Factors{}, err
+	}
+	pks, err := s.opts.Store.ListPasskeys(ctx, userID)
+	if err != nil {
+		return Factors{}, err
+	}
+	f.Passkeys = len(pks)
+	if f.RecoveryCodes, err = s.opts.Store.CountRecoveryCodes(ctx, userID); err != nil {
+		return Factors{}, err
+	}
+	return f, nil
+}
+
+// MFAOptions configure second factors (Options.MFA).
+type MFAOptions struct {
+	// Require makes every user pass a second factor, enrolling one at
+	// their next sign-in when they have none (--require-mfa).
+	Require bool
+	// Secret seals TOTP secrets at rest (AES-256-GCM under a key derived
+	// from it) and keys the throttle of codes: 32 bytes at least, the same
+	// on every replica. Required for TOTP.
+	Secret []byte
+	// Policy budgets the failed second-factor codes per account, from
+	// every address, as AccountPolicy does passwords; Free 0 is off.
+	Policy store.ThrottlePolicy
+	// Issuer names the account in authenticator apps (the otpauth URI's
+	// issuer); empty means "inkan".
+	Issuer string
+	// RPID is the WebAuthn relying party id (the issuer's host name),
+	// RPOrigins the origins its pages are served from (the issuer's), and
+	// RPName what authenticators show. Passkeys are off without RPID.
+	RPID      string
+	RPOrigins []string
+	RPName    string
+	// ChallengeTTL is how long a login may owe its second factor, and a
+	// passkey ceremony may wait for the authenticator; zero means
+	// DefaultChallengeTTL.
+	ChallengeTTL time.Duration
+}
+
+// DefaultChallengeTTL is MFAOptions.ChallengeTTL's default.
+const DefaultChallengeTTL = 5 * time.Minute
+
+// Errors of second factors.
+var (
+	// ErrBadCode refuses a second factor: a wrong, replayed or used code,
+	// or a passkey assertion that does not check out.
+	ErrBadCode = errors.New("the code is wrong or was used already")
+	// ErrChallengeInvalid means a pending login or passkey ceremony is
+	// unknown, expired, used up, or not the caller's.
+	ErrChallengeInvalid = errors.New("the sign-in has expired: start again")
+	// ErrNoFactor means the user has no such factor (RemoveTOTP without a
+	// TOTP, a passkey that is not theirs).
+	ErrNoFactor = errors.New("no such second factor")
+	// ErrPasskeysOff means passkeys are not configured (no RPID).
+	ErrPasskeysOff = errors.New("passkeys are not enabled")
+)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -268,7 +269,7 @@ func TestAuthorizer_IssueCode(t *testing.T) {
 		}
 		seen[raw], seen[code.Family] = true, true
 		code.AuthTime, code.CreatedAt, code.ExpiresAt = code.AuthTime.UTC(), code.CreatedAt.UTC(), code.ExpiresAt.UTC()
-		if code != want {
+		if !reflect.DeepEqual(code, want) {
 			t.Errorf("stored code = %+v, want %+v", code, want)
 		}
 	}

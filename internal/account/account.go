@@ -147,7 +147,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		return nil, errors.New("account: Store and Passwords are required")
 	}
 	on := opts.LoginPolicy.Free > 0 || opts.AccountPolicy.Free > 0 || opts.SignupPolicy.Free > 0 ||
-		opts.MailAddressPolicy.Free > 0 || opts.MailEmailPolicy.Free > 0 || opts.CodePolicy.Free > 0
+		opts.MailAddressPolicy.Free > 0 || opts.MailEmailPolicy.Free > 0 || opts.CodePolicy.Free > 0 ||
+		opts.MFA.Policy.Free > 0
 	if on && len(opts.ThrottleSecret) < 32 {
 		return nil, errors.New("account: ThrottleSecret must have 32 bytes when a throttle policy is on")
 	}
@@ -171,6 +172,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if len(opts.CodeSecret) > 0 && len(opts.CodeSecret) < 32 {
 		return nil, errors.New("account: CodeSecret must have 32 bytes")
+	}
+	if len(opts.MFA.Secret) > 0 && len(opts.MFA.Secret) < 32 {
+		return nil, errors.New("account: MFA.Secret must have 32 bytes")
 	}
 	if opts.OnSessionsEnded == nil {
 		opts.OnSessionsEnded = func() {}

@@ -75,7 +75,7 @@ func TestIssuer_IDToken(t *testing.T) {
 				"nonce": "n-1", "sid": "sid-1", "at_hash": halfHash(keys.ES256, "the.access.token"), "email": "alice@example.com", "email_verified": true, "name": "Alice"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, err := iss.IDToken(c, u, tc.scope, authTime, tc.nonce, tc.sid, tc.access)
+			raw, err := iss.IDToken(c, u, tc.scope, authTime, nil, tc.nonce, tc.sid, tc.access)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -95,8 +95,8 @@ type clientRecord struct {
 	Scopes                 []string `json:"scopes"`
 	Audience               []string `json:"audience"`
 	Trusted                bool     `json:"trusted"`
-	RequireMFA             bool     `json:"require_mfa,omitempty"`
 	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
+	RequireMFA             bool     `json:"require_mfa,omitempty"`
 	CreatedAt              string   `json:"created_at"`
 	UpdatedAt              string   `json:"updated_at"`
 }
@@ -202,8 +202,8 @@ func toClientRecord(c store.Client) clientRecord {
 		Scopes:                 list(c.Scopes),
 		Audience:               list(c.Audience),
 		Trusted:                c.Trusted,
-		RequireMFA:             c.RequireMFA,
 		BackchannelLogoutURI:   c.BackchannelLogoutURI,
+		RequireMFA:             c.RequireMFA,
 		CreatedAt:              FormatTime(c.CreatedAt),
 		UpdatedAt:              FormatTime(c.UpdatedAt),
 	}
@@ -219,8 +219,8 @@ func fromClientRecord(r clientRecord) (store.Client, error) {
 	c := store.Client{
 		ID: r.ClientID, Name: r.Name, SecretHash: hash, Public: r.Public,
 		RedirectURIs: r.RedirectURIs, PostLogoutRedirectURIs: r.PostLogoutRedirectURIs,
-		Grants: r.GrantTypes, Scopes: r.Scopes, Audience: r.Audience, Trusted: r.Trusted, RequireMFA: r.RequireMFA,
-		BackchannelLogoutURI: r.BackchannelLogoutURI,
+		Grants: r.GrantTypes, Scopes: r.Scopes, Audience: r.Audience, Trusted: r.Trusted,
+		BackchannelLogoutURI: r.BackchannelLogoutURI, RequireMFA: r.RequireMFA,
 	}
 	if c.CreatedAt, err = parseTime("created_at", r.CreatedAt); err != nil {
 		return store.Client{}, err

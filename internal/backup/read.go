@@ -61,7 +61,6 @@ func checkClient(c store.Client) error {
 	}
 	if len(problems) == 0 {
 		valid.ID, valid.SecretHash, valid.CreatedAt, valid.UpdatedAt = c.ID, c.SecretHash, c.CreatedAt, c.UpdatedAt
-		valid.RequireMFA = c.RequireMFA // a flag, not a registration field: nothing to normalise
 		for _, f := range differing(toClientRecord(c), toClientRecord(valid)) {
 			problems = append(problems, f+": clients add would store it otherwise (empty, or with spaces around it)")
 		}

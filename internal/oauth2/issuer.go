@@ -98,7 +98,7 @@ func (i *Issuer) IssueForClient(c store.Client, scope []string) (*TokenResponse,
 func (i *Issuer) access(g UserGrant) (*TokenResponse, error) {
 	at, err := i.Tokens.IssueAccess(token.AccessClaims{
 		Subject: g.User.ID, Audience: Audience(g.Client), ClientID: g.Client.ID, Scope: strings.Join(g.Scope, " "),
-		AuthTime: g.AuthTime.Unix(), Family: g.Family, Profile: oidc.ProfileFor(g.User, g.Scope), ValidAfter: g.User.TokensValidAfter,
+		AuthTime: g.AuthTime.Unix(), ACR: oidc.ACRFor(g.AMR), AMR: g.AMR, Family: g.Family, Profile: oidc.ProfileFor(g.User, g.Scope), ValidAfter: g.User.TokensValidAfter,
 	})
 	if err != nil {
 		return nil, err

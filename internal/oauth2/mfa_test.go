@@ -220,6 +220,9 @@ func TestRefreshGrant_keepsAMR(t *testing.T) {
 	if !slices.Equal(toStrings(id["amr"]), []string{"hwk", "mfa", "user"}) || id["acr"] != oidc.ACRMultiFactor || id["auth_time"] != float64(t0.Unix()) {
 		t.Errorf("refreshed ID token = %v, want the sign-in's amr, acr and auth_time", id)
 	}
+	if at := claims(t, next.AccessToken); !slices.Equal(toStrings(at["amr"]), []string{"hwk", "mfa", "user"}) || at["acr"] != oidc.ACRMultiFactor {
+		t.Errorf("refreshed access token = %v, want the sign-in's amr and acr (RFC 9068 §2.2.1)", at)
+	}
 	rt, err := f.st.GetRefreshToken(ctx, HashToken(next.RefreshToken))
 	if err != nil || !slices.Equal(rt.AMR, []string{"hwk", "mfa", "user"}) {
 		t.Errorf("successor = %+v, %v; want the AMR kept", rt, err)

@@ -36,9 +36,9 @@ type totpView struct {
 }
 
 // totpEnrolView is the enrolment page: the secret in groups of four for
-// typing, the otpauth URI for a phone's own browser.
+// typing (groupsOfFour), the otpauth URI for a phone's own browser.
 type totpEnrolView struct {
-	Groups []string
+	Secret string
 	URL    template.URL // otpauth: ours, not a client's
 }
 
@@ -153,18 +153,8 @@ func (a *accountPages) renderEnrol(w http.ResponseWriter, r *http.Request, statu
 	}
 	renderPage(w, r, a.log, status, "account-totp-enrol", pageData{
 		Title: tr(r, "account.totp.enrol.title"), Email: u.Email, Error: problem, CSRF: accountCSRF(a.sessions, sess),
-		View: totpEnrolView{Groups: groupsOfFour(e.Secret), URL: template.URL(e.URL)}, Return: totpPath,
+		View: totpEnrolView{Secret: groupsOfFour(e.Secret), URL: template.URL(e.URL)}, Return: totpPath,
 	})
-}
-
-// groupsOfFour cuts s into groups of four characters, for reading.
-func groupsOfFour(s string) []string {
-	var out []string
-	for len(s) > 4 {
-		out = append(out, s[:4])
-		s = s[4:]
-	}
-	return append(out, s)
 }
 
 // handleTOTPQR is GET /account/totp/qr.png: the QR code of the session's
@@ -322,7 +312,7 @@ const totpSection = `{{define "account-totp"}}{{with .View.TOTP}}
 <p>{{t $.Lang "account.totp.enrol.scan"}}</p>
 <p><img src="/account/totp/qr.png" width="256" height="256" alt="{{t $.Lang "account.totp.enrol.qr_alt"}}"></p>
 <p>{{t $.Lang "account.totp.enrol.type"}}</p>
-<p><code class="secret">{{range $i, $g := .Groups}}{{if $i}} {{end}}{{$g}}{{end}}</code></p>
+<p><code class="secret">{{.Secret}}</code></p>
 <p class="hint"><a href="{{.URL}}">{{t $.Lang "account.totp.enrol.open"}}</a></p>
 <form method="post" action="/account/totp/confirm">
 <input type="hidden" name="csrf" value="{{$.CSRF}}">

@@ -44,9 +44,9 @@ var commands = command{
 	subs: []command{
 		{name: "serve", summary: "run the HTTP server (zero-config: creates its data dir, database and key)", run: serve},
 		{
-			name: "users", summary: "add, list, disable, enable, delete users; change a password; verify emails",
+			name: "users", summary: "add, list, disable, enable, delete users; change a password; verify emails;\nlist or reset second factors",
 			usage: "<subcommand> [flags]", column: 24,
-			subs: shared(users,
+			subs: append(shared(users,
 				command{name: "add", args: "--email E --name N [--password-hash HASH] [--email-verified]",
 					summary: "add a user; the password is read from stdin (first line),\n" +
 						"or prompted for without echo on a terminal; --password-hash\n" +
@@ -64,7 +64,7 @@ var commands = command{
 				command{name: "reset-link", args: "EMAIL|ID --issuer URL [--recovery-ttl D]",
 					summary: "print a one-time link to a page that sets a new password\n" +
 						"(and ends every session and token), valid --recovery-ttl"},
-			),
+			), usersMFA),
 			notes: storeNotes,
 		},
 		{

@@ -285,7 +285,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 func TestSecondFactor_requiredEnrolment(t *testing.T) {
 	p := newProvider(t)
 	id := p.signup(t, "Bob", "bob@example.com", "correct horse")["id"].(string)
-	strict, _ := p.client(t, store.Client{RequireMFA: true})
+	strict, _ := p.client(t, store.Client{RequireMFA: true, Trusted: true})
 	lax, _ := p.client(t, store.Client{})
 	auth := func(c store.Client, extra ...string) string {
 		q := url.Values{"client_id": {c.ID}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}

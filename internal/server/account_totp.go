@@ -165,13 +165,20 @@ func (a *accountPages) handleTOTPQR(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not signed in", http.StatusNotFound)
 		return
 	}
-	e, err := a.accounts.PendingTOTP(r.Context(), u.ID)
+	serveTOTPQR(w, r, a.accounts, a.log, u.ID)
+}
+
+// serveTOTPQR answers with the QR code of the pending TOTP enrolment of
+// user userID (the account page's, or the login's when a second factor is
+// required), never cached; 404 when there is none.
+func serveTOTPQR(w http.ResponseWriter, r *http.Request, accounts *account.Service, log logs, userID string) {
+	e, err := accounts.PendingTOTP(r.Context(), userID)
 	if errors.Is(err, account.ErrNoFactor) || errors.Is(err, account.ErrTOTPEnrolled) || errors.Is(err, account.ErrTOTPOff) {
 		http.Error(w, "no enrolment pending", http.StatusNotFound)
 		return
 	}
 	if err != nil {
-		a.log.fault(r.Context(), "TOTP QR code", "err", err, "sub", u.ID)
+		log.fault(r.Context(), "TOTP QR code", "err", err, "sub", userID)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -21,6 +20,7 @@ import (
 //
 //	POST /oauth2/login/mfa        {csrf, code}: a TOTP or recovery code
 //	POST /oauth2/login/mfa/enrol  {csrf, code}: the first TOTP of a user who must have one
+//	GET  /oauth2/login/mfa/qr.png the QR code of that TOTP
 //
 // The pending login (account.PendingLogin) is held by the browser in the
 // mfaCookie, for account.MFAOptions.ChallengeTTL; what the sign-in is for
@@ -34,6 +34,18 @@ const mfaCookie = "inkan_mfa"
 func (p *pages) mountSecondFactor(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth2/login/mfa", p.handleSecondFactor)
 	mux.HandleFunc("POST /oauth2/login/mfa/enrol", p.handleEnrol)
+	mux.HandleFunc("GET /oauth2/login/mfa/qr.png", p.handleEnrolQR)
+}
+
+// handleEnrolQR is GET /oauth2/login/mfa/qr.png: the QR code of the TOTP
+// that the browser's pending login is enrolling.
+func (p *pages) handleEnrolQR(w http.ResponseWriter, r *http.Request) {
+	_, u, _, ok := p.pendingLogin(r)
+	if !ok {
+		http.Error(w, "no sign-in pending", http.StatusNotFound)
+		return
+	}
+	serveTOTPQR(w, r, p.accounts, p.log, u.ID)
 }
 
 // pendingFor is what a pending login keeps of what the sign-in is for.
@@ -128,8 +140,7 @@ type secondFactorView struct {
 
 type enrolView struct {
 	Secret string       // in groups of four
-	URL    string       // the otpauth URI, for a phone's link handler
-	QR     template.URL // the QR code as a data: URI
+	URL    template.URL // the otpauth URI, for a phone's link handler
 }
 
 // secondFactorPage renders the second-factor page (or, for a user who must
@@ -158,11 +169,10 @@ func (p *pages) secondFactorPage(w http.ResponseWriter, r *http.Request, u store
 			p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 			return
 		}
-		v.Enrol = &enrolView{
-			Secret: groupsOfFour(e.Secret), URL: e.URL,
-			QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QR)),
-		}
-		d.Title, d.DataImages, name = tr(r, "mfa.enrol.title"), true, "mfa-enrol"
+		// The otpauth: URI as a link, for a phone's authenticator app;
+		// html/template would refuse the scheme.
+		v.Enrol = &enrolView{Secret: groupsOfFour(e.Secret), URL: template.URL(e.URL)}
+		d.Title, name = tr(r, "mfa.enrol.title"), "mfa-enrol"
 	}
 	p.renderPage(w, r, status, name, d)
 }
@@ -352,7 +362,7 @@ const secondFactorPages = `{{define "second-factor"}}{{template "head" .}}{{with
 {{define "mfa-enrol"}}{{template "head" .}}{{with .View}}{{with .Enrol}}
 <p>{{t $.Lang "mfa.enrol.required"}}</p>
 {{if $.Error}}<p class="error" role="alert">{{$.Error}}</p>{{end}}
-<p><img src="{{.QR}}" width="256" height="256" alt="{{t $.Lang "mfa.enrol.qr"}}"></p>
+<p><a href="{{.URL}}"><img src="/oauth2/login/mfa/qr.png" width="256" height="256" alt="{{t $.Lang "mfa.enrol.qr"}}"></a></p>
 <p>{{t $.Lang "mfa.enrol.key"}}: <code>{{.Secret}}</code></p>
 <form method="post" action="/oauth2/login/mfa/enrol">
 <input type="hidden" name="csrf" value="{{$.CSRF}}">

@@ -311,8 +311,14 @@ func TestSecondFactor_requiredEnrolment(t *testing.T) {
 
 	b := newBrowser(t)
 	code, page, landed := b.signInPassword(auth(strict), "bob@example.com", "correct horse")
-	if landed != nil || !strings.Contains(page, `action="/oauth2/login/mfa/enrol"`) || !strings.Contains(page, `src="data:image/png;base64,`) {
+	if landed != nil || !strings.Contains(page, `action="/oauth2/login/mfa/enrol"`) || !strings.Contains(page, `src="/oauth2/login/mfa/qr.png"`) {
 		t.Fatalf("after the password: %d %v, want the enrolment page with its QR code:\n%.500s", code, landed, page)
+	}
+	if code, png, _ := b.get(p.url + "/oauth2/login/mfa/qr.png"); code != 200 || !strings.HasPrefix(png, "\x89PNG") {
+		t.Errorf("the enrolment's QR code = %d %.8q, want a PNG", code, png)
+	}
+	if code, _, _ := newBrowser(t).get(p.url + "/oauth2/login/mfa/qr.png"); code != 404 {
+		t.Errorf("the QR code without the pending login = %d, want 404", code)
 	}
 	m := regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`).FindStringSubmatch(page)
 	if m == nil {

@@ -102,11 +102,18 @@ func (s *Service) passkeyUserOf(ctx context.Context, u store.User) (passkeyUser,
 	return pu, pks, nil
 }
 
+// PasskeysOn reports whether passkeys are configured: an RPID that is a
+// domain (WebAuthn has none for an IP address, so an issuer such as
+// http://127.0.0.1:8000 has no passkeys; http://localhost:8000 has).
+func (s *Service) PasskeysOn() bool {
+	return s.opts.MFA.RPID != "" && protocol.ValidateRPID(s.opts.MFA.RPID) == nil
+}
+
 // relyingParty is the WebAuthn relying party of MFAOptions, or
-// ErrPasskeysOff without an RPID.
+// ErrPasskeysOff without one (PasskeysOn).
 func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
 	m := s.opts.MFA
-	if m.RPID == "" {
+	if !s.PasskeysOn() {
 		return nil, ErrPasskeysOff
 	}
 	name := m.RPName

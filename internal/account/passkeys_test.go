@@ -2,12 +2,7 @@ package account
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -17,9 +12,8 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
-	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 
+	"github.com/inkan-dev/inkan/internal/account/passkeytest"
 	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -29,162 +23,15 @@ const (
 	testOrigin = "https://id.example.com"
 )
 
-// softAuthenticator is a software WebAuthn authenticator: one ES256
-// credential, discoverable, answering navigator.credentials.create and
-// .get as a browser would pass them on (attestation "none").
-type softAuthenticator struct {
-	key        *ecdsa.PrivateKey
-	id         []byte
-	userHandle []byte // set by create
-	rpID       string
-	origin     string
-	// count is the sign counter of the next assertion; counts reports
-	// whether the authenticator counts at all (else it always sends 0).
-	count  uint32
-	counts bool
-	uv     bool // sets the UV flag
-	be, bs bool // backup eligible and backed up
-}
+type softAuthenticator = passkeytest.Authenticator
 
 // mustAuthenticator makes an authenticator for the test relying party.
 func mustAuthenticator(tb testing.TB) *softAuthenticator {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	id := make([]byte, 32)
-	rand.Read(id)
-	return &softAuthenticator{key: key, id: id, rpID: testRPID, origin: testOrigin, count: 1, counts: true, uv: true}
+	return passkeytest.New(tb, testRPID, testOrigin)
 }
 
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func unb64(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		tb.Fatalf("base64url %q: %v", s, err)
-	}
-	return b
-}
-
-func (a *softAuthenticator) flags() protocol.AuthenticatorFlags {
-	f := protocol.FlagUserPresent
-	if a.uv {
-		f |= protocol.FlagUserVerified
-	}
-	if a.be {
-		f |= protocol.FlagBackupEligible
-	}
-	if a.bs {
-		f |= protocol.FlagBackupState
-	}
-	return f
-}
-
-func (a *softAuthenticator) authData(flags protocol.AuthenticatorFlags, count uint32, attested []byte) []byte {
-	h := sha256.Sum256([]byte(a.rpID))
-	d := append(h[:], byte(flags))
-	d = binary.BigEndian.AppendUint32(d, count)
-	return append(d, attested...)
-}
-
-func (a *softAuthenticator) clientData(tb testing.TB, typ, challenge string) []byte {
-	tb.Helper()
-	cd, err := json.Marshal(map[string]any{"type": typ, "challenge": challenge, "origin": a.origin, "crossOrigin": false})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cd
-}
-
-func (a *softAuthenticator) sign(tb testing.TB, authData, clientData []byte) []byte {
-	tb.Helper()
-	ch := sha256.Sum256(clientData)
-	digest := sha256.Sum256(append(slices.Clone(authData), ch[:]...))
-	sig, err := ecdsa.SignASN1(rand.Reader, a.key, digest[:])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return sig
-}
-
-// create answers the options of BeginPasskeyRegistration.
-func (a *softAuthenticator) create(tb testing.TB, options []byte) []byte {
-	tb.Helper()
-	var o struct {
-		Challenge string `json:"challenge"`
-		User      struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
-	if err := json.Unmarshal(options, &o); err != nil {
-		tb.Fatalf("creation options: %v", err)
-	}
-	a.userHandle = unb64(tb, o.User.ID)
-	cose, err := webauthncbor.Marshal(map[int64]any{
-		1:  int64(webauthncose.EllipticKey),
-		3:  int64(webauthncose.AlgES256),
-		-1: int64(webauthncose.P256),
-		-2: a.key.X.FillBytes(make([]byte, 32)),
-		-3: a.key.Y.FillBytes(make([]byte, 32)),
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	attested := make([]byte, 16) // AAGUID zero
-	attested = binary.BigEndian.AppendUint16(attested, uint16(len(a.id)))
-	attested = append(append(attested, a.id...), cose...)
-	authData := a.authData(a.flags()|protocol.FlagAttestedCredentialData, 0, attested)
-	att, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": authData})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	body, err := json.Marshal(map[string]any{
-		"id": b64(a.id), "rawId": b64(a.id), "type": "public-key",
-		"response": map[string]any{
-			"attestationObject": b64(att),
-			"clientDataJSON":    b64(a.clientData(tb, "webauthn.create", o.Challenge)),
-			"transports":        []string{"internal"},
-		},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return body
-}
-
-// get answers the options of BeginPasskeyLogin.
-func (a *softAuthenticator) get(tb testing.TB, options []byte) []byte {
-	tb.Helper()
-	var o struct {
-		Challenge string `json:"challenge"`
-	}
-	if err := json.Unmarshal(options, &o); err != nil {
-		tb.Fatalf("request options: %v", err)
-	}
-	var count uint32
-	if a.counts {
-		count = a.count
-		a.count++
-	}
-	authData := a.authData(a.flags(), count, nil)
-	cd := a.clientData(tb, "webauthn.get", o.Challenge)
-	body, err := json.Marshal(map[string]any{
-		"id": b64(a.id), "rawId": b64(a.id), "type": "public-key",
-		"response": map[string]any{
-			"authenticatorData": b64(authData),
-			"clientDataJSON":    b64(cd),
-			"signature":         b64(a.sign(tb, authData, cd)),
-			"userHandle":        b64(a.userHandle),
-		},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return body
-}
+func b64(b []byte) string { return passkeytest.B64(b) }
 
 // passkeyFixture is a service with passkeys on for the test relying party
 // and its events stored.
@@ -212,7 +59,7 @@ func mustRegister(tb testing.TB, f *fixture, u store.User, a *softAuthenticator,
 	if err != nil {
 		tb.Fatalf("BeginPasskeyRegistration() = %v", err)
 	}
-	p, codes, err := f.svc.FinishPasskeyRegistration(ctx, u.ID, handle, name, a.create(tb, opts))
+	p, codes, err := f.svc.FinishPasskeyRegistration(ctx, u.ID, handle, name, a.Create(tb, opts))
 	if err != nil {
 		tb.Fatalf("FinishPasskeyRegistration() = %v", err)
 	}
@@ -227,11 +74,24 @@ func login(tb testing.TB, f *fixture, userID string, a *softAuthenticator) (stor
 	if err != nil {
 		tb.Fatalf("BeginPasskeyLogin(%q) = %v", userID, err)
 	}
-	return f.svc.FinishPasskeyLogin(ctx, handle, a.get(tb, opts))
+	return f.svc.FinishPasskeyLogin(ctx, handle, a.Get(tb, opts))
 }
 
 func TestService_passkeysOff(t *testing.T) {
-	f := mustFixture(t, nil)
+	for _, rpID := range []string{"", "127.0.0.1", "::1"} {
+		f := mustFixture(t, func(o *Options) { o.MFA.RPID, o.MFA.RPOrigins = rpID, []string{"http://" + rpID} })
+		if f.svc.PasskeysOn() {
+			t.Errorf("PasskeysOn(RPID %q) = true, want false", rpID)
+		}
+		testPasskeysOff(t, f)
+	}
+	if f := passkeyFixture(t, nil); !f.svc.PasskeysOn() {
+		t.Errorf("PasskeysOn(RPID %q) = false, want true", testRPID)
+	}
+}
+
+func testPasskeysOff(t *testing.T, f *fixture) {
+	t.Helper()
 	ctx := context.Background()
 	alice := mustUser(t, f, "alice@example.com", "correct horse")
 	if _, _, err := f.svc.BeginPasskeyRegistration(ctx, alice.ID); !errors.Is(err, ErrPasskeysOff) {
@@ -274,9 +134,9 @@ func TestService_PasskeyRegistration(t *testing.T) {
 	}
 
 	a := mustAuthenticator(t)
-	a.be, a.bs = true, true
+	a.BE, a.BS = true, true
 	f.advance(time.Minute)
-	p, codes, err := f.svc.FinishPasskeyRegistration(ctx, alice.ID, handle, "  Laptop  ", a.create(t, opts))
+	p, codes, err := f.svc.FinishPasskeyRegistration(ctx, alice.ID, handle, "  Laptop  ", a.Create(t, opts))
 	if err != nil {
 		t.Fatalf("FinishPasskeyRegistration() = %v", err)
 	}
@@ -288,7 +148,7 @@ func TestService_PasskeyRegistration(t *testing.T) {
 			t.Errorf("recovery code %q: want abcd-efgh-ijkl-mnop", c)
 		}
 	}
-	got, err := f.store.GetPasskey(ctx, a.id)
+	got, err := f.store.GetPasskey(ctx, a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,11 +177,11 @@ func TestService_PasskeyRegistration(t *testing.T) {
 	if err := json.Unmarshal(opts, &o); err != nil {
 		t.Fatal(err)
 	}
-	if len(o.CredentialExcludeList) != 1 || !slices.Equal(o.CredentialExcludeList[0].CredentialID, a.id) {
+	if len(o.CredentialExcludeList) != 1 || !slices.Equal(o.CredentialExcludeList[0].CredentialID, a.ID) {
 		t.Errorf("excluded = %+v, want the first passkey", o.CredentialExcludeList)
 	}
 	b := mustAuthenticator(t)
-	p2, codes2, err := f.svc.FinishPasskeyRegistration(ctx, alice.ID, handle, "", b.create(t, opts))
+	p2, codes2, err := f.svc.FinishPasskeyRegistration(ctx, alice.ID, handle, "", b.Create(t, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +219,7 @@ func TestService_PasskeyRegistration_refused(t *testing.T) {
 
 	t.Run("name", func(t *testing.T) {
 		h, o := begin()
-		answer := a.create(t, o)
+		answer := a.Create(t, o)
 		for _, name := range []string{strings.Repeat("é", 65), "a\u0007b", "\xff"} {
 			if _, _, err := f.svc.FinishPasskeyRegistration(ctx, alice.ID, h, name, answer); problemFields(err) == nil {
 				t.Errorf("FinishPasskeyRegistration(name %q) = %v, want an *InvalidError", name, err)
@@ -369,7 +229,7 @@ func TestService_PasskeyRegistration_refused(t *testing.T) {
 		if _, _, err := f.svc.FinishPasskeyRegistration(ctx, alice.ID, h, strings.Repeat("é", 64), answer); err != nil {
 			t.Errorf("FinishPasskeyRegistration(64 characters) after bad names = %v", err)
 		}
-		if err := f.svc.RemovePasskey(ctx, alice.ID, a.id); err != nil {
+		if err := f.svc.RemovePasskey(ctx, alice.ID, a.ID); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -383,7 +243,7 @@ func TestService_PasskeyRegistration_refused(t *testing.T) {
 			if _, _, err := f.svc.FinishPasskeyRegistration(ctx, alice.ID, h, "", answer); err != nil {
 				t.Fatal(err)
 			}
-			if err := f.svc.RemovePasskey(ctx, alice.ID, a.id); err != nil {
+			if err := f.svc.RemovePasskey(ctx, alice.ID, a.ID); err != nil {
 				t.Fatal(err)
 			}
 			return alice.ID, h, answer
@@ -396,18 +256,18 @@ func TestService_PasskeyRegistration_refused(t *testing.T) {
 			return alice.ID, h, answer
 		}, want: ErrChallengeInvalid},
 		{name: "garbage", edit: func(h string, _ []byte) (string, string, []byte) { return alice.ID, h, []byte(`{"id":`) }, want: ErrBadCode},
-		{name: "wrong origin", before: func() { a.origin = "https://evil.example.com" },
+		{name: "wrong origin", before: func() { a.Origin = "https://evil.example.com" },
 			edit: func(h string, answer []byte) (string, string, []byte) { return alice.ID, h, answer }, want: ErrBadCode},
-		{name: "wrong rp", before: func() { a.rpID = "evil.example.com" },
+		{name: "wrong rp", before: func() { a.RPID = "evil.example.com" },
 			edit: func(h string, answer []byte) (string, string, []byte) { return alice.ID, h, answer }, want: ErrBadCode},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a.origin, a.rpID = testOrigin, testRPID
+			a.Origin, a.RPID = testOrigin, testRPID
 			if tc.before != nil {
 				tc.before()
 			}
 			h, o := begin()
-			user, handle, resp := tc.edit(h, a.create(t, o))
+			user, handle, resp := tc.edit(h, a.Create(t, o))
 			if _, _, err := f.svc.FinishPasskeyRegistration(ctx, user, handle, "", resp); !errors.Is(err, tc.want) {
 				t.Errorf("FinishPasskeyRegistration() = %v, want %v", err, tc.want)
 			}
@@ -447,16 +307,16 @@ func TestService_PasskeyLogin(t *testing.T) {
 	if err := json.Unmarshal(opts, &o); err != nil {
 		t.Fatal(err)
 	}
-	if o.UserVerification != protocol.VerificationPreferred || len(o.AllowedCredentials) != 1 || !slices.Equal(o.AllowedCredentials[0].CredentialID, a.id) {
+	if o.UserVerification != protocol.VerificationPreferred || len(o.AllowedCredentials) != 1 || !slices.Equal(o.AllowedCredentials[0].CredentialID, a.ID) {
 		t.Errorf("second-factor options %s: want UV preferred, alice's one credential allowed", opts)
 	}
-	a.uv = false
+	a.UV = false
 	f.advance(time.Minute)
-	u, amr, err := f.svc.FinishPasskeyLogin(ctx, handle, a.get(t, opts))
+	u, amr, err := f.svc.FinishPasskeyLogin(ctx, handle, a.Get(t, opts))
 	if err != nil || u.ID != alice.ID || !slices.Equal(amr, []string{AMRHardwareKey, AMRUserPresence}) {
 		t.Fatalf("FinishPasskeyLogin(second factor) = %v, %v, %v; want alice, [hwk user]", u.ID, amr, err)
 	}
-	if p, _ := f.store.GetPasskey(ctx, a.id); p.SignCount != 1 || !p.LastUsedAt.Equal(t0.Add(time.Minute)) {
+	if p, _ := f.store.GetPasskey(ctx, a.ID); p.SignCount != 1 || !p.LastUsedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("after use: count %d, last used %v; want 1 and now", p.SignCount, p.LastUsedAt)
 	}
 	// Bob's passkey does not pass for alice.
@@ -464,7 +324,7 @@ func TestService_PasskeyLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.FinishPasskeyLogin(ctx, handle, bk.get(t, opts)); !errors.Is(err, ErrBadCode) {
+	if _, _, err := f.svc.FinishPasskeyLogin(ctx, handle, bk.Get(t, opts)); !errors.Is(err, ErrBadCode) {
 		t.Errorf("FinishPasskeyLogin(bob's passkey for alice) = %v, want ErrBadCode", err)
 	}
 	if _, _, err := f.svc.BeginPasskeyLogin(ctx, mustUser(t, f, "carol@example.com", "carol's horse").ID); !errors.Is(err, ErrNoFactor) {
@@ -473,7 +333,7 @@ func TestService_PasskeyLogin(t *testing.T) {
 
 	// Passwordless: nothing allowed, UV required; the user handle names
 	// the user.
-	a.uv = true
+	a.UV = true
 	handle, opts, err = f.svc.BeginPasskeyLogin(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -485,7 +345,7 @@ func TestService_PasskeyLogin(t *testing.T) {
 	if o.UserVerification != protocol.VerificationRequired || len(o.AllowedCredentials) != 0 {
 		t.Errorf("passwordless options %s: want UV required, nothing allowed", opts)
 	}
-	u, amr, err = f.svc.FinishPasskeyLogin(ctx, handle, a.get(t, opts))
+	u, amr, err = f.svc.FinishPasskeyLogin(ctx, handle, a.Get(t, opts))
 	if err != nil || u.ID != alice.ID || !slices.Equal(amr, []string{AMRHardwareKey, AMRMultiFactor, AMRUserPresence}) {
 		t.Fatalf("FinishPasskeyLogin(passwordless) = %v, %v, %v; want alice, [hwk mfa user]", u.ID, amr, err)
 	}
@@ -515,12 +375,12 @@ func TestService_PasskeyLogin_refused(t *testing.T) {
 		want         error
 		count        uint32 // the stored sign count after; 0 means 1
 	}{
-		{name: "no uv passwordless", passwordless: true, edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.uv = false }, want: ErrBadCode},
-		{name: "wrong origin", edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.origin = "https://evil.example.com" }, want: ErrBadCode},
-		{name: "wrong origin passwordless", passwordless: true, edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.origin = "http://id.example.com" }, want: ErrBadCode},
-		{name: "sign count back", edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.count = 1 }, want: ErrBadCode},
-		{name: "sign count same passwordless", passwordless: true, edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.count-- }, want: ErrBadCode},
-		{name: "sign count stops", edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.counts = false }, want: ErrBadCode},
+		{name: "no uv passwordless", passwordless: true, edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.UV = false }, want: ErrBadCode},
+		{name: "wrong origin", edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.Origin = "https://evil.example.com" }, want: ErrBadCode},
+		{name: "wrong origin passwordless", passwordless: true, edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.Origin = "http://id.example.com" }, want: ErrBadCode},
+		{name: "sign count back", edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.Count = 1 }, want: ErrBadCode},
+		{name: "sign count same passwordless", passwordless: true, edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.Count-- }, want: ErrBadCode},
+		{name: "sign count stops", edit: func(_ *fixture, a *softAuthenticator, _ store.User) { a.Counts = false }, want: ErrBadCode},
 		{name: "disabled", edit: func(f *fixture, _ *softAuthenticator, u store.User) {
 			if _, err := f.svc.Disable(context.Background(), u.ID); err != nil {
 				t.Fatal(err)
@@ -532,32 +392,32 @@ func TestService_PasskeyLogin_refused(t *testing.T) {
 			}
 		}, want: ErrBadCode},
 		{name: "removed", passwordless: true, edit: func(f *fixture, a *softAuthenticator, u store.User) {
-			if err := f.svc.RemovePasskey(context.Background(), u.ID, a.id); err != nil {
+			if err := f.svc.RemovePasskey(context.Background(), u.ID, a.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, want: ErrBadCode},
 		{name: "bad signature", answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
 			other := mustAuthenticator(t)
-			other.id, other.userHandle, other.count = a.id, a.userHandle, 5
-			return handle, other.get(t, opts)
+			other.ID, other.UserHandle, other.Count = a.ID, a.UserHandle, 5
+			return handle, other.Get(t, opts)
 		}, want: ErrBadCode},
 		{name: "user handle of another", passwordless: true, answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
-			a.userHandle = []byte(mustUser(t, f, "mallory@example.com", "mallory's horse").ID)
-			return handle, a.get(t, opts)
+			a.UserHandle = []byte(mustUser(t, f, "mallory@example.com", "mallory's horse").ID)
+			return handle, a.Get(t, opts)
 		}, want: ErrBadCode},
 		{name: "user handle not an id", passwordless: true, answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
-			a.userHandle = []byte("alice@example.com")
-			return handle, a.get(t, opts)
+			a.UserHandle = []byte("alice@example.com")
+			return handle, a.Get(t, opts)
 		}, want: ErrBadCode},
 		{name: "replayed", answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
-			answer := a.get(t, opts)
+			answer := a.Get(t, opts)
 			if _, _, err := f.svc.FinishPasskeyLogin(context.Background(), handle, answer); err != nil {
 				t.Fatal(err)
 			}
 			return handle, answer
 		}, want: ErrChallengeInvalid, count: 2},
 		{name: "replayed passwordless", passwordless: true, answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
-			answer := a.get(t, opts)
+			answer := a.Get(t, opts)
 			if _, _, err := f.svc.FinishPasskeyLogin(context.Background(), handle, answer); err != nil {
 				t.Fatal(err)
 			}
@@ -565,17 +425,17 @@ func TestService_PasskeyLogin_refused(t *testing.T) {
 		}, want: ErrChallengeInvalid, count: 2},
 		{name: "expired", answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
 			f.advance(DefaultChallengeTTL)
-			return handle, a.get(t, opts)
+			return handle, a.Get(t, opts)
 		}, want: ErrChallengeInvalid},
 		{name: "unknown handle", answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
-			return b64(randomBytes(32)), a.get(t, opts)
+			return b64(randomBytes(32)), a.Get(t, opts)
 		}, want: ErrChallengeInvalid},
 		{name: "registration handle", answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
-			h, _, err := f.svc.BeginPasskeyRegistration(context.Background(), string(a.userHandle))
+			h, _, err := f.svc.BeginPasskeyRegistration(context.Background(), string(a.UserHandle))
 			if err != nil {
 				t.Fatal(err)
 			}
-			return h, a.get(t, opts)
+			return h, a.Get(t, opts)
 		}, want: ErrChallengeInvalid},
 		{name: "garbage", answer: func(t *testing.T, f *fixture, a *softAuthenticator, handle string, opts []byte) (string, []byte) {
 			return handle, []byte(`{"id":"AAAA","type":"public-key","response":{}}`)
@@ -601,7 +461,7 @@ func TestService_PasskeyLogin_refused(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(f, a, alice)
 			}
-			answer := func() (string, []byte) { return handle, a.get(t, opts) }
+			answer := func() (string, []byte) { return handle, a.Get(t, opts) }
 			if tc.answer != nil {
 				answer = func() (string, []byte) { return tc.answer(t, f, a, handle, opts) }
 			}
@@ -610,7 +470,7 @@ func TestService_PasskeyLogin_refused(t *testing.T) {
 				t.Errorf("FinishPasskeyLogin() = %v, %v, %v; want %v", u.ID, amr, err, tc.want)
 			}
 			want := max(tc.count, 1)
-			if p, err := f.store.GetPasskey(ctx, a.id); err == nil && p.SignCount != want {
+			if p, err := f.store.GetPasskey(ctx, a.ID); err == nil && p.SignCount != want {
 				t.Errorf("sign count after a refusal = %d, want %d", p.SignCount, want)
 			}
 		})
@@ -623,7 +483,7 @@ func TestService_PasskeyLogin_noCounter(t *testing.T) {
 	f := passkeyFixture(t, nil)
 	alice := mustUser(t, f, "alice@example.com", "correct horse")
 	a := mustAuthenticator(t)
-	a.counts = false
+	a.Counts = false
 	mustRegister(t, f, alice, a, "")
 	for i := range 3 {
 		if _, _, err := login(t, f, "", a); err != nil {
@@ -653,7 +513,7 @@ func TestService_PasskeyLogin_parallel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer := a.get(t, opts)
+	answer := a.Get(t, opts)
 	var wg sync.WaitGroup
 	results := make([]error, 8)
 	for i := range results {
@@ -685,18 +545,18 @@ func TestService_RemovePasskey(t *testing.T) {
 	mustRegister(t, f, alice, a2, "Two")
 	mustRegister(t, f, bob, bk, "Bob's")
 
-	if err := f.svc.RemovePasskey(ctx, alice.ID, bk.id); !errors.Is(err, ErrNoFactor) {
+	if err := f.svc.RemovePasskey(ctx, alice.ID, bk.ID); !errors.Is(err, ErrNoFactor) {
 		t.Errorf("RemovePasskey(bob's) = %v, want ErrNoFactor", err)
 	}
 	if err := f.svc.RemovePasskey(ctx, alice.ID, []byte("nope")); !errors.Is(err, ErrNoFactor) {
 		t.Errorf("RemovePasskey(unknown) = %v, want ErrNoFactor", err)
 	}
-	if _, err := f.store.GetPasskey(ctx, bk.id); err != nil {
+	if _, err := f.store.GetPasskey(ctx, bk.ID); err != nil {
 		t.Errorf("bob's passkey after alice's attempt: %v", err)
 	}
 	mustSession(t, f, alice, "s1", "app")
 	f.advance(time.Minute)
-	if err := f.svc.RemovePasskey(ctx, alice.ID, a1.id); err != nil {
+	if err := f.svc.RemovePasskey(ctx, alice.ID, a1.ID); err != nil {
 		t.Fatalf("RemovePasskey(own) = %v", err)
 	}
 	if list, _ := f.store.ListSessions(ctx, alice.ID); len(list) != 0 {
@@ -705,10 +565,10 @@ func TestService_RemovePasskey(t *testing.T) {
 	if n, _ := f.store.CountRecoveryCodes(ctx, alice.ID); n != 10 {
 		t.Errorf("recovery codes with a passkey left = %d, want 10", n)
 	}
-	if err := f.svc.RemovePasskey(ctx, alice.ID, a1.id); !errors.Is(err, ErrNoFactor) {
+	if err := f.svc.RemovePasskey(ctx, alice.ID, a1.ID); !errors.Is(err, ErrNoFactor) {
 		t.Errorf("RemovePasskey(again) = %v, want ErrNoFactor", err)
 	}
-	if err := f.svc.RemovePasskey(ctx, alice.ID, a2.id); err != nil {
+	if err := f.svc.RemovePasskey(ctx, alice.ID, a2.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := f.store.CountRecoveryCodes(ctx, alice.ID); n != 0 {

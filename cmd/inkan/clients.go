@@ -46,6 +46,7 @@ type clientJSON struct {
 	BackchannelLogoutURI   string   `json:"backchannel_logout_uri"`
 	Public                 bool     `json:"public"`
 	Trusted                bool     `json:"trusted"`
+	RequireMFA             bool     `json:"require_mfa"`
 }
 
 func toClientJSON(c store.Client) clientJSON {
@@ -66,6 +67,7 @@ func toClientJSON(c store.Client) clientJSON {
 		BackchannelLogoutURI:   c.BackchannelLogoutURI,
 		Public:                 c.Public,
 		Trusted:                c.Trusted,
+		RequireMFA:             c.RequireMFA,
 	}
 }
 
@@ -76,6 +78,7 @@ type clientSpec struct {
 	grants, scopes, audience stringList
 	backchannelLogoutURI     string
 	public, trusted          bool
+	requireMFA               bool
 }
 
 // clientsCmd runs clients sub (one of the command table's).
@@ -87,7 +90,7 @@ func clientsCmd(ctx context.Context, std stdio, sub string, args []string) error
 	wantArgs := 0
 	switch sub {
 	case "add":
-		synopsis = "clients add --name N --redirect-uri URI [--backchannel-logout-uri URI] [--public] [--grant G] [--scope S] [--audience A] [--trusted] [flags]"
+		synopsis = "clients add --name N --redirect-uri URI [--backchannel-logout-uri URI] [--public] [--grant G] [--scope S] [--audience A] [--trusted] [--require-mfa] [flags]"
 	case "list":
 		synopsis = "clients list [--json] [flags]"
 	case "delete", "rotate-secret":
@@ -106,6 +109,7 @@ func clientsCmd(ctx context.Context, std stdio, sub string, args []string) error
 		fs.Var(&spec.scopes, "scope", "a `scope` the client may ask for (repeat or comma-separate; at most 64, of 2048 bytes in all; default openid,profile,email,offline_access)")
 		fs.Var(&spec.audience, "audience", "an `aud` of the client's access tokens (repeat or comma-separate; default the client id); the issuer URL makes them good at GET /user")
 		fs.BoolVar(&spec.trusted, "trusted", false, "skip the consent page (first-party clients only; a public client only on an https redirect URI)")
+		fs.BoolVar(&spec.requireMFA, "require-mfa", false, "its users must pass a second factor (enrolling one at sign-in if they have none); its password grant, if any, is refused to every user")
 	case "list":
 		fs.BoolVar(&asJSON, "json", false, "print a JSON array instead of a table")
 	}
@@ -168,7 +172,7 @@ func (s clientSpec) check() (store.Client, []string) {
 	c, problems := oauth2.Registration{
 		Name: s.name, RedirectURIs: s.redirectURIs, PostLogoutRedirectURIs: s.postLogout,
 		Grants: s.grants, Scopes: s.scopes, Audience: s.audience,
-		BackchannelLogoutURI: s.backchannelLogoutURI, Public: s.public, Trusted: s.trusted,
+		BackchannelLogoutURI: s.backchannelLogoutURI, Public: s.public, Trusted: s.trusted, RequireMFA: s.requireMFA,
 	}.Check()
 	out := make([]string, len(problems))
 	for i, p := range problems {
@@ -191,7 +195,7 @@ func addClient(ctx context.Context, std stdio, st store.Store, rec events.Record
 		return err
 	}
 	rec.Record(ctx, events.Event{Type: events.ClientAdded, ClientID: c.ID, Detail: map[string]string{
-		"name": c.Name, "public": strconv.FormatBool(c.Public), "trusted": strconv.FormatBool(c.Trusted), "grants": strings.Join(c.Grants, ","),
+		"name": c.Name, "public": strconv.FormatBool(c.Public), "trusted": strconv.FormatBool(c.Trusted), "require_mfa": strconv.FormatBool(c.RequireMFA), "grants": strings.Join(c.Grants, ","),
 	}})
 	out := toClientJSON(c)
 	out.ClientSecret = secret

@@ -23,7 +23,7 @@ import (
 var clientIDRE = regexp.MustCompile(`^[a-z2-7]{26}$`)
 
 // clientKeys are the fields clients add prints, besides client_secret.
-var clientKeys = []string{"client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "audience", "backchannel_logout_uri", "public", "trusted"}
+var clientKeys = []string{"client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "audience", "backchannel_logout_uri", "public", "trusted", "require_mfa"}
 
 // mustAddClient runs clients add and returns its JSON output.
 func mustAddClient(t *testing.T, dir string, args ...string) clientJSON {
@@ -85,13 +85,13 @@ func TestClients_add(t *testing.T) {
 			args: []string{
 				"--name", "Admin", "--redirect-uri", "https://admin.example.com/cb", "--post-logout-redirect-uri", "https://admin.example.com/bye",
 				"--grant", "authorization_code,client_credentials", "--grant", "refresh_token", "--scope", "openid,api:read", "--scope", "api:write",
-				"--audience", "https://api.example.com", "--audience", "billing", "--trusted",
+				"--audience", "https://api.example.com", "--audience", "billing", "--trusted", "--require-mfa",
 				"--backchannel-logout-uri", "https://admin.example.com/backchannel?tenant=1",
 			},
 			want: clientJSON{
 				Name: "Admin", RedirectURIs: []string{"https://admin.example.com/cb"}, PostLogoutRedirectURIs: []string{"https://admin.example.com/bye"},
 				GrantTypes: []string{"authorization_code", "client_credentials", "refresh_token"}, Scopes: []string{"openid", "api:read", "api:write"},
-				Audience: []string{"https://api.example.com", "billing"}, Trusted: true,
+				Audience: []string{"https://api.example.com", "billing"}, Trusted: true, RequireMFA: true,
 				BackchannelLogoutURI: "https://admin.example.com/backchannel?tenant=1",
 			},
 		},

@@ -130,7 +130,7 @@ func testEvents_cli(t *testing.T, storeArgs []string) {
 		{events.KeyRetired, "", "", map[string]string{"kid": first, "alg": "ES256"}},
 		{events.KeyRevoked, "", "", map[string]string{"kid": first, "alg": "ES256", "was": "active"}},
 	}
-	want[5] = summary{events.ClientAdded, "", c.ClientID, map[string]string{"name": "App", "public": "false", "trusted": "false", "grants": "authorization_code,refresh_token"}}
+	want[5] = summary{events.ClientAdded, "", c.ClientID, map[string]string{"name": "App", "public": "false", "trusted": "false", "require_mfa": "false", "grants": "authorization_code,refresh_token"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}

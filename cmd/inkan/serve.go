@@ -195,6 +195,8 @@ func serve(ctx context.Context, std stdio, args []string) error {
 			MailAddressPolicy:    mailAddressPolicy,
 			MailEmailPolicy:      mailEmailPolicy,
 			CodePolicy:           perAccount, // one-time codes are guessed like passwords
+			RequireMFA:           cfg.RequireMFA,
+			MFAPolicy:            perAccount, // second-factor codes too
 		},
 		Tokens: server.TokenOptions{
 			TTL:                cfg.TokenTTL,

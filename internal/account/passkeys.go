@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -136,14 +135,6 @@ func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
 	return w, nil
-}
-
-// challengeTTL is MFAOptions.ChallengeTTL or its default.
-func (s *Service) challengeTTL() time.Duration {
-	if s.opts.MFA.ChallengeTTL > 0 {
-		return s.opts.MFA.ChallengeTTL
-	}
-	return DefaultChallengeTTL
 }
 
 // startCeremony stores a passkey ceremony's session data as a challenge of

@@ -47,7 +47,7 @@ func checkClient(c store.Client) error {
 	valid, found := oauth2.Registration{
 		Name: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Grants: c.Grants, Scopes: c.Scopes, Audience: c.Audience,
-		BackchannelLogoutURI: c.BackchannelLogoutURI, Public: c.Public, Trusted: c.Trusted,
+		BackchannelLogoutURI: c.BackchannelLogoutURI, Public: c.Public, Trusted: c.Trusted, RequireMFA: c.RequireMFA,
 	}.Check()
 	var problems []string
 	for _, p := range found {

@@ -96,6 +96,7 @@ type clientRecord struct {
 	Audience               []string `json:"audience"`
 	Trusted                bool     `json:"trusted"`
 	BackchannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
+	RequireMFA             bool     `json:"require_mfa,omitempty"`
 	CreatedAt              string   `json:"created_at"`
 	UpdatedAt              string   `json:"updated_at"`
 }
@@ -202,6 +203,7 @@ func toClientRecord(c store.Client) clientRecord {
 		Audience:               list(c.Audience),
 		Trusted:                c.Trusted,
 		BackchannelLogoutURI:   c.BackchannelLogoutURI,
+		RequireMFA:             c.RequireMFA,
 		CreatedAt:              FormatTime(c.CreatedAt),
 		UpdatedAt:              FormatTime(c.UpdatedAt),
 	}
@@ -218,7 +220,7 @@ func fromClientRecord(r clientRecord) (store.Client, error) {
 		ID: r.ClientID, Name: r.Name, SecretHash: hash, Public: r.Public,
 		RedirectURIs: r.RedirectURIs, PostLogoutRedirectURIs: r.PostLogoutRedirectURIs,
 		Grants: r.GrantTypes, Scopes: r.Scopes, Audience: r.Audience, Trusted: r.Trusted,
-		BackchannelLogoutURI: r.BackchannelLogoutURI,
+		BackchannelLogoutURI: r.BackchannelLogoutURI, RequireMFA: r.RequireMFA,
 	}
 	if c.CreatedAt, err = parseTime("created_at", r.CreatedAt); err != nil {
 		return store.Client{}, err

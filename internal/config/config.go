@@ -64,6 +64,7 @@ type Config struct {
 	TemplatesDir         string        // overrides of the email templates, file by file
 	EventsRetention      time.Duration // how long the audit trail keeps an event; 0 keeps them forever
 	RequireVerifiedEmail bool          // sign-in refused until the email is verified (after the password checks out)
+	RequireMFA           bool          // every user passes a second factor, enrolling one at their next sign-in
 	RecoveryTTL          time.Duration // lifetime of a password recovery link and code
 }
 
@@ -142,6 +143,7 @@ const (
 	FlagEventsRetention      = "events-retention"
 	FlagRequireVerifiedEmail = "require-verified-email"
 	FlagRecoveryTTL          = "recovery-ttl"
+	FlagRequireMFA           = "require-mfa"
 )
 
 // ServeSettings are the settings of inkan serve.
@@ -153,7 +155,7 @@ var ServeSettings = []string{
 	FlagSessionTTL, FlagRefreshTokenTTL, FlagRefreshReuseWindow, FlagAllowedOrigin,
 	FlagSMTPURL, FlagSMTPFrom, FlagTemplatesDir,
 	FlagEventsRetention,
-	FlagRequireVerifiedEmail, FlagRecoveryTTL,
+	FlagRequireVerifiedEmail, FlagRecoveryTTL, FlagRequireMFA,
 }
 
 var settings = ServeSettings
@@ -252,6 +254,8 @@ func (c *Config) Register(fs *flag.FlagSet, names ...string) {
 			fs.Var((*days)(&c.EventsRetention), name, "how long the audit trail keeps an event (inkan events): a `duration` such as 90d or 720h; 0 keeps them forever")
 		case FlagRequireVerifiedEmail:
 			fs.BoolVar(&c.RequireVerifiedEmail, name, c.RequireVerifiedEmail, "refuse sign-in (POST /user/_authenticate, the login page, the password grant) until the user's email is verified; checked only once the password is right (true or false)")
+		case FlagRequireMFA:
+			fs.BoolVar(&c.RequireMFA, name, c.RequireMFA, "every user must pass a second factor (TOTP or a passkey): those without one set up a TOTP at their next sign-in on the login page; the password grant and POST /user/_authenticate then refuse users without one (true or false)")
 		case FlagRecoveryTTL:
 			fs.DurationVar(&c.RecoveryTTL, name, c.RecoveryTTL, "lifetime of a password recovery link and code (1m to 24h)")
 		case FlagSigningAlg:

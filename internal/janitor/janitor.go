@@ -1,6 +1,6 @@
 // Package janitor deletes expired rows (throttling counters, authorization
-// codes, refresh tokens, sessions, revocations, one-time tokens, and the
-// audit trail's events past their retention) in small batches, on one
+// codes, refresh tokens, sessions, revocations, one-time tokens, second-factor
+// challenges, and the audit trail's events past their retention) in small batches, on one
 // replica at a time, so that no table grows without bound.
 package janitor
 
@@ -47,6 +47,7 @@ func (j *Janitor) Sweep(ctx context.Context) (int, error) {
 		t := now()
 		sweeps := []func(context.Context, time.Time, int) (int, error){
 			j.Store.DeleteExpiredThrottles, j.Store.DeleteExpiredGrants, j.Store.DeleteExpiredOneTimeTokens,
+			j.Store.DeleteExpiredChallenges,
 		}
 		if j.EventsRetention > 0 {
 			sweeps = append(sweeps, func(ctx context.Context, t time.Time, limit int) (int, error) {

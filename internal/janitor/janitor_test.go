@@ -178,3 +178,43 @@ func TestJanitor_oneTimeTokens(t *testing.T) {
 		}
 	}
 }
+
+// A sweep deletes the second-factor challenges (logins owing a second
+// factor, passkey ceremonies, with or without a user) that have expired,
+// and keeps the others.
+func TestJanitor_challenges(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "inkan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	u := store.User{ID: "00000000-0000-4000-8000-000000000001", Name: "U", Email: "u@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	purposes := []string{store.ChallengeLogin, store.ChallengePasskeyRegister, store.ChallengePasskeyLogin}
+	var hashes []string
+	for i := range 5 {
+		c := store.Challenge{Hash: fmt.Sprintf("%064x", i), Purpose: purposes[i%len(purposes)], UserID: u.ID, Data: []byte("{}"),
+			CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Duration(i-2) * time.Minute)} // 0, 1, 2 expired
+		if c.Purpose == store.ChallengePasskeyLogin {
+			c.UserID = "" // passwordless: no user yet
+		}
+		if err := st.CreateChallenge(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, c.Hash)
+	}
+	j := &janitor.Janitor{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }, BatchSize: 2}
+	if n, err := j.Sweep(ctx); err != nil || n != 3 {
+		t.Fatalf("Sweep() = %d, %v; want 3 rows", n, err)
+	}
+	for i, h := range hashes {
+		_, err := st.GetChallenge(ctx, h)
+		if gone := err != nil; gone != (i <= 2) {
+			t.Errorf("challenge %d (expires %v from now): GetChallenge() = %v after a sweep", i, time.Duration(i-2)*time.Minute, err)
+		}
+	}
+}

@@ -68,7 +68,7 @@ func (g *AuthCodeGrant) Exchange(ctx context.Context, req *TokenRequest) (*Token
 		return nil, err
 	}
 	return g.Issuer.Issue(ctx, UserGrant{
-		Client: c, User: u, Scope: strings.Fields(code.Scope), AuthTime: code.AuthTime,
+		Client: c, User: u, Scope: strings.Fields(code.Scope), AuthTime: code.AuthTime, AMR: code.AMR,
 		Nonce: code.Nonce, SessionID: code.SessionID, Family: code.Family,
 	})
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -27,6 +29,9 @@ const (
 const (
 	maxNonceBytes = 512
 	maxStateBytes = 2048
+	maxACRValues  = 8
+	maxACRBytes   = 128
+	maxMaxAge     = 1 << 31 // seconds: some 68 years
 )
 
 // The values the authorization endpoint supports, for discovery.
@@ -51,6 +56,11 @@ type AuthorizeRequest struct {
 	Nonce       string
 	Challenge   string // the PKCE S256 code_challenge, or ""
 	Prompt      string // "", PromptNone, PromptLogin or PromptConsent
+	// MaxAge is max_age (Core §3.1.2.1): the longest time in seconds since
+	// the user last authenticated that the client accepts; -1 when absent.
+	MaxAge int64
+	// ACRValues are the acr_values asked for, in order of preference.
+	ACRValues []string
 	// Params are the request's parameters, carried through the sign-in and
 	// consent pages.
 	Params url.Values
@@ -171,7 +181,56 @@ func (a *Authorizer) ParseRequest(ctx context.Context, q url.Values) (*Authorize
 	} else {
 		return fail(InvalidRequest, "prompt must be none, login or consent")
 	}
+	ar.MaxAge = -1
+	if q.Has("max_age") {
+		n, err := strconv.ParseInt(q.Get("max_age"), 10, 64)
+		if err != nil || n < 0 || n > maxMaxAge {
+			return fail(InvalidRequest, "max_age must be a whole number of seconds, 0 or more")
+		}
+		ar.MaxAge = n
+	}
+	ar.ACRValues = strings.Fields(q.Get("acr_values"))
+	if len(ar.ACRValues) > maxACRValues || len(q.Get("acr_values")) > maxACRValues*maxACRBytes {
+		return fail(InvalidRequest, "too many acr_values")
+	}
 	return ar, nil
+}
+
+// Reauthenticate reports whether the user, signed in with sess, must
+// authenticate again for this request: prompt=login, or more than max_age
+// seconds since the session's last authentication (Core §3.1.2.1).
+func (ar *AuthorizeRequest) Reauthenticate(sess store.Session, now time.Time) bool {
+	if ar.Prompt == PromptLogin {
+		return true
+	}
+	return ar.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second
+}
+
+// WantsMultiFactor reports whether this request must be answered with a
+// sign-in that passed a second factor, whatever the user has: its client
+// requires one, or acr_values ask for oidc.ACRMultiFactor and not for
+// oidc.ACRSingleFactor (acr_values are voluntary: values inkan does not
+// know are ignored).
+func (ar *AuthorizeRequest) WantsMultiFactor() bool {
+	return ar.Client.RequireMFA ||
+		slices.Contains(ar.ACRValues, oidc.ACRMultiFactor) && !slices.Contains(ar.ACRValues, oidc.ACRSingleFactor)
+}
+
+// LoginParams are the request's parameters as the login page carries
+// them back to the authorization endpoint once the user has signed in:
+// without what asked for that sign-in (prompt=login, max_age), which the
+// new sign-in answers, so that the request does not ask again forever.
+// prompt=consent stays.
+func (ar *AuthorizeRequest) LoginParams() url.Values {
+	params := url.Values{}
+	for k, vs := range ar.Params {
+		params[k] = slices.Clone(vs)
+	}
+	params.Del("max_age")
+	if ar.Prompt != PromptConsent {
+		params.Del("prompt")
+	}
+	return params
 }
 
 // NeedsConsent is the one decision whether user u must confirm this
@@ -233,7 +292,7 @@ func (a *Authorizer) IssueCode(ctx context.Context, ar *AuthorizeRequest, sess s
 	err := a.Store.CreateAuthCode(ctx, store.AuthCode{
 		Hash: HashToken(raw), ClientID: ar.Client.ID, UserID: u.ID, RedirectURI: ar.Params.Get("redirect_uri"),
 		Scope: strings.Join(ar.Scope, " "), Nonce: ar.Nonce, CodeChallenge: ar.Challenge, SessionID: sess.ID,
-		Family: NewFamily(), AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
+		Family: NewFamily(), AuthTime: sess.AuthTime, AMR: sess.AMR, CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
 	})
 	if err != nil {
 		return "", err

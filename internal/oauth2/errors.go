@@ -25,8 +25,9 @@ const (
 	InvalidScope            = "invalid_scope"
 	AccessDenied            = "access_denied"
 	UnsupportedResponseType = "unsupported_response_type"
-	LoginRequired           = "login_required"   // OpenID Connect Core §3.1.2.6
-	ConsentRequired         = "consent_required" // OpenID Connect Core §3.1.2.6
+	LoginRequired           = "login_required"       // OpenID Connect Core §3.1.2.6
+	ConsentRequired         = "consent_required"     // OpenID Connect Core §3.1.2.6
+	InteractionRequired     = "interaction_required" // OpenID Connect Core §3.1.2.6: a second factor is owed
 	ServerError             = "server_error"
 	TemporarilyUnavailable  = "temporarily_unavailable"
 )
@@ -66,7 +67,7 @@ func (e *Error) LogLevel() slog.Level {
 	switch e.Code {
 	case ServerError:
 		return slog.LevelError
-	case LoginRequired, ConsentRequired, AccessDenied:
+	case LoginRequired, ConsentRequired, InteractionRequired, AccessDenied:
 		return slog.LevelInfo
 	}
 	return slog.LevelWarn

@@ -21,7 +21,7 @@ import (
 // names the login session the grant came from (none for the password
 // grant), for logout.
 type IDTokenMinter interface {
-	IDToken(c store.Client, u store.User, scope []string, authTime time.Time, nonce, sessionID, accessToken string) (string, error)
+	IDToken(c store.Client, u store.User, scope []string, authTime time.Time, amr []string, nonce, sessionID, accessToken string) (string, error)
 }
 
 // Issuer mints what a grant returns: RFC 9068 access tokens, opaque
@@ -45,6 +45,7 @@ type UserGrant struct {
 	User      store.User
 	Scope     []string
 	AuthTime  time.Time // the user's sign-in (auth_time)
+	AMR       []string  // how the user authenticated (amr, RFC 8176)
 	Nonce     string    // of the authorization request, for the ID token
 	SessionID string    // the login session (sid); empty for the password grant
 	Family    string    // the grant's family: every token of it carries it, for revoking them as one
@@ -62,7 +63,7 @@ func (i *Issuer) Issue(ctx context.Context, g UserGrant) (*TokenResponse, error)
 		now := nowOf(i.Now).UTC().Truncate(time.Microsecond)
 		err := i.Store.CreateRefreshToken(ctx, store.RefreshToken{
 			Hash: HashToken(raw), Family: g.Family, ClientID: g.Client.ID, UserID: g.User.ID, Scope: strings.Join(g.Scope, " "),
-			SessionID: g.SessionID, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), CreatedAt: now, ExpiresAt: now.Add(i.RefreshTTL),
+			SessionID: g.SessionID, AuthTime: g.AuthTime.UTC().Truncate(time.Microsecond), AMR: g.AMR, CreatedAt: now, ExpiresAt: now.Add(i.RefreshTTL),
 		})
 		if err != nil {
 			return nil, err
@@ -97,7 +98,7 @@ func (i *Issuer) IssueForClient(c store.Client, scope []string) (*TokenResponse,
 func (i *Issuer) access(g UserGrant) (*TokenResponse, error) {
 	at, err := i.Tokens.IssueAccess(token.AccessClaims{
 		Subject: g.User.ID, Audience: Audience(g.Client), ClientID: g.Client.ID, Scope: strings.Join(g.Scope, " "),
-		AuthTime: g.AuthTime.Unix(), Family: g.Family, Profile: oidc.ProfileFor(g.User, g.Scope), ValidAfter: g.User.TokensValidAfter,
+		AuthTime: g.AuthTime.Unix(), ACR: oidc.ACRFor(g.AMR), AMR: g.AMR, Family: g.Family, Profile: oidc.ProfileFor(g.User, g.Scope), ValidAfter: g.User.TokensValidAfter,
 	})
 	if err != nil {
 		return nil, err
@@ -114,7 +115,7 @@ func (i *Issuer) withIDToken(g UserGrant, resp *TokenResponse) (*TokenResponse, 
 		return resp, nil
 	}
 	var err error
-	if resp.IDToken, err = i.IDTokens.IDToken(g.Client, g.User, g.Scope, g.AuthTime, g.Nonce, g.SessionID, resp.AccessToken); err != nil {
+	if resp.IDToken, err = i.IDTokens.IDToken(g.Client, g.User, g.Scope, g.AuthTime, g.AMR, g.Nonce, g.SessionID, resp.AccessToken); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -134,7 +135,7 @@ func (i *Issuer) Successor(raw string) string {
 func (i *Issuer) successorOf(rt store.RefreshToken, succ string, u store.User, now time.Time) store.RefreshToken {
 	return store.RefreshToken{
 		Hash: HashToken(succ), Family: rt.Family, ClientID: rt.ClientID, UserID: u.ID, Scope: rt.Scope,
-		SessionID: rt.SessionID, AuthTime: rt.AuthTime, CreatedAt: now, ExpiresAt: now.Add(i.RefreshTTL),
+		SessionID: rt.SessionID, AuthTime: rt.AuthTime, AMR: rt.AMR, CreatedAt: now, ExpiresAt: now.Add(i.RefreshTTL),
 	}
 }
 

@@ -27,8 +27,17 @@ type PasswordGrant struct {
 	// MaxPasswordBytes, when above zero, refuses a longer password before
 	// any hashing.
 	MaxPasswordBytes int
-	Now              func() time.Time // nil means time.Now
+	// SecondFactor reports whether user u, signing in for client c, must
+	// pass a second factor: the password grant cannot ask for one, so it
+	// refuses such a user (after the password checked out, so that the
+	// answer tells nothing to whoever does not know it). Nil: none must.
+	SecondFactor func(ctx context.Context, u store.User, c store.Client) (bool, error)
+	Now          func() time.Time // nil means time.Now
 }
+
+// ErrSecondFactorRequired is the password grant's refusal of a user who
+// must pass a second factor.
+var ErrSecondFactorRequired = Errorf(InvalidGrant, "this user signs in with a second factor, which the password grant cannot ask for: use the authorization code flow")
 
 // Type is password.
 func (*PasswordGrant) Type() string { return GrantPassword }
@@ -48,5 +57,14 @@ func (g *PasswordGrant) Exchange(ctx context.Context, req *TokenRequest) (*Token
 	if err != nil {
 		return nil, err
 	}
-	return g.Issuer.Issue(ctx, UserGrant{Client: c, User: u, Scope: scope, AuthTime: nowOf(g.Now), Family: NewFamily()})
+	if g.SecondFactor != nil {
+		need, err := g.SecondFactor(ctx, u, c)
+		if err != nil {
+			return nil, err
+		}
+		if need {
+			return nil, ErrSecondFactorRequired
+		}
+	}
+	return g.Issuer.Issue(ctx, UserGrant{Client: c, User: u, Scope: scope, AuthTime: nowOf(g.Now), AMR: []string{"pwd"}, Family: NewFamily()})
 }

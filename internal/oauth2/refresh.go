@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/events"
+	"github.com/inkan-dev/inkan/internal/oidc"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -25,6 +26,9 @@ type RefreshPolicy struct {
 	// presented again (parallel tabs, a lost response) and yield the same
 	// successor; zero: never.
 	ReuseWindow time.Duration
+	// RequireMFA refuses the refresh tokens of sign-ins that passed no
+	// second factor (--require-mfa), as a client's RequireMFA does its own.
+	RequireMFA bool
 }
 
 // Live returns the user of rt when client c may still use it at now, all
@@ -40,6 +44,9 @@ func (p *RefreshPolicy) Live(ctx context.Context, rt store.RefreshToken, c store
 	}
 	if p.Revocations.FamilyRevoked(rt.Family) {
 		return store.User{}, fmt.Errorf("%w: %w", ErrGrantEnded, ErrRevoked)
+	}
+	if (p.RequireMFA || c.RequireMFA) && oidc.ACRFor(rt.AMR) != oidc.ACRMultiFactor {
+		return store.User{}, fmt.Errorf("%w: signed in without a second factor, which is now required", ErrGrantEnded)
 	}
 	return p.Users.Live(ctx, rt.UserID, rt.AuthTime)
 }
@@ -133,6 +140,6 @@ func (g *RefreshGrant) Exchange(ctx context.Context, req *TokenRequest) (*TokenR
 		return nil, invalid
 	}
 	return g.Issuer.IssueRotated(UserGrant{
-		Client: c, User: u, Scope: scope, AuthTime: rt.AuthTime, SessionID: rt.SessionID, Family: rt.Family,
+		Client: c, User: u, Scope: scope, AuthTime: rt.AuthTime, AMR: rt.AMR, SessionID: rt.SessionID, Family: rt.Family,
 	}, succ)
 }

@@ -36,6 +36,7 @@ type Registration struct {
 	Audience               []string // empty means the client id
 	BackchannelLogoutURI   string
 	Public, Trusted        bool
+	RequireMFA             bool // its users pass a second factor
 }
 
 // Problem is one thing wrong with a Registration.
@@ -166,6 +167,7 @@ func (r Registration) Check() (store.Client, []Problem) {
 		Audience:               slices.Clone(r.Audience),
 		BackchannelLogoutURI:   r.BackchannelLogoutURI,
 		Trusted:                r.Trusted,
+		RequireMFA:             r.RequireMFA,
 	}, problems
 }
 

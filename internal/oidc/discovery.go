@@ -23,6 +23,7 @@ type Supported struct {
 // their JSON names, so that it marshals with its members sorted as the map
 // it replaced did.
 type Discovery struct {
+	ACRValuesSupported                         []string `json:"acr_values_supported"`
 	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"` // RFC 9207
 	BackchannelLogoutSessionSupported          bool     `json:"backchannel_logout_session_supported"`
@@ -81,6 +82,7 @@ func NewDiscovery(issuer string, s Supported) Discovery {
 		CodeChallengeMethodsSupported:              s.CodeChallengeMethods,
 		ScopesSupported:                            Scopes,
 		ClaimsSupported:                            Claims,
+		ACRValuesSupported:                         ACRValues,
 		PromptValuesSupported:                      s.Prompts,
 		AuthorizationResponseIssParameterSupported: true,
 		RequestParameterSupported:                  false,

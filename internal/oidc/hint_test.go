@@ -47,7 +47,7 @@ func TestHintVerifier_Verify(t *testing.T) {
 		}
 		return raw
 	}
-	fresh, err := ids.IDToken(store.Client{ID: "c1"}, store.User{ID: "u1"}, []string{"openid"}, now, "n", "sid-1", "")
+	fresh, err := ids.IDToken(store.Client{ID: "c1"}, store.User{ID: "u1"}, []string{"openid"}, now, nil, "n", "sid-1", "")
 	if err != nil {
 		t.Fatal(err)
 	}

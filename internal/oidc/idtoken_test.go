@@ -65,17 +65,22 @@ func TestIssuer_IDToken(t *testing.T) {
 	for _, tc := range []struct {
 		name               string
 		scope              []string
+		amr                []string
 		nonce, sid, access string
 		want               map[string]any
 	}{
-		{"openid", []string{"openid"}, "", "", "",
+		{"openid", []string{"openid"}, nil, "", "", "",
 			map[string]any{"iss": "https://id.test", "sub": "u1", "aud": "c1", "iat": float64(now.Unix()), "exp": float64(now.Add(time.Hour).Unix()), "auth_time": float64(authTime.Unix())}},
-		{"every scope", []string{"openid", "profile", "email"}, "n-1", "sid-1", "the.access.token",
+		{"a password", []string{"openid"}, []string{"pwd"}, "", "", "",
 			map[string]any{"iss": "https://id.test", "sub": "u1", "aud": "c1", "iat": float64(now.Unix()), "exp": float64(now.Add(time.Hour).Unix()), "auth_time": float64(authTime.Unix()),
+				"acr": ACRSingleFactor, "amr": []any{"pwd"}}},
+		{"every scope, two factors", []string{"openid", "profile", "email"}, []string{"mfa", "otp", "pwd"}, "n-1", "sid-1", "the.access.token",
+			map[string]any{"iss": "https://id.test", "sub": "u1", "aud": "c1", "iat": float64(now.Unix()), "exp": float64(now.Add(time.Hour).Unix()), "auth_time": float64(authTime.Unix()),
+				"acr": ACRMultiFactor, "amr": []any{"mfa", "otp", "pwd"},
 				"nonce": "n-1", "sid": "sid-1", "at_hash": halfHash(keys.ES256, "the.access.token"), "email": "alice@example.com", "email_verified": true, "name": "Alice"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, err := iss.IDToken(c, u, tc.scope, authTime, tc.nonce, tc.sid, tc.access)
+			raw, err := iss.IDToken(c, u, tc.scope, authTime, tc.amr, tc.nonce, tc.sid, tc.access)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,5 +124,22 @@ func TestClaims(t *testing.T) {
 	b, err := json.Marshal(IDClaims{})
 	if err != nil || !strings.HasPrefix(string(b), `{"iss":"","sub":"","aud":"","iat":0,"exp":0}`) {
 		t.Errorf("json.Marshal(IDClaims{}) = %s, %v", b, err)
+	}
+}
+
+func TestACRFor(t *testing.T) {
+	for _, tc := range []struct {
+		amr  []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"pwd"}, ACRSingleFactor},
+		{[]string{"hwk", "user"}, ACRSingleFactor},
+		{[]string{"mfa", "otp", "pwd"}, ACRMultiFactor},
+		{[]string{"hwk", "mfa", "user"}, ACRMultiFactor},
+	} {
+		if got := ACRFor(tc.amr); got != tc.want {
+			t.Errorf("ACRFor(%q) = %q, want %q", tc.amr, got, tc.want)
+		}
 	}
 }

@@ -126,9 +126,9 @@ func readPasskeyBody(w http.ResponseWriter, r *http.Request) (passkeyBody, bool)
 	return b, true
 }
 
-// csrfOf is the request's CSRF token: the X-CSRF-Token header, else the
+// passkeyCSRFOf is the request's CSRF token: the X-CSRF-Token header, else the
 // body's csrf member.
-func csrfOf(r *http.Request, b passkeyBody) string {
+func passkeyCSRFOf(r *http.Request, b passkeyBody) string {
 	if h := r.Header.Get("X-CSRF-Token"); h != "" {
 		return h
 	}
@@ -175,7 +175,7 @@ func (a *accountPages) passkeyAccountBody(w http.ResponseWriter, r *http.Request
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": tr(r, "login.again")})
 		return sess, u, b, false
 	}
-	if !equalToken(accountCSRF(a.sessions, sess), csrfOf(r, b)) {
+	if !equalToken(accountCSRF(a.sessions, sess), passkeyCSRFOf(r, b)) {
 		a.log.WarnContext(r.Context(), "passkey request refused", "reason", "CSRF token mismatch", "sub", u.ID, "path", r.URL.Path)
 		writeJSON(w, http.StatusForbidden, map[string]string{"detail": tr(r, "error.csrf")})
 		return sess, u, b, false
@@ -268,7 +268,7 @@ func (p *pages) passkeyLoginBody(w http.ResponseWriter, r *http.Request) (passke
 		return b, false
 	}
 	c, err := r.Cookie(p.cookies.name(csrfCookie))
-	if err != nil || !equalToken(c.Value, csrfOf(r, b)) {
+	if err != nil || !equalToken(c.Value, passkeyCSRFOf(r, b)) {
 		p.log.WarnContext(r.Context(), "passkey sign-in refused", "reason", "CSRF token mismatch")
 		writeJSON(w, http.StatusForbidden, map[string]string{"detail": tr(r, "error.csrf")})
 		return b, false
@@ -380,8 +380,9 @@ func (p *pages) passkeySignIn(w http.ResponseWriter, r *http.Request, b passkeyB
 // passkeyTemplates are the passkey parts of the pages: the account page's
 // section (account-passkeys), the login page's "Sign in with a passkey"
 // (login-passkey), and the second-factor page's passkey option
-// (mfa-passkey). Each includes the script; the texts the script shows
-// come in data-* attributes.
+// (mfa-passkey, which its page includes when the user has passkeys).
+// Each includes the script; the texts the script shows come in data-*
+// attributes.
 const passkeyTemplates = `{{define "passkey-texts"}} data-cancelled="{{t .Lang "passkey.error.cancelled"}}" data-unsupported="{{t .Lang "passkey.error.unsupported"}}" data-failed="{{t .Lang "passkey.error.failed"}}"{{end}}
 
 {{define "account-passkeys"}}{{with .View.Passkeys}}{{if .On}}
@@ -417,10 +418,10 @@ const passkeyTemplates = `{{define "passkey-texts"}} data-cancelled="{{t .Lang "
 <script src="/oauth2/static/passkey.js" defer></script>
 {{end}}{{end}}
 
-{{define "mfa-passkey"}}{{if .Passkeys}}
+{{define "mfa-passkey"}}
 <section id="passkey-mfa" data-csrf="{{.CSRF}}"{{template "passkey-texts" .}}>
 <button type="button" id="passkey-use" hidden>{{t .Lang "passkey.mfa.submit"}}</button>
 <p class="error" role="alert" id="passkey-error" hidden></p>
 </section>
 <script src="/oauth2/static/passkey.js" defer></script>
-{{end}}{{end}}`
+{{end}}`

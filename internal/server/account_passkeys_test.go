@@ -385,3 +385,60 @@ func TestPasskeyScript(t *testing.T) {
 		t.Errorf("GET /oauth2/static/passkey.js = %d %v", rec.Code, rec.Header())
 	}
 }
+
+// A user with a passkey who signs in with the password owes the second
+// factor: the second step's page offers the passkey, whose assertion (user
+// verification not needed) completes the pending login; another user's
+// passkey does not.
+func TestLoginPasskey_secondFactor(t *testing.T) {
+	p, issuer := passkeyProvider(t)
+	p.signup(t, "Alice", "alice@example.com", "correct horse")
+	p.signup(t, "Mallory", "mallory@example.com", "mallory horse")
+	a, m := passkeytest.New(t, "localhost", issuer), passkeytest.New(t, "localhost", issuer)
+	owner := newBrowser(t)
+	owner.accountSignIn(p, "alice@example.com", "correct horse")
+	owner.addPasskey(p, a, "Laptop")
+	mal := newBrowser(t)
+	mal.accountSignIn(p, "mallory@example.com", "mallory horse")
+	mal.addPasskey(p, m, "Mallory's")
+
+	b := newBrowser(t)
+	_, page, _ := b.get(p.url + "/oauth2/login?return=%2Faccount")
+	form := url.Values{"csrf": {formToken(t, page)}, "return": {"/account"}, "email": {"alice@example.com"}, "password": {"correct horse"}}
+	code, page, _ := b.post(p.url+"/oauth2/login", form)
+	if code != 200 || !strings.Contains(page, `id="passkey-mfa"`) || !strings.Contains(page, `<script src="/oauth2/static/passkey.js" defer></script>`) {
+		t.Fatalf("after the password = %d, want the second step with the passkey:\n%s", code, page)
+	}
+	if sessionCookieOf(t, b, p) != "" {
+		t.Fatal("a session before the second factor")
+	}
+	csrf := passkeyCSRF(t, page)
+	// Mallory's passkey does not pass for alice.
+	handle, opts := b.options(p, "/oauth2/login/passkey/options", csrf, map[string]any{"second_factor": true})
+	m.UserHandle = a.UserHandle
+	if code, res := b.postJSON(p.url+"/oauth2/login/passkey", csrf, map[string]any{"handle": handle, "credential": json.RawMessage(m.Get(t, opts)), "second_factor": true}); code != 400 {
+		t.Errorf("another user's passkey as the second factor = %d %v, want 400", code, res)
+	}
+	handle, opts = b.options(p, "/oauth2/login/passkey/options", csrf, map[string]any{"second_factor": true})
+	if !strings.Contains(string(opts), passkeytest.B64(a.ID)) || !strings.Contains(string(opts), `"userVerification":"preferred"`) {
+		t.Errorf("second-factor options = %s, want alice's credential allowed, UV preferred", opts)
+	}
+	a.UV = false
+	code, res := b.postJSON(p.url+"/oauth2/login/passkey", csrf, map[string]any{"handle": handle, "credential": json.RawMessage(a.Get(t, opts)), "second_factor": true})
+	if code != 200 || res["redirect"] != "/account" {
+		t.Fatalf("the passkey as the second factor = %d %v, want the way to /account", code, res)
+	}
+	if code, page, _ := b.get(p.url + "/account"); code != 200 || !strings.Contains(page, `action="/account/name"`) {
+		t.Fatalf("account page after the second factor = %d", code)
+	}
+	var amr []string
+	list, _ := p.store.ListSessions(context.Background(), mustUserID(t, p.harness, "alice@example.com"))
+	for _, s := range list {
+		if slices.Contains(s.AMR, account.AMRHardwareKey) { // the owner's session has [pwd]
+			amr = s.AMR
+		}
+	}
+	if !slices.Equal(amr, []string{"hwk", "mfa", "pwd", "user"}) {
+		t.Errorf("session AMR = %v, want [hwk mfa pwd user]", amr)
+	}
+}

@@ -56,17 +56,16 @@ func (p *pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, user, ok := p.currentSession(r)
-	if !ok || ar.Prompt == oauth2.PromptLogin {
+	to := signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: ar.LoginParams(), mfa: ar.WantsMultiFactor()}
+	if !ok || ar.Reauthenticate(sess, p.now()) {
 		if ar.Prompt == oauth2.PromptNone {
-			p.redirectError(w, r, ar, oauth2.Errorf(oauth2.LoginRequired, "the user is not signed in"))
+			p.redirectError(w, r, ar, oauth2.Errorf(oauth2.LoginRequired, "the user is not signed in, or not recently enough"))
 			return
 		}
-		params := clone(ar.Params)
-		params.Del("prompt") // asked for once: the login page is the answer
-		if ar.Prompt == oauth2.PromptConsent {
-			params.Set("prompt", oauth2.PromptConsent)
-		}
-		p.loginPage(w, r, signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: params}, "", "", http.StatusOK)
+		p.loginPage(w, r, to, "", "", http.StatusOK)
+		return
+	}
+	if !p.factorsPassed(w, r, ar, sess, user, to) {
 		return
 	}
 	if p.authz.NeedsConsent(ctx, ar, user) {
@@ -83,6 +82,37 @@ func (p *pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.issueCode(w, r, ar, sess, user)
+}
+
+// factorsPassed reports whether session sess of user may have a code for
+// ar as it is: it passed a second factor, or needs none. When it needs one
+// it has not passed, the browser goes to the second factor (a step-up),
+// or prompt=none answers interaction_required; false then says that the
+// answer has been sent.
+func (p *pages) factorsPassed(w http.ResponseWriter, r *http.Request, ar *oauth2.AuthorizeRequest, sess store.Session, user store.User, to signIn) bool {
+	if account.MultiFactor(sess.AMR) {
+		return true
+	}
+	ctx := r.Context()
+	need, err := p.accounts.NeedsSecondFactor(ctx, user, to.mfa)
+	if err != nil {
+		p.log.fault(ctx, "second factors", "err", err)
+		p.redirectError(w, r, ar, oauth2.Errorf(oauth2.ServerError, "the server could not answer"))
+		return false
+	}
+	if !need {
+		return true
+	}
+	if ar.Prompt == oauth2.PromptNone {
+		p.redirectError(w, r, ar, oauth2.Errorf(oauth2.InteractionRequired, "the user must pass a second factor"))
+		return false
+	}
+	amr := sess.AMR
+	if len(amr) == 0 { // a session from before methods were recorded: a password's
+		amr = []string{account.AMRPassword}
+	}
+	p.afterFirstFactor(w, r, user, amr, to)
+	return false
 }
 
 func clone(v url.Values) url.Values {
@@ -117,6 +147,9 @@ type signIn struct {
 	clientID string     // the client's id, for the login's event; empty for ret
 	params   url.Values // the authorization request's parameters; nil for ret
 	ret      string     // a path that accountReturn accepts, when params is nil
+	// mfa: the sign-in must pass a second factor whatever the user has
+	// (AuthorizeRequest.WantsMultiFactor).
+	mfa bool
 }
 
 // next is where the browser goes once signed in.
@@ -202,7 +235,7 @@ func (p *pages) readLoginForm(w http.ResponseWriter, r *http.Request) (signIn, b
 	if !ok {
 		return signIn{}, false
 	}
-	return signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: params}, true
+	return signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: params, mfa: ar.WantsMultiFactor()}, true
 }
 
 // handleLogin is POST /oauth2/login: the sign-in form.
@@ -244,13 +277,7 @@ func (p *pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 		return
 	}
-	if _, err := p.sessions.start(w, r, u, []string{account.AMRPassword}); err != nil {
-		p.log.fault(ctx, "create session", "err", err)
-		p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
-		return
-	}
-	pageHeaders(w)
-	http.Redirect(w, r, to.next(), http.StatusSeeOther)
+	p.afterFirstFactor(w, r, u, []string{account.AMRPassword}, to)
 }
 
 // handleConsent is POST /oauth2/consent.
@@ -272,6 +299,9 @@ func (p *pages) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostForm.Get("decision") != "allow" {
 		p.redirectError(w, r, ar, oauth2.Errorf(oauth2.AccessDenied, "the user denied access"))
+		return
+	}
+	if !p.factorsPassed(w, r, ar, sess, u, signIn{client: ar.Client.Name, clientID: ar.Client.ID, params: ar.LoginParams(), mfa: ar.WantsMultiFactor()}) {
 		return
 	}
 	if err := p.authz.Consent(ctx, ar, u); err != nil {

@@ -9,8 +9,9 @@ import (
 // shape {"detail": ...} by writeDetailError, the one writer for them.
 type detailError struct {
 	status int
-	detail any       // a string, or []fieldError for 422
-	header [2]string // an optional header: name, value
+	detail any            // a string, or []fieldError for 422
+	header [2]string      // an optional header: name, value
+	extra  map[string]any // members of the body besides detail
 }
 
 func (e *detailError) Error() string {
@@ -73,5 +74,9 @@ func writeDetailError(w http.ResponseWriter, e *detailError) {
 	if e.header[0] != "" {
 		w.Header().Set(e.header[0], e.header[1])
 	}
-	writeJSON(w, e.status, map[string]any{"detail": e.detail})
+	body := map[string]any{"detail": e.detail}
+	for k, v := range e.extra {
+		body[k] = v
+	}
+	writeJSON(w, e.status, body)
 }

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oidc"
+	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/token"
 )
 
@@ -32,6 +35,79 @@ func (t *tutorial) handleAuthenticate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return tutorialError(err)
 	}
+	need, err := t.accounts.NeedsSecondFactor(ctx, u, false)
+	if err != nil {
+		return err
+	}
+	if need {
+		return t.secondFactorOwed(ctx, u)
+	}
+	return t.issueToken(w, r, u)
+}
+
+// secondFactorOwed answers a login of u that must pass a second factor:
+// 401 with an mfa_token when u has one, 403 when u must enrol one first,
+// which only the account page does.
+func (t *tutorial) secondFactorOwed(ctx context.Context, u store.User) error {
+	f, err := t.accounts.Factors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if !f.TOTP && f.RecoveryCodes == 0 {
+		if f.Any() { // passkeys only: this route takes codes
+			return detailf(http.StatusForbidden, "A second factor is required, and this account's (a passkey) works only on the login page: sign in through the browser")
+		}
+		return detailf(http.StatusForbidden, "A second factor is required: set one up on the account page (/account), then sign in again")
+	}
+	pl, err := t.accounts.StartLogin(ctx, u.ID, []string{account.AMRPassword}, nil)
+	if err != nil {
+		return err
+	}
+	t.log.InfoContext(ctx, "second factor owed", "sub", u.ID)
+	return &detailError{
+		status: http.StatusUnauthorized,
+		detail: "A second factor is required: POST the mfa_token and a code to /user/_authenticate/mfa",
+		extra:  map[string]any{"mfa_token": pl.Handle, "expires_in": int64(t.accounts.ChallengeTTL() / time.Second)},
+	}
+}
+
+// handleAuthenticateMFA is POST /user/_authenticate/mfa {"mfa_token",
+// "code"}: the second step of a login that owes a second factor; a TOTP
+// code or a recovery code → the access token.
+func (t *tutorial) handleAuthenticateMFA(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	fields, err := readJSONObject(w, r)
+	if err != nil {
+		return err
+	}
+	var problems []account.FieldProblem
+	handle := requiredString(fields, "mfa_token", &problems)
+	code := requiredString(fields, "code", &problems)
+	if len(problems) > 0 {
+		return unprocessable(problems...)
+	}
+	pl, err := t.accounts.PassCode(ctx, handle, code)
+	var te *account.ThrottledError
+	switch {
+	case errors.Is(err, account.ErrBadCode):
+		return &detailError{status: http.StatusUnauthorized, detail: "Incorrect code"}
+	case errors.Is(err, account.ErrChallengeInvalid), errors.Is(err, account.ErrUserGone), errors.Is(err, account.ErrBeforeReset):
+		return &detailError{status: http.StatusUnauthorized, detail: "The mfa_token is invalid, expired or used: sign in again"}
+	case errors.As(err, &te):
+		return tutorialError(err)
+	case err != nil:
+		return err
+	}
+	u, err := t.accounts.User(ctx, pl.UserID)
+	if err != nil {
+		return &detailError{status: http.StatusUnauthorized, detail: "The mfa_token is invalid, expired or used: sign in again"}
+	}
+	return t.issueToken(w, r, u)
+}
+
+// issueToken answers a login of u with its access token.
+func (t *tutorial) issueToken(w http.ResponseWriter, r *http.Request, u store.User) error {
+	ctx := r.Context()
 	tok, err := t.tokens.Issue(token.User{ID: u.ID, Email: u.Email, Name: u.Name, ValidAfter: u.TokensValidAfter})
 	if err != nil {
 		return err

@@ -325,7 +325,7 @@ func TestMe(t *testing.T) {
 		if rec := h.do(t, "GET", "/user", "", "Authorization", "Bearer "+access.Raw); rec.Code != 200 {
 			t.Errorf("GET /user with an RFC 9068 access token for the issuer = %d, want 200", rec.Code)
 		}
-		id, err := h.srv.ids.IDToken(store.Client{ID: "c1"}, store.User{ID: alice["id"].(string)}, nil, t0, "", "", "")
+		id, err := h.srv.ids.IDToken(store.Client{ID: "c1"}, store.User{ID: alice["id"].(string)}, nil, t0, nil, "", "", "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,6 +24,7 @@ type Metrics struct {
 	tokens   prometheus.Counter
 	events   *prometheus.CounterVec
 	lost     prometheus.Counter // events that could not be stored
+	mfa      *prometheus.CounterVec
 }
 
 // Login and signup outcomes, the values of the result label.
@@ -67,8 +71,12 @@ func NewMetrics(keyAge func() time.Duration) *Metrics {
 			Name: "inkan_events_lost_total",
 			Help: "Audit trail events that could not be stored (the log says why).",
 		}),
+		mfa: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inkan_second_factors_total",
+			Help: "Second factors by factor (totp, recovery_code, passkey) and what happened: used, failure, enrolled, removed, reset.",
+		}, []string{"factor", "result"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.logins, m.signups, m.tokens, m.events, m.lost,
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.signups, m.tokens, m.events, m.lost, m.mfa,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if keyAge != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -107,6 +115,33 @@ func (m *Metrics) countEvent(typ string, err error) {
 	if err != nil {
 		m.lost.Inc()
 	}
+}
+
+// mfaResults are the results of inkan_second_factors_total, by the type
+// of the event that reports them.
+var mfaResults = map[string]string{
+	events.MFAUsed: "used", events.MFAFailure: "failure", events.MFAEnrolled: "enrolled", events.MFARemoved: "removed", events.MFAReset: "reset",
+}
+
+// mfaFactors are the factor label's values; any other is "other".
+var mfaFactors = []string{"totp", "recovery_code", "passkey"}
+
+// countingMFA counts the second-factor events it passes on in
+// inkan_second_factors_total.
+type countingMFA struct {
+	events.Recorder
+	m *Metrics
+}
+
+func (c countingMFA) Record(ctx context.Context, e events.Event) {
+	if result, ok := mfaResults[e.Type]; ok {
+		factor := e.Detail["factor"]
+		if !slices.Contains(mfaFactors, factor) {
+			factor = "other"
+		}
+		c.m.mfa.WithLabelValues(factor, result).Inc()
+	}
+	c.Recorder.Record(ctx, e)
 }
 
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {

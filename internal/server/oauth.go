@@ -35,14 +35,19 @@ type oauth struct {
 // asks of the server.
 func newOAuth(o Options, issuer *oauth2.Issuer, revocations *oauth2.Revocations, access *accessTokens, accounts *account.Service, proxies proxies, log logs) *oauth {
 	users := liveUsers{accounts}
-	policy := &oauth2.RefreshPolicy{Users: users, Revocations: revocations, ReuseWindow: o.Tokens.RefreshReuseWindow}
+	policy := &oauth2.RefreshPolicy{Users: users, Revocations: revocations, ReuseWindow: o.Tokens.RefreshReuseWindow, RequireMFA: o.Accounts.RequireMFA}
 	return &oauth{
 		clients: o.Store,
 		tokens: oauth2.NewTokenEndpoint(
 			&oauth2.AuthCodeGrant{Store: o.Store, Issuer: issuer, Users: users, Revocations: revocations, Logger: o.Logger, Now: o.Now},
 			&oauth2.RefreshGrant{Store: o.Store, Issuer: issuer, Policy: policy, Logger: o.Logger, Now: o.Now, Events: o.Events},
 			&oauth2.ClientCredentialsGrant{Issuer: issuer},
-			&oauth2.PasswordGrant{Passwords: passwordLogins{accounts}, Issuer: issuer, MaxPasswordBytes: account.MaxPasswordBytes, Now: o.Now},
+			&oauth2.PasswordGrant{
+				Passwords: passwordLogins{accounts}, Issuer: issuer, MaxPasswordBytes: account.MaxPasswordBytes, Now: o.Now,
+				SecondFactor: func(ctx context.Context, u store.User, c store.Client) (bool, error) {
+					return accounts.NeedsSecondFactor(ctx, u, c.RequireMFA)
+				},
+			},
 		),
 		revoker:      &oauth2.Revoker{Store: o.Store, Access: access, Revocations: revocations, Leeway: Leeway},
 		introspector: &oauth2.Introspector{Store: o.Store, Access: access, Policy: policy, Now: o.Now},

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
@@ -183,6 +184,8 @@ type pageData struct {
 	// Passkeys offers passkeys on the login page (login-passkey) and the
 	// second-factor page (mfa-passkey).
 	Passkeys bool
+	// DataImages lets the page show data: images (a QR code it carries).
+	DataImages bool
 	// View is what a page of its own shows (accountView, signupView).
 	View any
 
@@ -217,6 +220,9 @@ func renderPage(w http.ResponseWriter, r *http.Request, log logs, status int, na
 	}
 	d.Languages = languageLinks(d.Lang, d.Return)
 	pageHeaders(w)
+	if d.DataImages {
+		w.Header().Set("Content-Security-Policy", strings.Replace(w.Header().Get("Content-Security-Policy"), "img-src 'self'", "img-src 'self' data:", 1))
+	}
 	w.WriteHeader(status)
 	if err := pageTemplates.ExecuteTemplate(w, name, d); err != nil {
 		log.fault(r.Context(), "render page", "page", name, "err", err)

@@ -30,7 +30,7 @@ func TestMe_accessTokens(t *testing.T) {
 		}
 		return at.Raw
 	}
-	idToken, err := p.srv.ids.IDToken(store.Client{ID: p.url}, store.User{ID: sub}, nil, t0, "", "", "")
+	idToken, err := p.srv.ids.IDToken(store.Client{ID: p.url}, store.User{ID: sub}, nil, t0, nil, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		ThrottleSecret: opts.Tokens.Secret,
 		RevokeFamily:   revocations.RevokeFamily,
 		OnLogin:        func(result string) { logins.WithLabelValues(result).Inc() },
-		Events:         opts.Events,
+		Events:         countingMFA{opts.Events, opts.Metrics},
 
 		RequireVerifiedEmail: opts.Accounts.RequireVerifiedEmail,
 		Mailer:               opts.Mail,

@@ -27,6 +27,7 @@ func (t *tutorial) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /user", t.handle(t.handleSignup))
 	mux.Handle("GET /user", t.handle(t.handleMe))
 	mux.Handle("POST /user/_authenticate", t.handle(t.handleAuthenticate))
+	mux.Handle("POST /user/_authenticate/mfa", t.handle(t.handleAuthenticateMFA))
 	mux.Handle("POST /user/_verify", t.handle(t.handleVerify))
 	mux.Handle("POST /user/_verify/resend", t.handle(t.handleVerifyResend))
 	mux.Handle("POST /user/_recover", t.handle(t.handleRecover))

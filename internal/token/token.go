@@ -146,8 +146,12 @@ type AccessClaims struct {
 	ClientID string   `json:"client_id"`
 	Scope    string   `json:"scope,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
-	Family   string   `json:"fam,omitempty"` // the grant it came from, for revoking it as a whole
-	Profile           // the user's identity claims, by scope (RFC 9068 §2.2.3.1): oidc.ProfileFor
+	// ACR and AMR say how the user authenticated (RFC 9068 §2.2.1), as
+	// the ID token does.
+	ACR     string   `json:"acr,omitempty"`
+	AMR     []string `json:"amr,omitempty"`
+	Family  string   `json:"fam,omitempty"` // the grant it came from, for revoking it as a whole
+	Profile          // the user's identity claims, by scope (RFC 9068 §2.2.3.1): oidc.ProfileFor
 	// ValidAfter is the user's TokensValidAfter: iat is never before it.
 	ValidAfter time.Time `json:"-"`
 }

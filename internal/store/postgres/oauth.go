@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,6 +51,17 @@ func fromArray(xs []string) []string {
 	return xs
 }
 
+// An AMR (RFC 8176 method names) is stored space-separated; an empty one
+// reads back as nil.
+func toAMR(amr []string) string { return strings.Join(amr, " ") }
+
+func fromAMR(s string) []string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f
+	}
+	return nil
+}
+
 // An unset time (zero) is stored as NULL.
 func toNull(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -68,12 +80,12 @@ func fromNull(t *time.Time) time.Time {
 
 // Clients.
 
-const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, backchannel_logout_uri, created_at, updated_at"
+const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, backchannel_logout_uri, created_at, updated_at, require_mfa"
 
 func scanClient(row pgx.Row) (store.Client, error) {
 	var c store.Client
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Grants, &c.Scopes,
-		&c.Audience, &c.Trusted, &c.BackchannelLogoutURI, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&c.Audience, &c.Trusted, &c.BackchannelLogoutURI, &c.CreatedAt, &c.UpdatedAt, &c.RequireMFA); err != nil {
 		return store.Client{}, err
 	}
 	if len(c.SecretHash) == 0 {
@@ -87,12 +99,12 @@ func scanClient(row pgx.Row) (store.Client, error) {
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.Name, append([]byte{}, c.SecretHash...), c.Public, toArray(c.RedirectURIs), toArray(c.PostLogoutRedirectURIs),
-		toArray(c.Grants), toArray(c.Scopes), toArray(c.Audience), c.Trusted, c.BackchannelLogoutURI, utc(c.CreatedAt), utc(c.UpdatedAt)}
+		toArray(c.Grants), toArray(c.Scopes), toArray(c.Audience), c.Trusted, c.BackchannelLogoutURI, utc(c.CreatedAt), utc(c.UpdatedAt), c.RequireMFA}
 }
 
 // CreateClient inserts c; a taken id is store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+	_, err := s.pool.Exec(ctx, "INSERT INTO clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
 		clientArgs(c)...)
 	return insertError("create client", err)
 }
@@ -147,8 +159,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.C
 		a := clientArgs(nc)
 		_, err = tx.Exec(ctx,
 			`UPDATE clients SET name = $1, secret_hash = $2, public = $3, redirect_uris = $4, post_logout_redirect_uris = $5,
-			 grants = $6, scopes = $7, audience = $8, trusted = $9, backchannel_logout_uri = $10, created_at = $11, updated_at = $12
-			 WHERE id = $13`,
+			 grants = $6, scopes = $7, audience = $8, trusted = $9, backchannel_logout_uri = $10, created_at = $11, updated_at = $12,
+			 require_mfa = $13 WHERE id = $14`,
 			append(a[1:], id)...)
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", id, err)
@@ -169,15 +181,17 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 
 // Authorization codes.
 
-const authCodeColumns = "hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, session_id, family, auth_time, created_at, expires_at, redeemed_at"
+const authCodeColumns = "hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, session_id, family, auth_time, created_at, expires_at, redeemed_at, amr"
 
 func scanAuthCode(row pgx.Row) (store.AuthCode, error) {
 	var c store.AuthCode
 	var redeemed *time.Time
+	var amr string
 	if err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope, &c.Nonce, &c.CodeChallenge, &c.SessionID, &c.Family,
-		&c.AuthTime, &c.CreatedAt, &c.ExpiresAt, &redeemed); err != nil {
+		&c.AuthTime, &c.CreatedAt, &c.ExpiresAt, &redeemed, &amr); err != nil {
 		return store.AuthCode{}, err
 	}
+	c.AMR = fromAMR(amr)
 	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.RedeemedAt = utc(c.AuthTime), utc(c.CreatedAt), utc(c.ExpiresAt), fromNull(redeemed)
 	return c, nil
 }
@@ -187,8 +201,8 @@ func scanAuthCode(row pgx.Row) (store.AuthCode, error) {
 // user or session store.ErrNotFound.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	args := []any{c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.SessionID, c.Family,
-		utc(c.AuthTime), utc(c.CreatedAt), utc(c.ExpiresAt), toNull(c.RedeemedAt)}
-	insert := "INSERT INTO auth_codes (" + authCodeColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+		utc(c.AuthTime), utc(c.CreatedAt), utc(c.ExpiresAt), toNull(c.RedeemedAt), toAMR(c.AMR)}
+	insert := "INSERT INTO auth_codes (" + authCodeColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 	if c.SessionID != "" {
 		insert = "WITH code AS (" + insert + " RETURNING session_id, client_id) " +
 			"INSERT INTO session_clients (session_id, client_id) SELECT session_id, client_id FROM code ON CONFLICT DO NOTHING"
@@ -237,14 +251,16 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time) 
 
 // Refresh tokens.
 
-const refreshTokenColumns = "hash, family, client_id, user_id, scope, session_id, auth_time, created_at, expires_at, used_at"
+const refreshTokenColumns = "hash, family, client_id, user_id, scope, session_id, auth_time, created_at, expires_at, used_at, amr"
 
 func scanRefreshToken(row pgx.Row) (store.RefreshToken, error) {
 	var t store.RefreshToken
 	var used *time.Time
-	if err := row.Scan(&t.Hash, &t.Family, &t.ClientID, &t.UserID, &t.Scope, &t.SessionID, &t.AuthTime, &t.CreatedAt, &t.ExpiresAt, &used); err != nil {
+	var amr string
+	if err := row.Scan(&t.Hash, &t.Family, &t.ClientID, &t.UserID, &t.Scope, &t.SessionID, &t.AuthTime, &t.CreatedAt, &t.ExpiresAt, &used, &amr); err != nil {
 		return store.RefreshToken{}, err
 	}
+	t.AMR = fromAMR(amr)
 	t.AuthTime, t.CreatedAt, t.ExpiresAt, t.UsedAt = utc(t.AuthTime), utc(t.CreatedAt), utc(t.ExpiresAt), fromNull(used)
 	return t, nil
 }
@@ -252,8 +268,8 @@ func scanRefreshToken(row pgx.Row) (store.RefreshToken, error) {
 // CreateRefreshToken inserts t; a taken hash is store.ErrConflict, and a
 // missing client or user store.ErrNotFound.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-		t.Hash, t.Family, t.ClientID, t.UserID, t.Scope, t.SessionID, utc(t.AuthTime), utc(t.CreatedAt), utc(t.ExpiresAt), toNull(t.UsedAt))
+	_, err := s.pool.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		t.Hash, t.Family, t.ClientID, t.UserID, t.Scope, t.SessionID, utc(t.AuthTime), utc(t.CreatedAt), utc(t.ExpiresAt), toNull(t.UsedAt), toAMR(t.AMR))
 	return insertError("create refresh token", err)
 }
 
@@ -286,8 +302,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Ti
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (hash) DO NOTHING",
-			next.Hash, next.Family, next.ClientID, next.UserID, next.Scope, next.SessionID, utc(next.AuthTime), utc(next.CreatedAt), utc(next.ExpiresAt), toNull(next.UsedAt))
+		_, err = tx.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (hash) DO NOTHING",
+			next.Hash, next.Family, next.ClientID, next.UserID, next.Scope, next.SessionID, utc(next.AuthTime), utc(next.CreatedAt), utc(next.ExpiresAt), toNull(next.UsedAt),
+			toAMR(next.AMR))
 		return err
 	})
 	if err != nil {
@@ -318,8 +335,8 @@ func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {
 // CreateSession inserts a session; a taken hash or id is
 // store.ErrConflict, and a missing user store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		se.Hash, se.ID, se.UserID, utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt), se.UserAgent, se.Address)
+	_, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		se.Hash, se.ID, se.UserID, utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt), se.UserAgent, se.Address, toAMR(se.AMR))
 	return insertError("create session", err)
 }
 

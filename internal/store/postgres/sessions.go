@@ -10,13 +10,15 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const sessionColumns = "hash, id, user_id, auth_time, created_at, expires_at, user_agent, address"
+const sessionColumns = "hash, id, user_id, auth_time, created_at, expires_at, user_agent, address, amr"
 
 func scanSession(row pgx.Row) (store.Session, error) {
 	var se store.Session
-	if err := row.Scan(&se.Hash, &se.ID, &se.UserID, &se.AuthTime, &se.CreatedAt, &se.ExpiresAt, &se.UserAgent, &se.Address); err != nil {
+	var amr string
+	if err := row.Scan(&se.Hash, &se.ID, &se.UserID, &se.AuthTime, &se.CreatedAt, &se.ExpiresAt, &se.UserAgent, &se.Address, &amr); err != nil {
 		return store.Session{}, err
 	}
+	se.AMR = fromAMR(amr)
 	se.AuthTime, se.CreatedAt, se.ExpiresAt = utc(se.AuthTime), utc(se.CreatedAt), utc(se.ExpiresAt)
 	return se, nil
 }

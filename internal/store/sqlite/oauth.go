@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -56,6 +57,17 @@ func fromJSON(s string, xs *[]string) error {
 	return nil
 }
 
+// An AMR (RFC 8176 method names) is stored space-separated; an empty one
+// reads back as nil.
+func toAMR(amr []string) string { return strings.Join(amr, " ") }
+
+func fromAMR(s string) []string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f
+	}
+	return nil
+}
+
 // An unset time (zero) is stored as NULL.
 func toNullDB(t time.Time) sql.NullInt64 {
 	if t.IsZero() {
@@ -73,14 +85,14 @@ func fromNullDB(n sql.NullInt64) time.Time {
 
 // Clients.
 
-const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, backchannel_logout_uri, created_at, updated_at"
+const clientColumns = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, grants, scopes, audience, trusted, backchannel_logout_uri, created_at, updated_at, require_mfa"
 
 func scanClient(row scanner) (store.Client, error) {
 	var c store.Client
 	var redirects, logouts, grants, scopes, audience string
 	var created, updated int64
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Public, &redirects, &logouts, &grants, &scopes, &audience,
-		&c.Trusted, &c.BackchannelLogoutURI, &created, &updated); err != nil {
+		&c.Trusted, &c.BackchannelLogoutURI, &created, &updated, &c.RequireMFA); err != nil {
 		return store.Client{}, err
 	}
 	if len(c.SecretHash) == 0 {
@@ -100,12 +112,12 @@ func scanClient(row scanner) (store.Client, error) {
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.Name, append([]byte{}, c.SecretHash...), c.Public, toJSON(c.RedirectURIs), toJSON(c.PostLogoutRedirectURIs),
-		toJSON(c.Grants), toJSON(c.Scopes), toJSON(c.Audience), c.Trusted, c.BackchannelLogoutURI, toDB(c.CreatedAt), toDB(c.UpdatedAt)}
+		toJSON(c.Grants), toJSON(c.Scopes), toJSON(c.Audience), c.Trusted, c.BackchannelLogoutURI, toDB(c.CreatedAt), toDB(c.UpdatedAt), c.RequireMFA}
 }
 
 // CreateClient inserts c; a taken id is store.ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clientArgs(c)...)
+	_, err := s.write.ExecContext(ctx, "INSERT INTO clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", clientArgs(c)...)
 	return insertError("create client", err)
 }
 
@@ -161,7 +173,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(store.C
 		a := clientArgs(nc)
 		_, err = tx.ExecContext(ctx,
 			`UPDATE clients SET name = ?, secret_hash = ?, public = ?, redirect_uris = ?, post_logout_redirect_uris = ?,
-			 grants = ?, scopes = ?, audience = ?, trusted = ?, backchannel_logout_uri = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+			 grants = ?, scopes = ?, audience = ?, trusted = ?, backchannel_logout_uri = ?, created_at = ?, updated_at = ?, require_mfa = ? WHERE id = ?`,
 			append(a[1:], id)...)
 		if err != nil {
 			return fmt.Errorf("update client %q: %w", id, err)
@@ -182,16 +194,18 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 
 // Authorization codes.
 
-const authCodeColumns = "hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, session_id, family, auth_time, created_at, expires_at, redeemed_at"
+const authCodeColumns = "hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, session_id, family, auth_time, created_at, expires_at, redeemed_at, amr"
 
 func scanAuthCode(row scanner) (store.AuthCode, error) {
 	var c store.AuthCode
 	var authTime, created, expires int64
 	var redeemed sql.NullInt64
+	var amr string
 	if err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope, &c.Nonce, &c.CodeChallenge, &c.SessionID, &c.Family,
-		&authTime, &created, &expires, &redeemed); err != nil {
+		&authTime, &created, &expires, &redeemed, &amr); err != nil {
 		return store.AuthCode{}, err
 	}
+	c.AMR = fromAMR(amr)
 	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.RedeemedAt = fromDB(authTime), fromDB(created), fromDB(expires), fromNullDB(redeemed)
 	return c, nil
 }
@@ -201,9 +215,9 @@ func scanAuthCode(row scanner) (store.AuthCode, error) {
 // client, user or session store.ErrNotFound.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO auth_codes ("+authCodeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.ExecContext(ctx, "INSERT INTO auth_codes ("+authCodeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Nonce, c.CodeChallenge, c.SessionID, c.Family,
-			toDB(c.AuthTime), toDB(c.CreatedAt), toDB(c.ExpiresAt), toNullDB(c.RedeemedAt))
+			toDB(c.AuthTime), toDB(c.CreatedAt), toDB(c.ExpiresAt), toNullDB(c.RedeemedAt), toAMR(c.AMR))
 		if err != nil || c.SessionID == "" {
 			return err
 		}
@@ -256,15 +270,17 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time) 
 
 // Refresh tokens.
 
-const refreshTokenColumns = "hash, family, client_id, user_id, scope, session_id, auth_time, created_at, expires_at, used_at"
+const refreshTokenColumns = "hash, family, client_id, user_id, scope, session_id, auth_time, created_at, expires_at, used_at, amr"
 
 func scanRefreshToken(row scanner) (store.RefreshToken, error) {
 	var t store.RefreshToken
 	var authTime, created, expires int64
 	var used sql.NullInt64
-	if err := row.Scan(&t.Hash, &t.Family, &t.ClientID, &t.UserID, &t.Scope, &t.SessionID, &authTime, &created, &expires, &used); err != nil {
+	var amr string
+	if err := row.Scan(&t.Hash, &t.Family, &t.ClientID, &t.UserID, &t.Scope, &t.SessionID, &authTime, &created, &expires, &used, &amr); err != nil {
 		return store.RefreshToken{}, err
 	}
+	t.AMR = fromAMR(amr)
 	t.AuthTime, t.CreatedAt, t.ExpiresAt, t.UsedAt = fromDB(authTime), fromDB(created), fromDB(expires), fromNullDB(used)
 	return t, nil
 }
@@ -272,8 +288,8 @@ func scanRefreshToken(row scanner) (store.RefreshToken, error) {
 // CreateRefreshToken inserts t; a taken hash is store.ErrConflict, and a
 // missing client or user store.ErrNotFound.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		t.Hash, t.Family, t.ClientID, t.UserID, t.Scope, t.SessionID, toDB(t.AuthTime), toDB(t.CreatedAt), toDB(t.ExpiresAt), toNullDB(t.UsedAt))
+	_, err := s.write.ExecContext(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		t.Hash, t.Family, t.ClientID, t.UserID, t.Scope, t.SessionID, toDB(t.AuthTime), toDB(t.CreatedAt), toDB(t.ExpiresAt), toNullDB(t.UsedAt), toAMR(t.AMR))
 	return insertError("create refresh token", err)
 }
 
@@ -307,8 +323,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, now time.Ti
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-			next.Hash, next.Family, next.ClientID, next.UserID, next.Scope, next.SessionID, toDB(next.AuthTime), toDB(next.CreatedAt), toDB(next.ExpiresAt), toNullDB(next.UsedAt))
+		_, err = tx.ExecContext(ctx, "INSERT INTO refresh_tokens ("+refreshTokenColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
+			next.Hash, next.Family, next.ClientID, next.UserID, next.Scope, next.SessionID, toDB(next.AuthTime), toDB(next.CreatedAt), toDB(next.ExpiresAt), toNullDB(next.UsedAt), toAMR(next.AMR))
 		return err
 	})
 	if err != nil {
@@ -339,8 +355,8 @@ func (s *Store) DeleteUserGrants(ctx context.Context, userID string) error {
 // CreateSession inserts a session; a taken hash or id is
 // store.ErrConflict, and a missing user store.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		se.Hash, se.ID, se.UserID, toDB(se.AuthTime), toDB(se.CreatedAt), toDB(se.ExpiresAt), se.UserAgent, se.Address)
+	_, err := s.write.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		se.Hash, se.ID, se.UserID, toDB(se.AuthTime), toDB(se.CreatedAt), toDB(se.ExpiresAt), se.UserAgent, se.Address, toAMR(se.AMR))
 	return insertError("create session", err)
 }
 

@@ -9,14 +9,16 @@ import (
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
-const sessionColumns = "hash, id, user_id, auth_time, created_at, expires_at, user_agent, address"
+const sessionColumns = "hash, id, user_id, auth_time, created_at, expires_at, user_agent, address, amr"
 
 func scanSession(row scanner) (store.Session, error) {
 	var se store.Session
 	var authTime, created, expires int64
-	if err := row.Scan(&se.Hash, &se.ID, &se.UserID, &authTime, &created, &expires, &se.UserAgent, &se.Address); err != nil {
+	var amr string
+	if err := row.Scan(&se.Hash, &se.ID, &se.UserID, &authTime, &created, &expires, &se.UserAgent, &se.Address, &amr); err != nil {
 		return store.Session{}, err
 	}
+	se.AMR = fromAMR(amr)
 	se.AuthTime, se.CreatedAt, se.ExpiresAt = fromDB(authTime), fromDB(created), fromDB(expires)
 	return se, nil
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, mailTests...)
 	tests = append(tests, eventTests...)
 	tests = append(tests, oneTimeTests...)
+	tests = append(tests, mfaTests...)
 	for _, tc := range append(tests, settingsTests...) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -69,6 +70,7 @@ func RunConcurrent(t *testing.T, open Opener) {
 	t.Run("exclusive", func(t *testing.T) { testExclusive(t, open(t)) })
 	runConcurrentOAuth(t, open)
 	runConcurrentOneTime(t, open)
+	runConcurrentMFA(t, open)
 	t.Run("serving settings", func(t *testing.T) { testConcurrentServing(t, open(t)) })
 	t.Run("mail claim", func(t *testing.T) { testConcurrentMailClaim(t, open(t)) })
 }

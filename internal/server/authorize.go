@@ -165,7 +165,7 @@ func (s signIn) next() string {
 func (p *pages) loginPage(w http.ResponseWriter, r *http.Request, to signIn, email, msgKey string, status int) {
 	token := randomToken()
 	http.SetCookie(w, p.cookies.cookie(csrfCookie, token, time.Hour))
-	d := pageData{Title: tr(r, "login.title"), Client: to.client, Email: email, CSRF: token, Return: to.next()}
+	d := pageData{Title: tr(r, "login.title"), Client: to.client, Email: email, CSRF: token, Return: to.next(), Passkeys: p.accounts.PasskeysOn()}
 	if msgKey != "" {
 		d.Error = tr(r, msgKey)
 	}

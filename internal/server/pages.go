@@ -115,6 +115,7 @@ button.secondary{background:#777}button.small{margin:0;padding:.3rem .8rem;font-
 .links{margin-top:1.2rem;font-size:.95rem}.links a{margin-right:1rem}a{color:#b22}
 ul.sessions{list-style:none;padding:0}ul.sessions li{display:flex;justify-content:space-between;align-items:center;gap:1rem;padding:.6rem 0;border-bottom:1px solid #eee}
 ul.sessions form{margin:0}.agent{font-weight:600;word-break:break-word}
+ul.codes{font-family:monospace;font-size:1.05rem}
 nav.lang{max-width:24rem;margin:0 auto 3rem;text-align:center;font-size:.9rem;color:#666}nav.lang a,nav.lang strong{margin:0 .4rem}`
 
 // pageTemplates are every page, parsed once; parsePages (page_text.go)
@@ -134,7 +135,7 @@ const basePages = `{{define "head"}}<!doctype html>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/oauth2/login">
 <input type="hidden" name="csrf" value="{{.CSRF}}">{{if .Next}}<input type="hidden" name="return" value="{{.Next}}">{{else}}<input type="hidden" name="request" value="{{.Request}}">{{end}}
-<label for="email">{{t .Lang "login.email"}}</label><input id="email" name="email" type="email" autocomplete="username" required value="{{.Email}}">
+<label for="email">{{t .Lang "login.email"}}</label><input id="email" name="email" type="email" autocomplete="username{{if .Passkeys}} webauthn{{end}}" required value="{{.Email}}">
 <label for="password">{{t .Lang "login.password"}}</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">{{t .Lang "login.submit"}}</button>
 </form>
@@ -179,7 +180,9 @@ type pageData struct {
 	Link, LinkText string
 	// Wide widens the page (the account page).
 	Wide bool
-
+	// Passkeys offers passkeys on the login page (login-passkey) and the
+	// second-factor page (mfa-passkey).
+	Passkeys bool
 	// View is what a page of its own shows (accountView, signupView).
 	View any
 
@@ -195,7 +198,7 @@ type pageData struct {
 func pageHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")

@@ -209,7 +209,7 @@ func (a *accountPages) confirmTOTP(w http.ResponseWriter, r *http.Request, sess 
 		a.totpFailed(w, r, sess, u, err)
 		return
 	}
-	if !a.restart(w, r, sess, u) {
+	if !a.restartTOTP(w, r, sess, u) {
 		return
 	}
 	if len(codes) == 0 { // a passkey came first: the user has codes
@@ -244,21 +244,17 @@ func (a *accountPages) removeTOTP(w http.ResponseWriter, r *http.Request, sess s
 		a.totpFailed(w, r, sess, u, err)
 		return
 	}
-	if a.restart(w, r, sess, u) {
+	if a.restartTOTP(w, r, sess, u) {
 		a.totpDone(w, r, "totp-removed")
 	}
 }
 
-// restart starts the browser a new session after a change of the user's
-// second factors ended every session: its AMR is the old session's with
+// restartTOTP starts the browser a new session (restart) after a change
+// of the user's TOTP ended every session: its AMR is the old session's with
 // the code just passed. ok is false when the answer has been sent.
-func (a *accountPages) restart(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) (ok bool) {
+func (a *accountPages) restartTOTP(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) (ok bool) {
 	a.loggedOut()
-	nu, err := a.sessions.store.GetUser(r.Context(), u.ID) // TokensValidAfter moved
-	if err == nil {
-		_, err = a.sessions.start(w, r, nu, account.AddAMR(sess.AMR, account.AMROTP))
-	}
-	if err != nil {
+	if err := a.restart(w, r, u, account.AddAMR(sess.AMR, account.AMROTP)); err != nil {
 		a.log.fault(r.Context(), "create session", "err", err, "sub", u.ID)
 		errorPage(w, r, a.log, http.StatusInternalServerError, "error.internal")
 		return false

@@ -175,7 +175,8 @@ func (a *accountPages) render(w http.ResponseWriter, r *http.Request, status int
 		}
 		v.Sessions = append(v.Sessions, sv)
 	}
-	if err := a.fillTOTP(r, u, &v); err == nil {
+	err = a.fillTOTP(r, u, &v)
+	if err == nil {
 		err = a.fillPasskeys(r, u, &v)
 	}
 	if err != nil {

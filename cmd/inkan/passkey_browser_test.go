@@ -14,8 +14,8 @@ import (
 // A person registers a passkey on the account page in headless Chromium,
 // with the DevTools protocol's virtual authenticator (CTAP2, internal,
 // resident keys, user verification, presence simulated), sees the
-// recovery codes once, signs out, signs in with the passkey alone, and
-// removes it. WebAuthn wants a secure context and a domain as relying
+// recovery codes once, signs out, signs in with the passkey alone, uses
+// it as the second factor after the password, and removes it. WebAuthn wants a secure context and a domain as relying
 // party: the issuer is http://localhost:PORT. Screenshots go to
 // screenshotDir.
 func TestBrowser_passkeys(t *testing.T) {
@@ -102,6 +102,35 @@ func browserPasskeys(t *testing.T, exe string, p *proc, issuer string) {
 	}
 	if len(creds) != 1 || !creds[0].IsResidentCredential || !strings.Contains(text, "last used") {
 		t.Errorf("credentials %+v, section %q: want one resident credential, used", creds, text)
+	}
+	// The passkey as the second factor after the password. With the
+	// person's presence not simulated, the login page's passwordless
+	// request waits unanswered while the password is typed; on the second
+	// step, presence is back and the passkey button completes the sign-in.
+	var url, second string
+	err = browse(ctx,
+		chromedp.Navigate(issuer+"/oauth2/logout"),
+		chromedp.Click(`button[value=logout]`, chromedp.ByQuery),
+		chromedp.WaitNotPresent(`button[value=logout]`, chromedp.ByQuery),
+		webauthn.SetAutomaticPresenceSimulation(authenticator, false),
+		chromedp.Navigate(issuer+"/oauth2/login?return=%2Faccount"),
+		chromedp.WaitVisible(`#password`, chromedp.ByID),
+		chromedp.SendKeys(`#email`, "alice@example.com", chromedp.ByID),
+		chromedp.SendKeys(`#password`, "correct horse battery", chromedp.ByID),
+		chromedp.Click(`form[action="/oauth2/login"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#passkey-use`, chromedp.ByID),
+		chromedp.Location(&second),
+		shot("4b-second-factor"),
+		webauthn.SetAutomaticPresenceSimulation(authenticator, true),
+		chromedp.Click(`#passkey-use`, chromedp.ByID),
+		chromedp.WaitVisible(`form[action="/account/passkeys/delete"]`, chromedp.ByQuery),
+		chromedp.Location(&url),
+	)
+	if err != nil {
+		t.Fatalf("the passkey as a second factor: %v", err)
+	}
+	if !strings.HasSuffix(second, "/oauth2/login") || !strings.HasSuffix(url, "/account") {
+		t.Errorf("second step at %s, then %s; want the login's second step, then the account page", second, url)
 	}
 	err = browse(ctx,
 		chromedp.Click(`form[action="/account/passkeys/delete"] button`, chromedp.ByQuery),

@@ -41,11 +41,24 @@ func (p *pages) mountSecondFactor(mux *http.ServeMux) {
 // that the browser's pending login is enrolling.
 func (p *pages) handleEnrolQR(w http.ResponseWriter, r *http.Request) {
 	_, u, _, ok := p.pendingLogin(r)
-	if !ok {
-		http.Error(w, "no sign-in pending", http.StatusNotFound)
+	if !ok || p.hasFactor(r, u) {
+		http.Error(w, "no enrolment pending", http.StatusNotFound)
 		return
 	}
 	serveTOTPQR(w, r, p.accounts, p.log, u.ID)
+}
+
+// hasFactor reports whether u has a second factor already (or whether
+// that cannot be told): the login's enrolment is then closed, so that a
+// password alone cannot read or confirm a TOTP enrolment the user began
+// on the account page and take it as their second factor.
+func (p *pages) hasFactor(r *http.Request, u store.User) bool {
+	f, err := p.accounts.Factors(r.Context(), u.ID)
+	if err != nil {
+		p.log.fault(r.Context(), "second factors", "err", err)
+		return true
+	}
+	return f.Any()
 }
 
 // pendingFor is what a pending login keeps of what the sign-in is for.
@@ -295,6 +308,11 @@ func (p *pages) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pl, u, to, ok := p.readPendingForm(w, r)
 	if !ok {
+		return
+	}
+	if p.hasFactor(r, u) {
+		p.log.WarnContext(ctx, "login enrolment refused", "reason", "the user has a second factor", "sub", u.ID)
+		p.errorPage(w, r, http.StatusForbidden, "mfa.enrol.closed")
 		return
 	}
 	codes, err := p.accounts.ConfirmTOTP(ctx, u.ID, r.PostForm.Get("code"))

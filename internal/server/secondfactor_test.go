@@ -436,3 +436,41 @@ func TestSecondFactor_requiredEverywhere(t *testing.T) {
 		t.Errorf("password grant under --require-mfa = %v, want invalid_grant", err)
 	}
 }
+
+// The login's enrolment is only for a user without a factor: a password
+// alone cannot read, nor confirm, a TOTP enrolment that a user with a
+// passkey began on the account page.
+func TestSecondFactor_enrolmentClosedWithAFactor(t *testing.T) {
+	p := newProvider(t)
+	ctx := context.Background()
+	id := p.signup(t, "Alice", "alice@example.com", "correct horse")["id"].(string)
+	now := p.clock.Now().UTC().Truncate(time.Microsecond)
+	if err := p.store.CreatePasskey(ctx, store.Passkey{ID: []byte("cred-1"), UserID: id, Name: "Laptop", PublicKey: []byte{1}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := p.srv.accounts.BeginTOTP(ctx, id) // begun on the account page, not confirmed
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := p.client(t, store.Client{Trusted: true})
+	b := newBrowser(t)
+	q := url.Values{"client_id": {c.ID}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
+	code, page, landed := b.signInPassword(p.url+"/oauth2/authorize?"+q.Encode(), "alice@example.com", "correct horse")
+	if landed != nil || code != 200 || strings.Contains(page, "/oauth2/login/mfa/enrol") {
+		t.Fatalf("after the password: %d %v, want the second step without an enrolment:\n%.500s", code, landed, page)
+	}
+	if code, _, _ := b.get(p.url + "/oauth2/login/mfa/qr.png"); code != 404 {
+		t.Errorf("the pending enrolment's QR code through the login = %d, want 404", code)
+	}
+	m := regexp.MustCompile(`data-csrf="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the second step:\n%.500s", page)
+	}
+	code, _, landed = b.post(p.url+"/oauth2/login/mfa/enrol", url.Values{"csrf": {m[1]}, "code": {p.code(t, e.Secret)}})
+	if code != 403 || landed != nil {
+		t.Errorf("confirming it through the login = %d %v, want 403", code, landed)
+	}
+	if f, err := p.srv.accounts.Factors(ctx, id); err != nil || f.TOTP {
+		t.Errorf("factors = %+v, %v; want the TOTP still pending", f, err)
+	}
+}

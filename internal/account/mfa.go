@@ -86,6 +86,30 @@ func (s *Service) Factors(ctx context.Context, userID string) (Factors, error) {
 	return f, nil
 }
 
+// factorsChanged is the rule of a change of the user's second factors
+// (one added, one removed, all reset): a credential change, which ends
+// every grant issued before (endGrants); removed says a factor went, and
+// when it was the user's last, their recovery codes go with it. A user
+// who is gone is ErrUserGone.
+func (s *Service) factorsChanged(ctx context.Context, userID string, removed bool) error {
+	if removed {
+		f, err := s.Factors(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if !f.Any() {
+			if err := s.opts.Store.DeleteRecoveryCodes(ctx, userID); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := s.endGrants(ctx, userID, func(*store.User) error { return nil })
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrUserGone
+	}
+	return err
+}
+
 // MFAOptions configure second factors (Options.MFA).
 type MFAOptions struct {
 	// Require makes every user pass a second factor, enrolling one at

@@ -300,7 +300,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, userID, handle,
 			return store.Passkey{}, nil, err
 		}
 	}
-	if _, err := s.endGrants(ctx, u.ID, func(*store.User) error { return nil }); err != nil {
+	if err := s.factorsChanged(ctx, u.ID, false); err != nil {
 		return store.Passkey{}, nil, err
 	}
 	s.record(ctx, events.MFAEnrolled, u.ID, map[string]string{"factor": factorPasskey, "name": p.Name})
@@ -508,16 +508,7 @@ func (s *Service) RemovePasskey(ctx context.Context, userID string, id []byte) e
 	} else if err != nil {
 		return err
 	}
-	f, err := s.Factors(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if !f.Any() {
-		if err := s.opts.Store.DeleteRecoveryCodes(ctx, userID); err != nil {
-			return err
-		}
-	}
-	if _, err := s.endGrants(ctx, userID, func(*store.User) error { return nil }); err != nil {
+	if err := s.factorsChanged(ctx, userID, true); err != nil {
 		return err
 	}
 	s.record(ctx, events.MFARemoved, userID, map[string]string{"factor": factorPasskey, "name": p.Name})

@@ -236,9 +236,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) (recover
 			return nil, err
 		}
 	}
-	if _, err := s.endGrants(ctx, userID, func(*store.User) error { return nil }); errors.Is(err, store.ErrNotFound) {
-		return nil, ErrUserGone
-	} else if err != nil {
+	if err := s.factorsChanged(ctx, userID, false); err != nil {
 		return nil, err
 	}
 	s.opts.Logger.InfoContext(ctx, "TOTP enrolled", "sub", userID)
@@ -278,18 +276,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, password, code string,
 	if err := s.opts.Store.DeleteTOTP(ctx, userID); err != nil {
 		return err
 	}
-	pks, err := s.opts.Store.ListPasskeys(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if len(pks) == 0 { // the last second factor: its recovery codes go with it
-		if err := s.opts.Store.DeleteRecoveryCodes(ctx, userID); err != nil {
-			return err
-		}
-	}
-	if _, err := s.endGrants(ctx, userID, func(*store.User) error { return nil }); errors.Is(err, store.ErrNotFound) {
-		return ErrUserGone
-	} else if err != nil {
+	if err := s.factorsChanged(ctx, userID, true); err != nil {
 		return err
 	}
 	s.opts.Logger.InfoContext(ctx, "TOTP removed", "sub", userID)
@@ -407,9 +394,7 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	if err := s.opts.Store.DeleteMFA(ctx, userID); err != nil {
 		return err
 	}
-	if _, err := s.endGrants(ctx, userID, func(*store.User) error { return nil }); errors.Is(err, store.ErrNotFound) {
-		return ErrUserGone
-	} else if err != nil {
+	if err := s.factorsChanged(ctx, userID, false); err != nil {
 		return err
 	}
 	s.opts.Logger.InfoContext(ctx, "second factors reset", "sub", userID)

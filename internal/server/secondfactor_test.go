@@ -50,6 +50,16 @@ func (p *provider) code(t *testing.T, secret string) string {
 	return c
 }
 
+// authorizeURL is an authorization request of client c for openid, with
+// the parameters extra (name, value pairs) besides.
+func (p *provider) authorizeURL(c store.Client, extra ...string) string {
+	q := url.Values{"client_id": {c.ID}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return p.url + "/oauth2/authorize?" + q.Encode()
+}
+
 var csrfRE = regexp.MustCompile(`<input type="hidden" name="csrf" value="([^"]*)">`)
 
 // csrfOf reads the CSRF token of a page's form.
@@ -287,13 +297,7 @@ func TestSecondFactor_requiredEnrolment(t *testing.T) {
 	id := p.signup(t, "Bob", "bob@example.com", "correct horse")["id"].(string)
 	strict, _ := p.client(t, store.Client{RequireMFA: true, Trusted: true})
 	lax, _ := p.client(t, store.Client{})
-	auth := func(c store.Client, extra ...string) string {
-		q := url.Values{"client_id": {c.ID}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
-		for i := 0; i+1 < len(extra); i += 2 {
-			q.Set(extra[i], extra[i+1])
-		}
-		return p.url + "/oauth2/authorize?" + q.Encode()
-	}
+	auth := p.authorizeURL
 
 	// One factor through the lax client's consent page, aimed at the
 	// strict one: refused.
@@ -351,13 +355,7 @@ func TestSecondFactor_acrValuesAndMaxAge(t *testing.T) {
 	_, secret, _ := p.mfaUser(t, "alice@example.com")
 	bob := p.signup(t, "Bob", "bob@example.com", "correct horse")["id"].(string)
 	c, _ := p.client(t, store.Client{Trusted: true})
-	auth := func(extra ...string) string {
-		q := url.Values{"client_id": {c.ID}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
-		for i := 0; i+1 < len(extra); i += 2 {
-			q.Set(extra[i], extra[i+1])
-		}
-		return p.url + "/oauth2/authorize?" + q.Encode()
-	}
+	auth := func(extra ...string) string { return p.authorizeURL(c, extra...) }
 	b := newBrowser(t)
 	b.client.Jar.SetCookies(mustURL(t, p.url), []*http.Cookie{{Name: sessionCookie, Value: p.mustSession(t, bob), Path: "/"}})
 	if _, _, landed := b.get(auth()); landed == nil || landed.Query().Get("code") == "" {
@@ -454,8 +452,7 @@ func TestSecondFactor_enrolmentClosedWithAFactor(t *testing.T) {
 	}
 	c, _ := p.client(t, store.Client{Trusted: true})
 	b := newBrowser(t)
-	q := url.Values{"client_id": {c.ID}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
-	code, page, landed := b.signInPassword(p.url+"/oauth2/authorize?"+q.Encode(), "alice@example.com", "correct horse")
+	code, page, landed := b.signInPassword(p.authorizeURL(c), "alice@example.com", "correct horse")
 	if landed != nil || code != 200 || strings.Contains(page, "/oauth2/login/mfa/enrol") {
 		t.Fatalf("after the password: %d %v, want the second step without an enrolment:\n%.500s", code, landed, page)
 	}

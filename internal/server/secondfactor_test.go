@@ -153,6 +153,21 @@ func testSecondFactor_tutorial(t *testing.T, backend harnessOption) {
 		t.Errorf("the right code after five wrong ones = %d, want a refusal", rec.Code)
 	}
 
+	metrics := httptest.NewRecorder()
+	p.srv.opts.Metrics.Handler().ServeHTTP(metrics, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`inkan_second_factors_total{factor="totp",result="used"} 1`,
+		`inkan_second_factors_total{factor="recovery_code",result="used"} 1`,
+		`inkan_second_factors_total{factor="totp",result="enrolled"} 1`,
+	} {
+		if !strings.Contains(metrics.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if !regexp.MustCompile(`inkan_second_factors_total\{factor="totp",result="failure"\} [1-9]`).MatchString(metrics.Body.String()) {
+		t.Errorf("metrics count no TOTP failure")
+	}
+
 	for _, tc := range []struct {
 		name, body string
 		want       int

@@ -46,11 +46,15 @@ func (s *Service) NeedsSecondFactor(ctx context.Context, u store.User, clientReq
 	if s.opts.MFA.Require || clientRequires {
 		return true, nil
 	}
-	f, err := s.Factors(ctx, u.ID)
-	if err != nil {
+	t, err := s.opts.Store.GetTOTP(ctx, u.ID)
+	switch {
+	case err == nil && !t.ConfirmedAt.IsZero():
+		return true, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return false, err
 	}
-	return f.Any(), nil
+	pks, err := s.opts.Store.ListPasskeys(ctx, u.ID) // Factors less the recovery codes, which count for nothing here
+	return len(pks) > 0, err
 }
 
 // StartLogin records a pending login of user userID, authenticated so far

@@ -18,14 +18,17 @@ import (
 
 const exportSynopsis = `export [--out FILE] [flags]
 
-Writes every signing key, user, OAuth client, remembered consent and token
+Writes every signing key, user, second factor (confirmed TOTPs, unused
+recovery codes, passkeys), OAuth client, remembered consent and token
 revocation as JSON Lines, for "inkan import": to move from SQLite to
-PostgreSQL (or back), or to back up. Sessions, codes and refresh tokens stay
-behind: after a move, users sign in again. The file holds the private keys in plaintext, the password
-hashes and the clients' secret hashes: --out creates it mode 0600 and never
-overwrites a file. Keep it safe, delete it after use.
-Sealed keys are opened with the master key: INKAN_MASTER_KEY,
---master-key-file, or <data-dir>/master.key.
+PostgreSQL (or back), or to back up. Sessions, codes, refresh tokens and
+TOTP enrolments not yet confirmed stay behind: after a move, users sign in
+again. The file holds the private keys and the TOTP secrets in plaintext,
+the password hashes, the recovery codes' hashes and the clients' secret
+hashes: --out creates it mode 0600 and never overwrites a file. Keep it
+safe, delete it after use.
+Sealed keys and TOTP secrets are opened with the master key:
+INKAN_MASTER_KEY, --master-key-file, or <data-dir>/master.key.
 Stop the servers first: changes made during the export may be missed.`
 
 func exportCmd(ctx context.Context, std stdio, args []string) error {
@@ -95,7 +98,7 @@ const defaultMasterKeyFile = "master.key"
 // and export writes nothing to the data dir.
 func storedSealer(std stdio, cfg config.Config) (*keys.Sealer, error) {
 	if path, inDataDir := cfg.MasterKeySource(std.getenv); inDataDir && !fileExists(path) {
-		return nil, fmt.Errorf("the signing keys are sealed and no master key opens them: %s is unset, --master-key-file not given and %s missing",
+		return nil, fmt.Errorf("the signing keys and TOTP secrets are sealed and no master key opens them: %s is unset, --master-key-file not given and %s missing",
 			config.MasterKeyEnv, path)
 	}
 	mk, err := loadMasterKey(std, cfg)
@@ -125,12 +128,13 @@ func writeNewFile(path string, data []byte) error {
 const importSynopsis = `import [FILE] [flags]
 
 Reads what "inkan export" wrote, from FILE, or stdin when FILE is "-" or
-absent, and adds the signing keys, users, OAuth clients, consents and
-revocations to the store as they were: ids, password hashes, client secret
-hashes, settings, times and the disabled flag are kept, so users log in with
-their passwords, clients authenticate with their secrets, consents need not
-be given again, tokens signed before keep verifying on a server with the
-same --issuer (the keys keep their kids) and revoked ones stay refused. An
+absent, and adds the signing keys, users, second factors, OAuth clients,
+consents and revocations to the store as they were: ids, password hashes,
+client secret hashes, settings, times and the disabled flag are kept, so
+users log in with their passwords and second factors (TOTP, recovery codes,
+passkeys), clients authenticate with their secrets, consents need not be
+given again, tokens signed before keep verifying on a server with the same
+--issuer (the keys keep their kids) and revoked ones stay refused. An
 export of an earlier release (keys and users only) imports too.
 
 Every line is checked before anything is written, clients by the rules of
@@ -142,11 +146,11 @@ later expiry stays. Such a stop, or a database
 failure, can leave the lines before it written: the summary says how many.
 Fix the cause and run import again; the rows written are skipped.
 
-The keys are sealed under this store's master key, and import says which
-key that is: INKAN_MASTER_KEY, --master-key-file, or, for SQLite only,
-<data-dir>/master.key, made if missing. Importing keys into PostgreSQL
-needs INKAN_MASTER_KEY or --master-key-file, the key every server of the
-database uses.`
+The keys and TOTP secrets are sealed under this store's master key, and
+import says which key that is: INKAN_MASTER_KEY, --master-key-file, or, for
+SQLite only, <data-dir>/master.key, made if missing. Importing keys or
+TOTPs into PostgreSQL needs INKAN_MASTER_KEY or --master-key-file, the key
+every server of the database uses.`
 
 func importCmd(ctx context.Context, std stdio, args []string) error {
 	cfg := config.Default()
@@ -190,8 +194,9 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 	}
 	// A master key found or made in the data dir of the machine that runs
 	// import is, for a shared database, one that no server may have.
-	if path, inDataDir := cfg.MasterKeySource(std.getenv); file.Counts().Keys > 0 && cfg.Database != "" && inDataDir {
-		return fmt.Errorf("%w: importing signing keys into PostgreSQL seals them under the master key every server of the database uses: "+
+	sealed := file.Counts().Keys > 0 || file.Counts().TOTPs > 0
+	if path, inDataDir := cfg.MasterKeySource(std.getenv); sealed && cfg.Database != "" && inDataDir {
+		return fmt.Errorf("%w: importing signing keys or TOTPs into PostgreSQL seals them under the master key every server of the database uses: "+
 			"give it in %s or --master-key-file (refusing to use %s, the default of --data-dir, for it)", errUsage, config.MasterKeyEnv, path)
 	}
 
@@ -207,7 +212,7 @@ func importCmd(ctx context.Context, std stdio, args []string) error {
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(std.errOut, "sealing the signing keys under %s\n", mk)
+			fmt.Fprintf(std.errOut, "sealing the signing keys and TOTP secrets under %s\n", mk)
 			m, err := newManager(ctx, cfg, st, mk, cliLogger(std))
 			if err != nil {
 				return nil, err

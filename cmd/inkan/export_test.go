@@ -203,7 +203,7 @@ func TestExport_roundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "imported 2 keys, 3 users, 2 clients, 1 consents and 1 revocations; skipped 0 identical") {
+	if !strings.Contains(stderr, "imported 2 keys, 3 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 2 clients, 1 consents and 1 revocations; skipped 0 identical") {
 		t.Errorf("import summary:\n%s", stderr)
 	}
 	if got := mustExport(t, "--data-dir", dst); !bytes.Equal(got, old) {
@@ -218,7 +218,7 @@ func TestExport_roundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("import again: %v\n%s", err, stderr)
 		}
-		if !strings.Contains(stderr, "imported 0 keys, 0 users, 0 clients, 0 consents and 0 revocations; skipped 9 identical") {
+		if !strings.Contains(stderr, "imported 0 keys, 0 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 0 clients, 0 consents and 0 revocations; skipped 9 identical") {
 			t.Errorf("import again summary:\n%s", stderr)
 		}
 	})
@@ -235,7 +235,7 @@ func TestExport_roundTrip(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, "line 5") || !strings.Contains(msg, carolID) || !strings.Contains(msg, "disabled") {
 			t.Errorf("import error %q does not name line 5, Carol's id and the field", msg)
 		}
-		if !strings.Contains(stderr, "imported 0 keys, 1 users, 0 clients, 0 consents and 0 revocations; skipped 3 identical") || !strings.Contains(stderr, "stay written") {
+		if !strings.Contains(stderr, "imported 0 keys, 1 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 0 clients, 0 consents and 0 revocations; skipped 3 identical") || !strings.Contains(stderr, "stay written") {
 			t.Errorf("import stopped midway; summary:\n%s", stderr)
 		}
 	})
@@ -305,7 +305,7 @@ func TestImport_masterKeySource(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, err := runInkanEnv(t, tc.env, "", append([]string{"import", file}, tc.args...)...)
-			if err != nil || !strings.Contains(stderr, "sealing the signing keys "+tc.want) {
+			if err != nil || !strings.Contains(stderr, "sealing the signing keys and TOTP secrets "+tc.want) {
 				t.Errorf("import: %v; stderr:\n%s\nwant it to say it is sealing %q", err, stderr, tc.want)
 			}
 		})
@@ -360,7 +360,7 @@ func TestImport_revocationsMerge(t *testing.T) {
 func TestImport_keysAndUsersOnly(t *testing.T) {
 	dir := dataDir(t)
 	_, stderr, err := runInkan(t, "", "import", "--data-dir", dir, "testdata/export-keys-users.jsonl")
-	if err != nil || !strings.Contains(stderr, "imported 1 keys, 2 users, 0 clients, 0 consents and 0 revocations; skipped 0 identical") {
+	if err != nil || !strings.Contains(stderr, "imported 1 keys, 2 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 0 clients, 0 consents and 0 revocations; skipped 0 identical") {
 		t.Fatalf("import of an old export: %v\n%s", err, stderr)
 	}
 	if got, want := mustExport(t, "--data-dir", dir), mustRead(t, "testdata/export-keys-users.jsonl"); !bytes.Equal(got, want) {
@@ -581,7 +581,7 @@ func TestExport_moveToPostgres(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "export.jsonl")
 	_, stderr, err := runInkan(t, "", "export", "--data-dir", src, "--out", path)
-	if err != nil || !strings.Contains(stderr, "exported 1 keys, 4 users, 1 clients, 1 consents and 1 revocations") {
+	if err != nil || !strings.Contains(stderr, "exported 1 keys, 4 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 1 clients, 1 consents and 1 revocations") {
 		t.Fatalf("export: %v\n%s", err, stderr)
 	}
 	out := mustInkan(t, "", "migrate", "--database", url)
@@ -597,16 +597,16 @@ func TestExport_moveToPostgres(t *testing.T) {
 	if _, err := os.Stat(dst); err == nil {
 		t.Errorf("the refused import made %s", dst)
 	}
-	if _, stderr, _ := runInkan(t, "", "export", "--database", url); !strings.Contains(stderr, "exported 0 keys, 0 users, 0 clients, 0 consents and 0 revocations") {
+	if _, stderr, _ := runInkan(t, "", "export", "--database", url); !strings.Contains(stderr, "exported 0 keys, 0 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 0 clients, 0 consents and 0 revocations") {
 		t.Errorf("the refused import wrote to the database:\n%s", stderr)
 	}
 
 	mk := masterKeyFile(t)
 	_, stderr, err = runInkan(t, "", "import", "--database", url, "--master-key-file", mk, path)
-	if err != nil || !strings.Contains(stderr, "imported 1 keys, 4 users, 1 clients, 1 consents and 1 revocations; skipped 0 identical") {
+	if err != nil || !strings.Contains(stderr, "imported 1 keys, 4 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 1 clients, 1 consents and 1 revocations; skipped 0 identical") {
 		t.Fatalf("import: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "sealing the signing keys under the master key in "+mk+"\n") {
+	if !strings.Contains(stderr, "sealing the signing keys and TOTP secrets under the master key in "+mk+"\n") {
 		t.Errorf("import does not say which master key seals the keys:\n%s", stderr)
 	}
 	if got := mustExport(t, "--database", url, "--master-key-file", mk); !bytes.Equal(got, mustRead(t, path)) {
@@ -723,5 +723,51 @@ func mustWrite(t *testing.T, path string, data []byte, perm os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, data, perm); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A TOTP moves with its user to a store under another master key: the
+// export holds its secret in plaintext, import seals it under the new
+// store's key (a file of TOTPs without keys still needs the servers'
+// master key for PostgreSQL), and the new store's service takes the code.
+func TestExport_totpMoves(t *testing.T) {
+	ctx := context.Background()
+	src := dataDir(t)
+	mustInkan(t, "", "keys", "generate", "--data-dir", src)
+	mustInkan(t, "correct horse\n", "users", "add", "--data-dir", src, "--email", "alice@example.com", "--name", "Alice")
+	userID, secret := mustTOTPUnder(t, src, "alice@example.com")
+	data := mustExport(t, "--data-dir", src)
+	if !bytes.Contains(data, []byte(`"secret":"`+secret+`"`)) {
+		t.Fatalf("export lacks the TOTP secret:\n%s", data)
+	}
+	var noKeys []string
+	for l := range strings.Lines(string(data)) {
+		if !strings.HasPrefix(l, `{"kind":"key"`) {
+			noKeys = append(noKeys, l)
+		}
+	}
+	_, _, err := runInkan(t, strings.Join(noKeys, ""), "import", "--database", "postgres://inkan@db.invalid/inkan", "--data-dir", dataDir(t))
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "importing signing keys or TOTPs into PostgreSQL") {
+		t.Errorf("import of TOTPs into PostgreSQL under the data dir's master key = %v, want it refused", err)
+	}
+
+	dst := dataDir(t)
+	mk := masterKeyFile(t)
+	_, stderr, err := runInkan(t, string(data), "import", "--data-dir", dst, "--master-key-file", mk)
+	if err != nil || !strings.Contains(stderr, "1 TOTPs, 10 recovery codes, 0 passkeys") || !strings.Contains(stderr, "sealing the signing keys and TOTP secrets under the master key in "+mk) {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	sealer, err := readSealer(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dst, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := totpClock.Add(30 * time.Second)
+	if _, err := mfaService(t, st, sealer, &now).VerifyCode(ctx, userID, totpCode(t, secret, now)); err != nil {
+		t.Errorf("VerifyCode after the move = %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/config"
 	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/keys"
@@ -41,7 +42,7 @@ func keysCmd(ctx context.Context, std stdio, sub string, args []string) error {
 	case "revoke":
 		synopsis, wantArgs = "keys revoke KID [flags]", 1
 	case "rekey":
-		synopsis = "keys rekey --new-master-key-file FILE [flags]"
+		synopsis = "keys rekey --new-master-key-file FILE [flags]\n\nRe-seals every signing key and every user's TOTP secret under the new master key."
 	case "list":
 		synopsis = "keys list [flags]"
 	}
@@ -159,11 +160,20 @@ func keysCmd(ctx context.Context, std stdio, sub string, args []string) error {
 		}
 		return nil
 	case "rekey":
+		// The TOTP secrets first: each run re-seals what is not under the
+		// new key yet, and a failure here leaves the keys, and so the
+		// master key this command opens them with, as they were.
+		nt, err := account.ResealTOTPs(ctx, st, m.Sealer.TokenSecret(), next.TokenSecret())
+		if err != nil {
+			return fmt.Errorf("re-seal the TOTP secrets (the signing keys are still under the old master key; "+
+				"a TOTP that no key opens can be removed with inkan users mfa reset): %w", err)
+		}
 		n, err := m.Rekey(ctx, next)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(std.out, "re-sealed %d keys under the new master key in %s\n", n, newMaster)
+		fmt.Fprintf(std.out, "re-sealed %d TOTP secrets under it: until restarted, the running servers refuse every TOTP code\n", nt)
 		return switchMasterKey(std, cfg, newMaster)
 	default: // list
 		sts, err := m.Statuses(ctx)

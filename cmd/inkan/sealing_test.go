@@ -9,7 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/keys"
+	"github.com/inkan-dev/inkan/internal/password"
 	"github.com/inkan-dev/inkan/internal/store"
 	"github.com/inkan-dev/inkan/internal/store/sqlite"
 )
@@ -159,5 +164,102 @@ func TestCLI_rekeyInstructions(t *testing.T) {
 				t.Error("keys rekey wrote a master.key into the data dir")
 			}
 		})
+	}
+}
+
+// totpClock is the time of the TOTP codes of the tests.
+var totpClock = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// mfaService is the account service over st as a server under sealer's
+// master key has it, at *now.
+func mfaService(t *testing.T, st store.Store, sealer *keys.Sealer, now *time.Time) *account.Service {
+	t.Helper()
+	svc, err := account.New(context.Background(), account.Options{Store: st, Passwords: password.New(password.Default, 1), Now: func() time.Time { return *now },
+		MFA: account.MFAOptions{Secret: sealer.TokenSecret()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// totpCode is the code of secret (base32) at now.
+func totpCode(t *testing.T, secret string, now time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCodeCustom(secret, now, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// mustTOTPUnder gives the user of email in dir's store a TOTP confirmed at
+// totpClock, sealed as a server under the master key of dir's master.key
+// seals it, and returns its id and the secret (base32).
+func mustTOTPUnder(t *testing.T, dir, email string) (userID, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	sealer, err := readSealer(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, err := st.GetUserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := totpClock
+	svc := mfaService(t, st, sealer, &now)
+	e, err := svc.BeginTOTP(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ConfirmTOTP(ctx, u.ID, totpCode(t, e.Secret, now)); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID, e.Secret
+}
+
+// keys rekey re-seals every user's TOTP secret too: the account service
+// under the new master key's secret (a server restarted with it) takes the
+// user's next code, and under the old one (a server not restarted yet)
+// refuses every code.
+func TestCLI_rekeyTOTP(t *testing.T) {
+	ctx := context.Background()
+	dir := dataDir(t)
+	mustInkan(t, "", "keys", "generate", "--data-dir", dir)
+	mustInkan(t, "correct horse\n", "users", "add", "--data-dir", dir, "--email", "alice@example.com", "--name", "Alice")
+	old, err := readSealer(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	userID, secret := mustTOTPUnder(t, dir, "alice@example.com")
+
+	next := masterKeyFile(t)
+	out := mustInkan(t, "", "keys", "rekey", "--data-dir", dir, "--new-master-key-file", next)
+	if !strings.Contains(out, "re-sealed 1 keys") || !strings.Contains(out, "re-sealed 1 TOTP secrets under it: until restarted, the running servers refuse every TOTP code") {
+		t.Errorf("keys rekey printed:\n%s\nwant it to count the keys and the TOTP secrets", out)
+	}
+	newSealer, err := readSealer(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := totpClock.Add(30 * time.Second)
+	if _, err := mfaService(t, st, old, &now).VerifyCode(ctx, userID, totpCode(t, secret, now)); err == nil {
+		t.Error("VerifyCode under the old master key's secret succeeded after rekey")
+	}
+	if amr, err := mfaService(t, st, newSealer, &now).VerifyCode(ctx, userID, totpCode(t, secret, now)); err != nil || len(amr) != 1 || amr[0] != account.AMROTP {
+		t.Errorf("VerifyCode under the new master key's secret = %v, %v, want [%s]", amr, err, account.AMROTP)
+	}
+	if out := mustInkan(t, "", "keys", "rekey", "--data-dir", dir, "--new-master-key-file", next); !strings.Contains(out, "re-sealed 0 TOTP secrets") {
+		t.Errorf("keys rekey again printed:\n%s\nwant no TOTP re-sealed", out)
 	}
 }

@@ -203,7 +203,7 @@ func serve(ctx context.Context, std stdio, args []string) error {
 			RefreshTTL:         cfg.RefreshTokenTTL,
 			RefreshReuseWindow: cfg.RefreshReuseWindow,
 			SessionTTL:         cfg.SessionTTL,
-			Secret:             km.Sealer.Derive("oauth token secret"),
+			Secret:             km.Sealer.TokenSecret(),
 		},
 	})
 	if err != nil {

@@ -94,7 +94,7 @@ func (s *Service) TOTPStatus(ctx context.Context, userID string) (TOTPStatus, er
 // a new secret, stored sealed and pending until ConfirmTOTP. A user with a
 // confirmed TOTP must remove it first (ErrTOTPEnrolled).
 func (s *Service) BeginTOTP(ctx context.Context, userID string) (TOTPEnrolment, error) {
-	aead, err := s.totpAEAD()
+	aead, err := totpAEAD(s.opts.MFA.Secret)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
@@ -125,7 +125,7 @@ func (s *Service) BeginTOTP(ctx context.Context, userID string) (TOTPEnrolment, 
 // code and secret): ErrNoFactor when there is none, ErrTOTPEnrolled when
 // it is confirmed already.
 func (s *Service) PendingTOTP(ctx context.Context, userID string) (TOTPEnrolment, error) {
-	aead, err := s.totpAEAD()
+	aead, err := totpAEAD(s.opts.MFA.Secret)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
@@ -185,7 +185,7 @@ func (s *Service) enrolment(u store.User, secret []byte) (TOTPEnrolment, error) 
 // a *ThrottledError, ErrNoFactor (no pending enrolment), ErrTOTPEnrolled,
 // ErrUserGone, ErrTOTPOff, or a store error.
 func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) (recoveryCodes []string, err error) {
-	aead, err := s.totpAEAD()
+	aead, err := totpAEAD(s.opts.MFA.Secret)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +315,7 @@ func (s *Service) verifyTOTP(ctx context.Context, userID, code string) ([]string
 	if err != nil {
 		return nil, err
 	}
-	aead, err := s.totpAEAD()
+	aead, err := totpAEAD(s.opts.MFA.Secret)
 	if err != nil {
 		return nil, err
 	}
@@ -406,13 +406,13 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 var ErrTOTPEnrolled = errors.New("a TOTP is enrolled already: remove it first")
 
 // totpAEAD is the AES-256-GCM that seals TOTP secrets, under a key derived
-// from MFAOptions.Secret (HKDF-SHA256, info "inkan totp"): ErrTOTPOff
-// without a secret.
-func (s *Service) totpAEAD() (cipher.AEAD, error) {
-	if len(s.opts.MFA.Secret) < 32 {
+// from mfaSecret, the MFAOptions.Secret (HKDF-SHA256, info "inkan totp"):
+// ErrTOTPOff without one.
+func totpAEAD(mfaSecret []byte) (cipher.AEAD, error) {
+	if len(mfaSecret) < 32 {
 		return nil, ErrTOTPOff
 	}
-	key, err := hkdf.Key(sha256.New, s.opts.MFA.Secret, nil, totpInfo, 32)
+	key, err := hkdf.Key(sha256.New, mfaSecret, nil, totpInfo, 32)
 	if err != nil {
 		return nil, fmt.Errorf("derive TOTP key: %w", err)
 	}

@@ -135,7 +135,7 @@ func TestImport_roundTrip(t *testing.T) {
 	if err != nil || sum.Written.Total() != 0 || sum.Skipped != n.Total() {
 		t.Errorf("second Import = %v, %v, want nothing written, %d skipped", sum, err, n.Total())
 	}
-	if got, want := sum.String(), "imported 0 keys, 0 users, 0 clients, 0 consents and 0 revocations; skipped 6 identical"; got != want {
+	if got, want := sum.String(), "imported 0 keys, 0 users, 0 TOTPs, 0 recovery codes, 0 passkeys, 0 clients, 0 consents and 0 revocations; skipped 6 identical"; got != want {
 		t.Errorf("Summary.String() = %q, want %q", got, want)
 	}
 }
@@ -219,7 +219,7 @@ func TestRead_badLines(t *testing.T) {
 			want: `client: "web": --redirect-uri "https://app.example.com/cb#x": has a fragment`},
 		{name: "client stored otherwise", bad: strings.Replace(client, `"name":"Web"`, `"name":" Web"`, 1),
 			want: `client: "web": name: clients add would store it otherwise`},
-		{name: "unknown kind", bad: `{"kind":"group"}`, want: `unknown kind "group" (want one of key, user, client, consent, revocation)`},
+		{name: "unknown kind", bad: `{"kind":"group"}`, want: `unknown kind "group" (want one of key, user, totp, recovery_code, passkey, client, consent, revocation)`},
 		{name: "too long", bad: strings.Repeat(" ", MaxLineBytes+1), want: fmt.Sprintf("longer than %d bytes", MaxLineBytes)},
 	}
 	for _, tc := range tests {
@@ -237,8 +237,8 @@ func TestRead_badLines(t *testing.T) {
 }
 
 func TestCounts_String(t *testing.T) {
-	got := Counts{Keys: 2, Users: 3, Revocations: 1}.String()
-	if want := "2 keys, 3 users, 0 clients, 0 consents and 1 revocations"; got != want {
+	got := Counts{Keys: 2, Users: 3, TOTPs: 1, RecoveryCodes: 10, Revocations: 1}.String()
+	if want := "2 keys, 3 users, 1 TOTPs, 10 recovery codes, 0 passkeys, 0 clients, 0 consents and 1 revocations"; got != want {
 		t.Errorf("Counts.String() = %q, want %q", got, want)
 	}
 }

@@ -3,11 +3,13 @@ package backup
 import (
 	"context"
 	"crypto"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -15,26 +17,32 @@ import (
 // ImportOptions are what Import needs besides the store and the file.
 type ImportOptions struct {
 	// Sealer returns the sealer of the store's master key, under which the
-	// imported keys are sealed (and stored keys opened, to compare them).
-	// Import calls it once, and only when the file holds keys, after
-	// checking that every consent's user and client exists: a caller that
-	// makes a master key on first use makes none for a refused import.
+	// imported keys are sealed (and stored keys opened, to compare them),
+	// and, under its TokenSecret (the servers' MFA secret), the imported
+	// TOTP secrets. Import calls it once, and only when the file holds
+	// keys or TOTPs, after checking that every row's user and client
+	// exists: a caller that makes a master key on first use makes none for
+	// a refused import.
 	Sealer func(ctx context.Context) (*keys.Sealer, error)
 }
 
-// Import adds the rows of f to st in export order: keys, users, clients,
-// consents, revocations, keeping their ids, hashes, settings and times. A
-// row stored already (by kid, id, client id, or user and client for a
-// consent) is skipped when identical, so that an import can run again; one
-// that differs, or a user whose email belongs to another user, stops the
-// import with an error wrapping store.ErrConflict that names its line and
-// fields. A revocation is merged: the later expiry stays, and one stored as
-// late is skipped.
+// Import adds the rows of f to st in export order: keys, users, TOTPs,
+// recovery codes, passkeys, clients, consents, revocations, keeping their
+// ids, hashes, settings and times; TOTP secrets are sealed under st's
+// master key. A row stored already (by kid, id, client id, the user of a
+// TOTP, the user of recovery codes, credential id, or user and client for
+// a consent) is skipped when identical, so that an import can run again;
+// one that differs, or a user whose email belongs to another user, stops
+// the import with an error wrapping store.ErrConflict that names its line
+// and fields. A user's recovery codes are one row set: stored ones that
+// are not the file's exactly (one used since is not) are a conflict. A
+// revocation is merged: the later expiry stays, and one stored as late is
+// skipped.
 //
-// Before writing, Import checks that every consent's user and client is in
-// the file or the store; a stop after that, or a store failure, leaves
-// the rows before it written. The Summary says what was written and
-// skipped, also with an error.
+// Before writing, Import checks that the user of every second factor and
+// consent, and every consent's client, is in the file or the store; a stop
+// after that, or a store failure, leaves the rows before it written. The
+// Summary says what was written and skipped, also with an error.
 func Import(ctx context.Context, st store.Store, f *File, opts ImportOptions) (Summary, error) {
 	sum := Summary{}
 	if err := checkReferences(ctx, st, f); err != nil {
@@ -55,14 +63,17 @@ func Import(ctx context.Context, st store.Store, f *File, opts ImportOptions) (S
 		*n++
 		return nil
 	}
-	if len(f.keys) > 0 {
+	var sealer *keys.Sealer
+	if len(f.keys) > 0 || len(f.totps) > 0 {
 		if opts.Sealer == nil {
 			return sum, errNoSealer
 		}
-		sealer, err := opts.Sealer(ctx)
-		if err != nil {
+		var err error
+		if sealer, err = opts.Sealer(ctx); err != nil {
 			return sum, err
 		}
+	}
+	if len(f.keys) > 0 {
 		m := &keys.Manager{Store: st, Sealer: sealer}
 		for _, k := range f.keys {
 			row := k.row
@@ -79,6 +90,9 @@ func Import(ctx context.Context, st store.Store, f *File, opts ImportOptions) (S
 		if err := written(&sum.Written.Users, u.line, what, err, func() error { return sameUser(ctx, st, u.row) }); err != nil {
 			return sum, err
 		}
+	}
+	if err := importMFA(ctx, st, f, sealer, &sum, written); err != nil {
+		return sum, err
 	}
 	for _, c := range f.clients {
 		err := st.CreateClient(ctx, c.row)
@@ -134,8 +148,133 @@ func Import(ctx context.Context, st store.Store, f *File, opts ImportOptions) (S
 	return sum, nil
 }
 
-// checkReferences checks, before anything is written, that every consent's
-// user and client is in the file or already in the store.
+// importMFA adds the second factors of f to st (see Import), counting in
+// sum through written.
+func importMFA(ctx context.Context, st store.Store, f *File, sealer *keys.Sealer, sum *Summary,
+	written func(n *int, line int, what string, err error, same func() error) error) error {
+	for _, t := range f.totps {
+		// PutTOTP replaces: look first, so that a stored TOTP that
+		// differs is a conflict.
+		what := "the TOTP of user " + t.row.UserID
+		old, err := st.GetTOTP(ctx, t.row.UserID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			row := t.row
+			if row.Secret, err = account.SealTOTPSecret(sealer.TokenSecret(), row.UserID, t.row.Secret); err == nil {
+				err = st.PutTOTP(ctx, row)
+			}
+		case err == nil:
+			err = fmt.Errorf("stored already: %w", store.ErrConflict)
+		}
+		same := func() error { return sameTOTP(sealer, old, t.row) }
+		if err := written(&sum.Written.TOTPs, t.line, what, err, same); err != nil {
+			return err
+		}
+	}
+	// A user's recovery codes are replaced together: group them.
+	var order []string
+	byUser := map[string][]row[store.RecoveryCode]{}
+	for _, c := range f.codes {
+		if byUser[c.row.UserID] == nil {
+			order = append(order, c.row.UserID)
+		}
+		byUser[c.row.UserID] = append(byUser[c.row.UserID], c)
+	}
+	for _, userID := range order {
+		codes := byUser[userID]
+		what := "the recovery codes of user " + userID
+		old, err := st.ListRecoveryCodes(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("line %d: %s: %w", codes[0].line, what, err)
+		}
+		if len(old) > 0 {
+			if err := sameRecoveryCodes(old, codes); err != nil {
+				return fmt.Errorf("line %d: %s: %w", codes[0].line, what, err)
+			}
+			sum.Skipped += len(codes)
+			continue
+		}
+		hashes := make([]string, len(codes))
+		for i, c := range codes {
+			hashes[i] = c.row.Hash
+		}
+		if err := st.ReplaceRecoveryCodes(ctx, userID, hashes, codes[0].row.CreatedAt); err != nil {
+			return fmt.Errorf("line %d: %s: %w", codes[0].line, what, err)
+		}
+		sum.Written.RecoveryCodes += len(codes)
+	}
+	for _, p := range f.passkeys {
+		err := st.CreatePasskey(ctx, p.row)
+		same := func() error {
+			old, err := st.GetPasskey(ctx, p.row.ID)
+			if err != nil {
+				return err
+			}
+			return differs(toPasskeyRecord(old), toPasskeyRecord(p.row))
+		}
+		what := fmt.Sprintf("passkey %s of user %s", passkeyBytes.EncodeToString(p.row.ID), p.row.UserID)
+		if err := written(&sum.Written.Passkeys, p.line, what, err, same); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameTOTP reports, as nil, whether the stored TOTP old is t (whose Secret
+// is in plaintext), and otherwise a conflict naming what differs. The
+// secrets compare in constant time, and neither is in the error.
+func sameTOTP(sealer *keys.Sealer, old, t store.TOTP) error {
+	secret, err := account.OpenTOTPSecret(sealer.TokenSecret(), old)
+	if err != nil {
+		return fmt.Errorf("the stored TOTP does not open under this store's master key: %w", err)
+	}
+	a, b := toTOTPRecord(old, nil), toTOTPRecord(t, nil)
+	if subtle.ConstantTimeCompare(secret, t.Secret) != 1 {
+		b.Secret = "differs"
+	}
+	return differs(a, b)
+}
+
+// sameRecoveryCodes reports, as nil, whether the stored codes of a user
+// (old, used ones too) are the file's, and otherwise a conflict.
+func sameRecoveryCodes(old []store.RecoveryCode, codes []row[store.RecoveryCode]) error {
+	stored := map[string]store.RecoveryCode{}
+	for _, c := range old {
+		stored[c.Hash] = c
+	}
+	var problems []string
+	if len(old) != len(codes) {
+		problems = append(problems, fmt.Sprintf("%d stored, %d in the file", len(old), len(codes)))
+	}
+	var used, missing, created int
+	for _, c := range codes {
+		o, ok := stored[c.row.Hash]
+		switch {
+		case !ok:
+			missing++
+		case !o.UsedAt.IsZero():
+			used++
+		case !o.CreatedAt.Equal(c.row.CreatedAt):
+			created++
+		}
+	}
+	for _, p := range []struct {
+		n    int
+		what string
+	}{{missing, "not stored"}, {used, "used since"}, {created, "stored with another created_at"}} {
+		if p.n > 0 {
+			problems = append(problems, fmt.Sprintf("%d of the file's are %s", p.n, p.what))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("differ from the stored ones: %s: %w", strings.Join(problems, ", "), store.ErrConflict)
+	}
+	return nil
+}
+
+// checkReferences checks, before anything is written, that the user of
+// every second factor and consent, and every consent's client, is in the
+// file or already in the store.
 func checkReferences(ctx context.Context, st store.Store, f *File) error {
 	users, clients := map[string]bool{}, map[string]bool{}
 	for _, u := range f.users {
@@ -145,13 +284,39 @@ func checkReferences(ctx context.Context, st store.Store, f *File) error {
 		clients[c.row.ID] = true
 	}
 	var problems []error
+	// userKnown reports a user of the row of line that is nowhere.
+	userKnown := func(line int, kind, userID string) error {
+		if users[userID] {
+			return nil
+		}
+		switch _, err := st.GetUser(ctx, userID); {
+		case errors.Is(err, store.ErrNotFound):
+			problems = append(problems, fmt.Errorf("line %d: %s: user %s is neither in the file nor in the store", line, kind, userID))
+		case err != nil:
+			return err
+		default:
+			users[userID] = true // stored: ask the store once
+		}
+		return nil
+	}
+	for _, t := range f.totps {
+		if err := userKnown(t.line, kindTOTP, t.row.UserID); err != nil {
+			return err
+		}
+	}
+	for _, c := range f.codes {
+		if err := userKnown(c.line, kindRecoveryCode, c.row.UserID); err != nil {
+			return err
+		}
+	}
+	for _, p := range f.passkeys {
+		if err := userKnown(p.line, kindPasskey, p.row.UserID); err != nil {
+			return err
+		}
+	}
 	for _, c := range f.consents {
-		if !users[c.row.UserID] {
-			if _, err := st.GetUser(ctx, c.row.UserID); errors.Is(err, store.ErrNotFound) {
-				problems = append(problems, fmt.Errorf("line %d: consent: user %s is neither in the file nor in the store", c.line, c.row.UserID))
-			} else if err != nil {
-				return err
-			}
+		if err := userKnown(c.line, kindConsent, c.row.UserID); err != nil {
+			return err
 		}
 		if !clients[c.row.ClientID] {
 			if _, err := st.GetClient(ctx, c.row.ClientID); errors.Is(err, store.ErrNotFound) {

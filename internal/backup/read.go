@@ -75,6 +75,9 @@ func checkClient(c store.Client) error {
 type File struct {
 	keys     []keyRow
 	users    []row[store.User]
+	totps    []row[store.TOTP] // Secret is the plaintext secret
+	codes    []row[store.RecoveryCode]
+	passkeys []row[store.Passkey]
 	clients  []row[store.Client]
 	consents []row[store.Consent]
 	revoked  []row[store.Revocation]
@@ -95,13 +98,18 @@ type row[T any] struct {
 
 // Counts counts the file's rows by kind.
 func (f *File) Counts() Counts {
-	return Counts{Keys: len(f.keys), Users: len(f.users), Clients: len(f.clients), Consents: len(f.consents), Revocations: len(f.revoked)}
+	return Counts{
+		Keys: len(f.keys), Users: len(f.users), TOTPs: len(f.totps), RecoveryCodes: len(f.codes), Passkeys: len(f.passkeys),
+		Clients: len(f.clients), Consents: len(f.consents), Revocations: len(f.revoked),
+	}
 }
 
 // Read reads and checks every line of an export: JSON objects of a known
 // kind with exactly the kind's fields, rows that hold to the rules of
-// signup and "inkan clients add" (emails normalised as signup does), and
-// no row twice (by kid, id, client id, email, user and client). It reports
+// signup and "inkan clients add" (emails normalised as signup does) and of
+// second factors as the account service makes them, and no row twice (by
+// kid, id, client id, email, user and client, the user of a TOTP, user and
+// hash, credential id), a user's recovery codes made at one time. It reports
 // up to 20 bad lines, each by number, in an error that begins
 // "nothing imported". An export of an earlier release, which lacks kinds
 // and optional fields, reads too.
@@ -113,6 +121,7 @@ func Read(r io.Reader) (*File, error) {
 		problems []error
 		seen     = map[string]int{} // kind and key of a row → its line
 		emails   = map[string]int{}
+		codesOf  = map[string]row[store.RecoveryCode]{} // a user's first code line
 		n        int
 	)
 	bad := func(line int, format string, a ...any) {
@@ -165,6 +174,33 @@ func Read(r io.Reader) (*File, error) {
 			case first(kind, "user "+u.ID, u.ID):
 				emails[u.Email] = n
 				f.users = append(f.users, row[store.User]{n, u})
+			}
+		case kindTOTP:
+			t, err := parseTOTPRecord(line)
+			if err != nil {
+				bad(n, "totp: %v", err)
+			} else if first(kind, "the TOTP of user "+t.UserID, t.UserID) {
+				f.totps = append(f.totps, row[store.TOTP]{n, t})
+			}
+		case kindRecoveryCode:
+			c, err := parseRecoveryCodeRecord(line)
+			switch {
+			case err != nil:
+				bad(n, "recovery_code: %v", err)
+			case codesOf[c.UserID].line != 0 && !codesOf[c.UserID].row.CreatedAt.Equal(c.CreatedAt):
+				bad(n, "recovery_code of user %s: created_at differs from line %d's: a user's codes are made together", c.UserID, codesOf[c.UserID].line)
+			case first(kind, "recovery code "+c.Hash+" of user "+c.UserID, c.UserID+"\x00"+c.Hash):
+				if codesOf[c.UserID].line == 0 {
+					codesOf[c.UserID] = row[store.RecoveryCode]{n, c}
+				}
+				f.codes = append(f.codes, row[store.RecoveryCode]{n, c})
+			}
+		case kindPasskey:
+			p, err := parsePasskeyRecord(line)
+			if id := passkeyBytes.EncodeToString(p.ID); err != nil {
+				bad(n, "passkey: %v", err)
+			} else if first(kind, "passkey "+id, id) {
+				f.passkeys = append(f.passkeys, row[store.Passkey]{n, p})
 			}
 		case kindClient:
 			c, err := parseClientRecord(line)
@@ -304,6 +340,51 @@ func parseUserRecord(line []byte) (store.User, error) {
 		return store.User{}, fmt.Errorf("%s: %w", rec.ID, err)
 	}
 	return u, nil
+}
+
+func parseTOTPRecord(line []byte) (store.TOTP, error) {
+	var rec totpRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return store.TOTP{}, err
+	}
+	t, err := fromTOTPRecord(rec)
+	if err == nil {
+		err = checkTOTP(t)
+	}
+	if err != nil {
+		return store.TOTP{}, fmt.Errorf("of user %s: %w", rec.UserID, err)
+	}
+	return t, nil
+}
+
+func parseRecoveryCodeRecord(line []byte) (store.RecoveryCode, error) {
+	var rec recoveryCodeRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return store.RecoveryCode{}, err
+	}
+	c, err := fromRecoveryCodeRecord(rec)
+	if err == nil {
+		err = checkRecoveryCode(c)
+	}
+	if err != nil {
+		return store.RecoveryCode{}, fmt.Errorf("of user %s: %w", rec.UserID, err)
+	}
+	return c, nil
+}
+
+func parsePasskeyRecord(line []byte) (store.Passkey, error) {
+	var rec passkeyRecord
+	if err := json.Unmarshal(line, &rec); err != nil {
+		return store.Passkey{}, err
+	}
+	p, err := fromPasskeyRecord(rec)
+	if err == nil {
+		err = checkPasskey(p)
+	}
+	if err != nil {
+		return store.Passkey{}, fmt.Errorf("%q of user %s: %w", rec.ID, rec.UserID, err)
+	}
+	return p, nil
 }
 
 func parseClientRecord(line []byte) (store.Client, error) {

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/oauth2"
 	"github.com/inkan-dev/inkan/internal/password"
+	"github.com/inkan-dev/inkan/internal/plaintext"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -26,24 +30,37 @@ import (
 // Times are RFC 3339 in UTC at the stores' precision (microseconds). Lists
 // are never null.
 const (
-	kindKey        = "key"
-	kindUser       = "user"
-	kindClient     = "client"
-	kindConsent    = "consent"
-	kindRevocation = "revocation"
+	kindKey          = "key"
+	kindUser         = "user"
+	kindTOTP         = "totp"
+	kindRecoveryCode = "recovery_code"
+	kindPasskey      = "passkey"
+	kindClient       = "client"
+	kindConsent      = "consent"
+	kindRevocation   = "revocation"
 )
 
 // kindOrder is the order of an export: a line refers only to lines before
-// it (a consent to its user and client), so import writes in this order.
-var kindOrder = []string{kindKey, kindUser, kindClient, kindConsent, kindRevocation}
+// it (a second factor to its user, a consent to its user and client), so
+// import writes in this order.
+var kindOrder = []string{kindKey, kindUser, kindTOTP, kindRecoveryCode, kindPasskey, kindClient, kindConsent, kindRevocation}
+
+// kindPlurals names each kind's rows in Counts.String.
+var kindPlurals = map[string]string{
+	kindKey: "keys", kindUser: "users", kindTOTP: "TOTPs", kindRecoveryCode: "recovery codes", kindPasskey: "passkeys",
+	kindClient: "clients", kindConsent: "consents", kindRevocation: "revocations",
+}
 
 // recordTypes maps each kind to its record type.
 var recordTypes = map[string]reflect.Type{
-	kindKey:        reflect.TypeFor[keyRecord](),
-	kindUser:       reflect.TypeFor[userRecord](),
-	kindClient:     reflect.TypeFor[clientRecord](),
-	kindConsent:    reflect.TypeFor[consentRecord](),
-	kindRevocation: reflect.TypeFor[revocationRecord](),
+	kindKey:          reflect.TypeFor[keyRecord](),
+	kindUser:         reflect.TypeFor[userRecord](),
+	kindTOTP:         reflect.TypeFor[totpRecord](),
+	kindRecoveryCode: reflect.TypeFor[recoveryCodeRecord](),
+	kindPasskey:      reflect.TypeFor[passkeyRecord](),
+	kindClient:       reflect.TypeFor[clientRecord](),
+	kindConsent:      reflect.TypeFor[consentRecord](),
+	kindRevocation:   reflect.TypeFor[revocationRecord](),
 }
 
 // keyRecord is a "key" line. PrivateKey is the PKCS#8 DER in standard
@@ -77,6 +94,54 @@ type userRecord struct {
 	UpdatedAt     string `json:"updated_at"`
 
 	TokensValidAfter string `json:"tokens_valid_after,omitempty"`
+}
+
+// totpRecord is a "totp" line: a user's confirmed TOTP (a pending
+// enrolment, no factor yet, stays behind). Secret is the secret itself in
+// base32 (RFC 4648, upper case, no padding, as otpauth URIs carry it): in
+// plaintext, as a key line's private key, so that the file can move to a
+// store sealed under another master key; import seals it under that
+// store's. LastStep is the RFC 6238 step of the last code used, so that a
+// code used before the move stays used.
+type totpRecord struct {
+	Kind        string `json:"kind"`
+	UserID      string `json:"user_id"`
+	Secret      string `json:"secret"`
+	ConfirmedAt string `json:"confirmed_at"`
+	LastStep    int64  `json:"last_step"`
+	CreatedAt   string `json:"created_at"`
+}
+
+// recoveryCodeRecord is a "recovery_code" line: one of a user's unused
+// recovery codes, by its hash (hex SHA-256), as stored. Used codes stay
+// behind: they sign nobody in, and import has no way to store one used.
+// A user's codes are made together, so their lines share created_at.
+type recoveryCodeRecord struct {
+	Kind      string `json:"kind"`
+	UserID    string `json:"user_id"`
+	Hash      string `json:"hash"`
+	CreatedAt string `json:"created_at"`
+}
+
+// passkeyRecord is a "passkey" line: a user's WebAuthn credential, every
+// field as stored, bytes in base64url without padding (as WebAuthn writes
+// them). The public key is public: the file holds no secret of it.
+// AAGUID is "" for none.
+type passkeyRecord struct {
+	Kind            string   `json:"kind"`
+	ID              string   `json:"id"`
+	UserID          string   `json:"user_id"`
+	Name            string   `json:"name"`
+	PublicKey       string   `json:"public_key"`
+	AttestationType string   `json:"attestation_type"`
+	AAGUID          string   `json:"aaguid"`
+	SignCount       uint32   `json:"sign_count"`
+	Transports      []string `json:"transports"`
+	UserVerified    bool     `json:"user_verified"`
+	BackupEligible  bool     `json:"backup_eligible"`
+	BackupState     bool     `json:"backup_state"`
+	CreatedAt       string   `json:"created_at"`
+	LastUsedAt      string   `json:"last_used_at,omitempty"`
 }
 
 // clientRecord is a "client" line. The field names are those of "inkan
@@ -189,6 +254,176 @@ func fromUserRecord(r userRecord) (store.User, error) {
 		return store.User{}, err
 	}
 	return u, nil
+}
+
+// totpSecretEncoding is the base32 of a totp line's secret.
+var totpSecretEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// toTOTPRecord is the line of t, whose secret, opened, is secret.
+func toTOTPRecord(t store.TOTP, secret []byte) totpRecord {
+	return totpRecord{
+		Kind: kindTOTP, UserID: t.UserID, Secret: totpSecretEncoding.EncodeToString(secret),
+		ConfirmedAt: FormatTime(t.ConfirmedAt), LastStep: t.LastStep, CreatedAt: FormatTime(t.CreatedAt),
+	}
+}
+
+// fromTOTPRecord converts a record to a TOTP whose Secret is the secret
+// in plaintext, to be sealed; checkTOTP validates the result.
+func fromTOTPRecord(r totpRecord) (store.TOTP, error) {
+	secret, err := totpSecretEncoding.DecodeString(r.Secret)
+	if err != nil || totpSecretEncoding.EncodeToString(secret) != r.Secret { // canonical: no stray trailing bits
+		err = errors.New("secret is not base32 (RFC 4648, upper case, no padding)")
+	}
+	if err != nil {
+		return store.TOTP{}, err
+	}
+	t := store.TOTP{UserID: r.UserID, Secret: secret, LastStep: r.LastStep}
+	if t.ConfirmedAt, err = parseTime("confirmed_at", r.ConfirmedAt); err != nil {
+		return store.TOTP{}, err
+	}
+	if t.CreatedAt, err = parseTime("created_at", r.CreatedAt); err != nil {
+		return store.TOTP{}, err
+	}
+	return t, nil
+}
+
+// The sizes of a TOTP secret that import accepts: RFC 4226 §4 asks for at
+// least 128 bits (inkan makes 160); more than 512 is no secret an
+// authenticator app was given.
+const minTOTPSecret, maxTOTPSecret = 16, 64
+
+// checkTOTP validates a TOTP of a totp line (Secret in plaintext).
+func checkTOTP(t store.TOTP) error {
+	if err := checkUserID(t.UserID); err != nil {
+		return fmt.Errorf("user_id: %w", err)
+	}
+	if n := len(t.Secret); n < minTOTPSecret || n > maxTOTPSecret {
+		return fmt.Errorf("secret: %d bytes, want %d to %d", n, minTOTPSecret, maxTOTPSecret)
+	}
+	if t.LastStep < 0 {
+		return fmt.Errorf("last_step %d is negative", t.LastStep)
+	}
+	return nil
+}
+
+func toRecoveryCodeRecord(c store.RecoveryCode) recoveryCodeRecord {
+	return recoveryCodeRecord{Kind: kindRecoveryCode, UserID: c.UserID, Hash: c.Hash, CreatedAt: FormatTime(c.CreatedAt)}
+}
+
+// fromRecoveryCodeRecord converts a record to an unused recovery code;
+// checkRecoveryCode validates the result.
+func fromRecoveryCodeRecord(r recoveryCodeRecord) (store.RecoveryCode, error) {
+	c := store.RecoveryCode{UserID: r.UserID, Hash: r.Hash}
+	var err error
+	if c.CreatedAt, err = parseTime("created_at", r.CreatedAt); err != nil {
+		return store.RecoveryCode{}, err
+	}
+	return c, nil
+}
+
+// checkRecoveryCode accepts a code of a user by the hex SHA-256 that
+// account stores (lower case, as hex.EncodeToString writes it).
+func checkRecoveryCode(c store.RecoveryCode) error {
+	if err := checkUserID(c.UserID); err != nil {
+		return fmt.Errorf("user_id: %w", err)
+	}
+	if len(c.Hash) != 2*sha256.Size || strings.ContainsFunc(c.Hash, func(r rune) bool { return !strings.ContainsRune("0123456789abcdef", r) }) {
+		return errors.New("hash is not a hex SHA-256 (64 lower-case hex digits)")
+	}
+	return nil
+}
+
+// passkeyBytes is the base64url of a passkey line's bytes.
+var passkeyBytes = base64.RawURLEncoding.Strict()
+
+func toPasskeyRecord(p store.Passkey) passkeyRecord {
+	return passkeyRecord{
+		Kind: kindPasskey, ID: passkeyBytes.EncodeToString(p.ID), UserID: p.UserID, Name: p.Name,
+		PublicKey:       passkeyBytes.EncodeToString(p.PublicKey),
+		AttestationType: p.AttestationType,
+		AAGUID:          passkeyBytes.EncodeToString(p.AAGUID),
+		SignCount:       p.SignCount,
+		Transports:      list(p.Transports),
+		UserVerified:    p.UserVerified, BackupEligible: p.BackupEligible, BackupState: p.BackupState,
+		CreatedAt: FormatTime(p.CreatedAt), LastUsedAt: formatOptionalTime(p.LastUsedAt),
+	}
+}
+
+// fromPasskeyRecord converts a record to a passkey; checkPasskey
+// validates the result.
+func fromPasskeyRecord(r passkeyRecord) (store.Passkey, error) {
+	p := store.Passkey{
+		UserID: r.UserID, Name: r.Name, AttestationType: r.AttestationType, SignCount: r.SignCount,
+		Transports: r.Transports, UserVerified: r.UserVerified, BackupEligible: r.BackupEligible, BackupState: r.BackupState,
+	}
+	for _, f := range []struct {
+		name string
+		s    string
+		b    *[]byte
+	}{{"id", r.ID, &p.ID}, {"public_key", r.PublicKey, &p.PublicKey}, {"aaguid", r.AAGUID, &p.AAGUID}} {
+		b, err := passkeyBytes.DecodeString(f.s)
+		if err != nil {
+			return store.Passkey{}, fmt.Errorf("%s is not base64url without padding", f.name)
+		}
+		if len(b) > 0 { // none is nil, as the stores return it
+			*f.b = b
+		}
+	}
+	var err error
+	if p.CreatedAt, err = parseTime("created_at", r.CreatedAt); err != nil {
+		return store.Passkey{}, err
+	}
+	if p.LastUsedAt, err = parseOptionalTime("last_used_at", r.LastUsedAt); err != nil {
+		return store.Passkey{}, err
+	}
+	return p, nil
+}
+
+// The bounds of a passkey line: a credential id of WebAuthn §5.8.3, an
+// AAGUID of 16 bytes, and transports and attestation types as
+// FinishPasskeyRegistration keeps them.
+const (
+	maxCredentialID    = 1023
+	aaguidSize         = 16
+	maxTransports      = 8
+	maxTransport       = 32
+	maxAttestationType = 64
+)
+
+// checkPasskey validates a passkey as FinishPasskeyRegistration stores
+// one: a credential id, a COSE public key that WebAuthn parses, a name of
+// the account page's rules.
+func checkPasskey(p store.Passkey) error {
+	if n := len(p.ID); n == 0 || n > maxCredentialID {
+		return fmt.Errorf("id: %d bytes, want 1 to %d", n, maxCredentialID)
+	}
+	if err := checkUserID(p.UserID); err != nil {
+		return fmt.Errorf("user_id: %w", err)
+	}
+	if p.Name == "" {
+		return errors.New("name is empty")
+	}
+	if fp := account.CheckPasskeyName(p.Name); fp != nil {
+		return fmt.Errorf("name: %s", fp.Msg)
+	}
+	if _, err := webauthncose.ParsePublicKey(p.PublicKey); err != nil {
+		return errors.New("public_key is not a COSE key that WebAuthn accepts")
+	}
+	if len(p.AttestationType) > maxAttestationType || !plaintext.Valid(p.AttestationType) {
+		return fmt.Errorf("attestation_type: want at most %d characters of plain text", maxAttestationType)
+	}
+	if n := len(p.AAGUID); n != 0 && n != aaguidSize {
+		return fmt.Errorf("aaguid: %d bytes, want none or %d", n, aaguidSize)
+	}
+	if len(p.Transports) > maxTransports {
+		return fmt.Errorf("transports: %d, want at most %d", len(p.Transports), maxTransports)
+	}
+	for _, t := range p.Transports {
+		if t == "" || len(t) > maxTransport || !plaintext.Valid(t) {
+			return fmt.Errorf("transports: %q is not 1 to %d bytes of plain text", t, maxTransport)
+		}
+	}
+	return nil
 }
 
 func toClientRecord(c store.Client) clientRecord {

@@ -59,6 +59,17 @@ func (s *Sealer) Derive(label string) []byte {
 	return k
 }
 
+// tokenSecretLabel is the Derive label of TokenSecret.
+const tokenSecretLabel = "oauth token secret"
+
+// TokenSecret is the servers' secret of this master key
+// (server.TokenOptions.Secret): the MACs of their tokens and forms, and,
+// as account.MFAOptions.Secret, the key that seals TOTP secrets at rest.
+// Replicas sharing the master key share it; a new master key changes it,
+// so keys rekey re-seals the TOTP secrets, and export and import open and
+// seal them with it.
+func (s *Sealer) TokenSecret() []byte { return s.Derive(tokenSecretLabel) }
+
 // ParseMasterKey decodes a master key in standard base64, ignoring
 // surrounding whitespace; any length but 32 bytes is refused.
 func ParseMasterKey(s string) ([]byte, error) {

@@ -111,6 +111,9 @@ type MFAStore interface {
 	UseRecoveryCode(ctx context.Context, userID, hash string, now time.Time) error
 	// CountRecoveryCodes returns how many unused codes the user has.
 	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// ListRecoveryCodes returns the user's codes, used and unused, by
+	// CreatedAt and then Hash (an export's).
+	ListRecoveryCodes(ctx context.Context, userID string) ([]RecoveryCode, error)
 	// DeleteRecoveryCodes deletes the user's codes; none is not an error.
 	DeleteRecoveryCodes(ctx context.Context, userID string) error
 

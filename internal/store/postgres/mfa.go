@@ -140,6 +140,30 @@ func (s *Store) CountRecoveryCodes(ctx context.Context, userID string) (int, err
 	return n, nil
 }
 
+// ListRecoveryCodes returns the user's codes, used and unused.
+func (s *Store) ListRecoveryCodes(ctx context.Context, userID string) ([]store.RecoveryCode, error) {
+	rows, err := s.pool.Query(ctx,
+		"SELECT user_id, hash, created_at, used_at FROM recovery_codes WHERE user_id = $1 ORDER BY created_at, hash", userID)
+	if err != nil {
+		return nil, fmt.Errorf("list recovery codes: %w", err)
+	}
+	defer rows.Close()
+	var list []store.RecoveryCode
+	for rows.Next() {
+		var c store.RecoveryCode
+		var used *time.Time
+		if err := rows.Scan(&c.UserID, &c.Hash, &c.CreatedAt, &used); err != nil {
+			return nil, fmt.Errorf("list recovery codes: %w", err)
+		}
+		c.CreatedAt, c.UsedAt = utc(c.CreatedAt), fromNull(used)
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list recovery codes: %w", err)
+	}
+	return list, nil
+}
+
 // DeleteRecoveryCodes deletes the user's codes.
 func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID string) error {
 	if _, err := s.pool.Exec(ctx, "DELETE FROM recovery_codes WHERE user_id = $1", userID); err != nil {

@@ -289,6 +289,18 @@ func testRecoveryCodes(t *testing.T, s store.Store) {
 	if n := countRecoveryCodes(t, s, other.ID); n != 1 {
 		t.Errorf("CountRecoveryCodes(other) after one use = %d, want 1", n)
 	}
+	// The list has the used code too, by creation and then hash.
+	want := []store.RecoveryCode{
+		{UserID: u.ID, Hash: recoveryHash(1), CreatedAt: base},
+		{UserID: u.ID, Hash: recoveryHash(2), CreatedAt: base, UsedAt: now},
+		{UserID: u.ID, Hash: recoveryHash(3), CreatedAt: base},
+	}
+	if got, err := s.ListRecoveryCodes(ctx, u.ID); err != nil || !cmp.Equal(got, want) {
+		t.Errorf("ListRecoveryCodes() = %v, (-want +got):\n%s", err, cmp.Diff(want, got))
+	}
+	if got, err := s.ListRecoveryCodes(ctx, newUser(3).ID); err != nil || len(got) != 0 {
+		t.Errorf("ListRecoveryCodes(no such user) = %+v, %v, want none", got, err)
+	}
 
 	// New codes replace every old one, used or not.
 	mustReplaceRecoveryCodes(t, s, u.ID, recoveryHash(2), recoveryHash(5))

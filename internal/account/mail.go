@@ -29,4 +29,5 @@ const (
 	MailEmailChange        = mail.KindEmailChange
 	MailEmailChangedNotice = mail.KindEmailChangedNotice
 	MailPasswordChanged    = mail.KindPasswordChanged
+	MailMFAChanged         = mail.KindMFAChanged
 )

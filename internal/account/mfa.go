@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/internal/store"
 )
 
@@ -86,13 +88,22 @@ func (s *Service) Factors(ctx context.Context, userID string) (Factors, error) {
 	return f, nil
 }
 
+// What a change of second factors did (factorsChanged), as the notice
+// mail says it.
+const (
+	factorAdded   = "added"
+	factorRemoved = "removed"
+	factorsReset  = "reset"
+)
+
 // factorsChanged is the rule of a change of the user's second factors
-// (one added, one removed, all reset): a credential change, which ends
-// every grant issued before (endGrants); removed says a factor went, and
-// when it was the user's last, their recovery codes go with it. A user
-// who is gone is ErrUserGone.
-func (s *Service) factorsChanged(ctx context.Context, userID string, removed bool) error {
-	if removed {
+// (factorAdded, factorRemoved, factorsReset): a credential change, which
+// ends every grant issued before (endGrants), and of which the user is
+// told by mail (when mail is on), so that a factor added by someone else
+// does not go unseen. When a removed factor was the user's last, their
+// recovery codes go with it. A user who is gone is ErrUserGone.
+func (s *Service) factorsChanged(ctx context.Context, userID, change string) error {
+	if change == factorRemoved {
 		f, err := s.Factors(ctx, userID)
 		if err != nil {
 			return err
@@ -103,11 +114,19 @@ func (s *Service) factorsChanged(ctx context.Context, userID string, removed boo
 			}
 		}
 	}
-	_, err := s.endGrants(ctx, userID, func(*store.User) error { return nil })
+	u, err := s.endGrants(ctx, userID, func(*store.User) error { return nil })
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrUserGone
+	} else if err != nil {
+		return err
 	}
-	return err
+	err = s.send(ctx, Message{To: u.Email, Kind: MailMFAChanged, Data: map[string]string{
+		mail.DataChange: change, mail.DataName: u.Name, mail.DataLink: strings.TrimRight(s.opts.LinkBase, "/") + RecoverPath,
+	}})
+	if err != nil && !errors.Is(err, ErrMailOff) {
+		s.opts.Logger.ErrorContext(ctx, "second factors notice", "sub", u.ID, "err", err)
+	}
+	return nil
 }
 
 // MFAOptions configure second factors (Options.MFA).

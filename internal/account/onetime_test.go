@@ -31,6 +31,7 @@ var mailKeys = map[string]string{
 	MailEmailChange:        "link|code expiry name new_email",
 	MailPasswordChanged:    "|link name",
 	MailEmailChangedNotice: "new_email|link name",
+	MailMFAChanged:         "change|link name",
 }
 
 func (m *recordingMailer) Enqueue(_ context.Context, msg Message) error {

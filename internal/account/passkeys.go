@@ -300,7 +300,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, userID, handle,
 			return store.Passkey{}, nil, err
 		}
 	}
-	if err := s.factorsChanged(ctx, u.ID, false); err != nil {
+	if err := s.factorsChanged(ctx, u.ID, factorAdded); err != nil {
 		return store.Passkey{}, nil, err
 	}
 	s.record(ctx, events.MFAEnrolled, u.ID, map[string]string{"factor": factorPasskey, "name": p.Name})
@@ -508,7 +508,7 @@ func (s *Service) RemovePasskey(ctx context.Context, userID string, id []byte) e
 	} else if err != nil {
 		return err
 	}
-	if err := s.factorsChanged(ctx, userID, true); err != nil {
+	if err := s.factorsChanged(ctx, userID, factorRemoved); err != nil {
 		return err
 	}
 	s.record(ctx, events.MFARemoved, userID, map[string]string{"factor": factorPasskey, "name": p.Name})

@@ -3,11 +3,14 @@ package account
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inkan-dev/inkan/internal/store"
 )
 
 func TestService_pendingLogin(t *testing.T) {
@@ -107,4 +110,38 @@ func TestService_NeedsSecondFactor(t *testing.T) {
 			t.Errorf("%s: NeedsSecondFactor() = %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
+}
+
+// A change of second factors is mailed to the user: a factor added, one
+// removed, all reset, each saying which.
+func TestService_factorsChangedNotice(t *testing.T) {
+	m := &recordingMailer{}
+	f := mustFixture(t, func(o *Options) {
+		withMFA(store.ThrottlePolicy{})(o)
+		o.Mailer, o.LinkBase = m, "https://id.example.com"
+	})
+	ctx := context.Background()
+	u := mustUser(t, f, "alice@example.com", "correct horse")
+	m.take()
+	secret, _ := mustTOTP(t, f, u)
+	if n := m.only(t, MailMFAChanged, u.Email); n.Data["change"] != "added" || n.Data["link"] != "https://id.example.com"+RecoverPath {
+		t.Errorf("notice of the enrolment = %+v, want change added and the recovery link", n.Data)
+	}
+	f.advance(30 * time.Second)
+	if err := f.svc.RemoveTOTP(ctx, u.ID, "correct horse", codeAt(t, secret, f.Now()), netip.Addr{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.only(t, MailMFAChanged, u.Email); n.Data["change"] != "removed" {
+		t.Errorf("notice of the removal = %+v, want change removed", n.Data)
+	}
+	mustTOTP(t, f, u)
+	m.take()
+	if err := f.svc.ResetMFA(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.only(t, MailMFAChanged, u.Email); n.Data["change"] != "reset" {
+		t.Errorf("notice of the reset = %+v, want change reset", n.Data)
+	}
+	m.fail = errors.New("outbox full")
+	mustTOTP(t, f, u) // a notice that cannot be queued fails nothing
 }

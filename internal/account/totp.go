@@ -236,7 +236,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) (recover
 			return nil, err
 		}
 	}
-	if err := s.factorsChanged(ctx, userID, false); err != nil {
+	if err := s.factorsChanged(ctx, userID, factorAdded); err != nil {
 		return nil, err
 	}
 	s.opts.Logger.InfoContext(ctx, "TOTP enrolled", "sub", userID)
@@ -276,7 +276,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, password, code string,
 	if err := s.opts.Store.DeleteTOTP(ctx, userID); err != nil {
 		return err
 	}
-	if err := s.factorsChanged(ctx, userID, true); err != nil {
+	if err := s.factorsChanged(ctx, userID, factorRemoved); err != nil {
 		return err
 	}
 	s.opts.Logger.InfoContext(ctx, "TOTP removed", "sub", userID)
@@ -394,7 +394,7 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	if err := s.opts.Store.DeleteMFA(ctx, userID); err != nil {
 		return err
 	}
-	if err := s.factorsChanged(ctx, userID, false); err != nil {
+	if err := s.factorsChanged(ctx, userID, factorsReset); err != nil {
 		return err
 	}
 	s.opts.Logger.InfoContext(ctx, "second factors reset", "sub", userID)

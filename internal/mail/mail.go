@@ -62,6 +62,7 @@ const (
 	KindPasswordChanged    = "password-changed"     // tells the owner the password changed
 	KindEmailChange        = "email-change"         // confirms a new address, sent to it
 	KindEmailChangedNotice = "email-changed-notice" // tells the old address it was replaced
+	KindMFAChanged         = "mfa-changed"          // tells the owner a second factor was added, removed or reset
 )
 
 // The keys of Message.Data.
@@ -75,6 +76,9 @@ const (
 	// address the mail goes to, so it would carry a stranger's text into
 	// someone's inbox. An overriding template may show it.
 	DataName = "name"
+	// DataChange is what changed of the account's second factors: added,
+	// removed or reset.
+	DataChange = "change"
 )
 
 // kind is what a Kind's message takes.
@@ -89,11 +93,12 @@ var kinds = map[string]kind{
 	KindEmailChange:        {required: []string{DataLink}, optional: []string{DataCode, DataExpiry, DataName, DataNewEmail}},
 	KindPasswordChanged:    {optional: []string{DataLink, DataName}},
 	KindEmailChangedNotice: {required: []string{DataNewEmail}, optional: []string{DataLink, DataName}},
+	KindMFAChanged:         {required: []string{DataChange}, optional: []string{DataLink, DataName}},
 }
 
 // Kinds returns every kind of message, sorted.
 func Kinds() []string {
-	return []string{KindEmailChange, KindEmailChangedNotice, KindPasswordChanged, KindRecover, KindVerify}
+	return []string{KindEmailChange, KindEmailChangedNotice, KindMFAChanged, KindPasswordChanged, KindRecover, KindVerify}
 }
 
 // Languages are the languages of the templates, the default first.

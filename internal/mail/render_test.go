@@ -18,6 +18,7 @@ var goldenData = map[string]map[string]string{
 	KindPasswordChanged:    {DataLink: "https://id.example.com/recover"},
 	KindEmailChange:        {DataLink: "https://id.example.com/email?token=Tok3n", DataCode: "118034", DataExpiry: "90m", DataNewEmail: "alice.new@example.com"},
 	KindEmailChangedNotice: {DataNewEmail: "alice.new@example.com"},
+	KindMFAChanged:         {DataChange: "added", DataLink: "https://id.example.com/recover"},
 }
 
 func mustLoadTemplates(tb testing.TB, dir string) *Templates {

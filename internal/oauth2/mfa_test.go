@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,4 +228,30 @@ func TestRefreshGrant_keepsAMR(t *testing.T) {
 	if err != nil || !slices.Equal(rt.AMR, []string{"hwk", "mfa", "user"}) {
 		t.Errorf("successor = %+v, %v; want the AMR kept", rt, err)
 	}
+}
+
+// The authorization request's max_age and acr_values, as anyone may send
+// them: never a panic, and what is accepted is within bounds.
+func FuzzParseRequest_maxAgeACR(f *testing.F) {
+	for _, seed := range [][2]string{{"0", ""}, {"3600", oidc.ACRMultiFactor}, {"-1", "a b"}, {"1e3", "\x00"}, {"99999999999", strings.Repeat("x ", 100)}} {
+		f.Add(seed[0], seed[1])
+	}
+	a, _ := mustAuthorizer(f)
+	f.Fuzz(func(t *testing.T, maxAge, acr string) {
+		ar, err := a.ParseRequest(context.Background(), authParams("max_age", maxAge, "acr_values", acr))
+		if err != nil {
+			var aerr *AuthorizeError
+			if !errors.As(err, &aerr) {
+				t.Fatalf("ParseRequest() = %v, want an *AuthorizeError", err)
+			}
+			return
+		}
+		if ar.MaxAge < -1 || ar.MaxAge > maxMaxAge || len(ar.ACRValues) > maxACRValues {
+			t.Fatalf("ParseRequest() accepted max_age %d and %d acr_values", ar.MaxAge, len(ar.ACRValues))
+		}
+		if maxAge != "" && ar.MaxAge < 0 {
+			t.Fatalf("max_age %q accepted as absent", maxAge)
+		}
+		_ = ar.WantsMultiFactor()
+	})
 }

@@ -622,3 +622,36 @@ func b16(b []byte) string {
 	}
 	return string(out)
 }
+
+// An assertion as anyone may post it, to a passwordless ceremony of a
+// user with a passkey: never a panic, and never a sign-in but by the real
+// authenticator's answer (the seed that is one signs in; a mutation of it
+// does not).
+func FuzzFinishPasskeyLogin(f *testing.F) {
+	fx := passkeyFixture(f, nil)
+	u := mustUser(f, fx, "alice@example.com", "correct horse")
+	a := mustAuthenticator(f)
+	mustRegister(f, fx, u, a, "Laptop")
+	ctx := context.Background()
+	_, opts, err := fx.svc.BeginPasskeyLogin(ctx, "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	real := a.Get(f, opts) // answers a ceremony of its own: elsewhere, a replay
+	f.Add(real)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"","signature":"","userHandle":"YWJj"}}`))
+	f.Fuzz(func(t *testing.T, response []byte) {
+		handle, _, err := fx.svc.BeginPasskeyLogin(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _, err := fx.svc.FinishPasskeyLogin(ctx, handle, response)
+		if err == nil {
+			t.Fatalf("FinishPasskeyLogin(%.200q) signed %s in with an answer to another ceremony", response, u.ID)
+		}
+		if !errors.Is(err, ErrBadCode) && !errors.Is(err, ErrChallengeInvalid) {
+			t.Fatalf("FinishPasskeyLogin() = %v, want ErrBadCode", err)
+		}
+	})
+}

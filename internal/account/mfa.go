@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inkan-dev/inkan/internal/events"
 	"github.com/inkan-dev/inkan/internal/mail"
 	"github.com/inkan-dev/inkan/internal/store"
 )
@@ -96,13 +97,18 @@ const (
 	factorsReset  = "reset"
 )
 
+// factorEvents are the events of each change.
+var factorEvents = map[string]string{factorAdded: events.MFAEnrolled, factorRemoved: events.MFARemoved, factorsReset: events.MFAReset}
+
 // factorsChanged is the rule of a change of the user's second factors
-// (factorAdded, factorRemoved, factorsReset): a credential change, which
-// ends every grant issued before (endGrants), and of which the user is
-// told by mail (when mail is on), so that a factor added by someone else
-// does not go unseen. When a removed factor was the user's last, their
-// recovery codes go with it. A user who is gone is ErrUserGone.
-func (s *Service) factorsChanged(ctx context.Context, userID, change string) error {
+// (factorAdded, factorRemoved, factorsReset; detail says which factor, as
+// its event records it): a credential change, which ends every grant
+// issued before (endGrants), is logged and recorded (mfa.enrolled,
+// mfa.removed, mfa.reset), and of which the user is told by mail (when
+// mail is on), so that a factor added by someone else does not go unseen.
+// When a removed factor was the user's last, their recovery codes go with
+// it. A user who is gone is ErrUserGone.
+func (s *Service) factorsChanged(ctx context.Context, userID, change string, detail map[string]string) error {
 	if change == factorRemoved {
 		f, err := s.Factors(ctx, userID)
 		if err != nil {
@@ -120,6 +126,8 @@ func (s *Service) factorsChanged(ctx context.Context, userID, change string) err
 	} else if err != nil {
 		return err
 	}
+	s.opts.Logger.InfoContext(ctx, "second factors changed", "sub", userID, "change", change, "factor", detail["factor"])
+	s.record(ctx, factorEvents[change], userID, detail)
 	err = s.send(ctx, Message{To: u.Email, Kind: MailMFAChanged, Data: map[string]string{
 		mail.DataChange: change, mail.DataName: u.Name, mail.DataLink: strings.TrimRight(s.opts.LinkBase, "/") + RecoverPath,
 	}})

@@ -300,10 +300,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, userID, handle,
 			return store.Passkey{}, nil, err
 		}
 	}
-	if err := s.factorsChanged(ctx, u.ID, factorAdded); err != nil {
+	if err := s.factorsChanged(ctx, u.ID, factorAdded, map[string]string{"factor": factorPasskey, "name": p.Name}); err != nil {
 		return store.Passkey{}, nil, err
 	}
-	s.record(ctx, events.MFAEnrolled, u.ID, map[string]string{"factor": factorPasskey, "name": p.Name})
 	return p, codes, nil
 }
 
@@ -508,11 +507,7 @@ func (s *Service) RemovePasskey(ctx context.Context, userID string, id []byte) e
 	} else if err != nil {
 		return err
 	}
-	if err := s.factorsChanged(ctx, userID, factorRemoved); err != nil {
-		return err
-	}
-	s.record(ctx, events.MFARemoved, userID, map[string]string{"factor": factorPasskey, "name": p.Name})
-	return nil
+	return s.factorsChanged(ctx, userID, factorRemoved, map[string]string{"factor": factorPasskey, "name": p.Name})
 }
 
 // base64URL is b in unpadded base64url, as WebAuthn's JSON carries bytes.

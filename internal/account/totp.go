@@ -236,11 +236,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) (recover
 			return nil, err
 		}
 	}
-	if err := s.factorsChanged(ctx, userID, factorAdded); err != nil {
+	if err := s.factorsChanged(ctx, userID, factorAdded, map[string]string{"factor": factorTOTP}); err != nil {
 		return nil, err
 	}
-	s.opts.Logger.InfoContext(ctx, "TOTP enrolled", "sub", userID)
-	s.record(ctx, events.MFAEnrolled, userID, map[string]string{"factor": factorTOTP})
 	return recoveryCodes, nil
 }
 
@@ -276,12 +274,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID, password, code string,
 	if err := s.opts.Store.DeleteTOTP(ctx, userID); err != nil {
 		return err
 	}
-	if err := s.factorsChanged(ctx, userID, factorRemoved); err != nil {
-		return err
-	}
-	s.opts.Logger.InfoContext(ctx, "TOTP removed", "sub", userID)
-	s.record(ctx, events.MFARemoved, userID, map[string]string{"factor": factorTOTP})
-	return nil
+	return s.factorsChanged(ctx, userID, factorRemoved, map[string]string{"factor": factorTOTP})
 }
 
 // VerifyCode checks a second-factor code of user userID: a TOTP code (six
@@ -394,12 +387,7 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	if err := s.opts.Store.DeleteMFA(ctx, userID); err != nil {
 		return err
 	}
-	if err := s.factorsChanged(ctx, userID, factorsReset); err != nil {
-		return err
-	}
-	s.opts.Logger.InfoContext(ctx, "second factors reset", "sub", userID)
-	s.record(ctx, events.MFAReset, userID, nil)
-	return nil
+	return s.factorsChanged(ctx, userID, factorsReset, nil)
 }
 
 // ErrTOTPEnrolled refuses a second TOTP enrolment.

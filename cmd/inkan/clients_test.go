@@ -520,3 +520,25 @@ func TestClients_boolFlagSpaceForm(t *testing.T) {
 		t.Errorf("clients add --public false --trusted true = %+v, want a confidential trusted client", c)
 	}
 }
+
+// clients add --require-mfa is the client's own flag: the server's
+// INKAN_REQUIRE_MFA, set in the environment the command runs in, does not
+// make every client added there require a second factor.
+func TestClients_add_requireMFAIsNotTheServers(t *testing.T) {
+	dir := t.TempDir()
+	env := func(k string) string {
+		if k == "INKAN_REQUIRE_MFA" {
+			return "true"
+		}
+		return ""
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"clients", "add", "--data-dir", dir, "--name", "App", "--redirect-uri", "https://app.example.com/cb"},
+		env, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatalf("clients add: %v\n%s", err, errOut.String())
+	}
+	var c clientJSON
+	if err := json.Unmarshal(out.Bytes(), &c); err != nil || c.RequireMFA {
+		t.Errorf("clients add under INKAN_REQUIRE_MFA=true = %s, %v; want require_mfa false", out.String(), err)
+	}
+}

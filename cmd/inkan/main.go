@@ -82,7 +82,7 @@ func newFlags(std stdio, name, synopsis string) *flag.FlagSet {
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.Contains(usage, "default") {
 				fmt.Fprintf(w, " (default %s)", f.DefValue)
 			}
-			if config.IsSetting(f.Name) {
+			if config.IsRegistered(fs, f.Name) {
 				fmt.Fprintf(w, " [$%s]", config.EnvName(f.Name))
 			}
 			fmt.Fprintln(w)

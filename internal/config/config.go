@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/mail"
@@ -187,9 +188,30 @@ func EnvNames() []string {
 // INKAN_* variable. Other flags of a command (--email, --out) have none.
 func IsSetting(name string) bool { return slices.Contains(settings, name) }
 
+// registered are the settings Register added to each flag set: only those
+// take their INKAN_* variable (Parse), so that a command's own flag of a
+// setting's name (clients add --require-mfa, which is the client's, not
+// the server's) never takes the server's variable.
+var registered sync.Map // *flag.FlagSet → map[string]bool
+
+// IsRegistered reports whether fs's flag name was added by Register: a
+// setting, which takes its INKAN_* variable.
+func IsRegistered(fs *flag.FlagSet, name string) bool {
+	m, ok := registered.Load(fs)
+	return ok && m.(map[string]bool)[name]
+}
+
 // Register adds the named settings to fs as flags, with c's values as
 // defaults. Unknown names panic: they are programming errors.
 func (c *Config) Register(fs *flag.FlagSet, names ...string) {
+	m := map[string]bool{}
+	if old, ok := registered.Load(fs); ok {
+		m = old.(map[string]bool)
+	}
+	for _, name := range names {
+		m[name] = true
+	}
+	registered.Store(fs, m)
 	for _, name := range names {
 		switch name {
 		case FlagAddr:
@@ -301,7 +323,7 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || !IsSetting(f.Name) {
+		if set[f.Name] || !IsRegistered(fs, f.Name) {
 			return
 		}
 		env := EnvName(f.Name)

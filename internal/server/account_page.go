@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/i18n"
@@ -73,6 +74,34 @@ func accountReturn(ret string) string {
 		}
 	}
 	return accountPath
+}
+
+// recentSignIn is how recently a session must have authenticated for its
+// user to add or remove a second factor in it (OWASP's re-authentication
+// for sensitive changes): one who took the session later must prove the
+// password, and the second factor the account has, before binding a
+// factor of their own to it.
+const recentSignIn = 15 * time.Minute
+
+// freshLogin is the login page that signs in again even when the browser
+// is signed in, then comes back to the account page.
+const freshLogin = loginForAccount + "&fresh=1"
+
+// recent reports whether sess authenticated within recentSignIn.
+func (a *accountPages) recent(sess store.Session) bool {
+	return a.sessions.now().Sub(sess.AuthTime) <= recentSignIn
+}
+
+// fresh reports whether sess may change the user's second factors; when
+// not, it sends the browser to sign in again and returns false.
+func (a *accountPages) fresh(w http.ResponseWriter, r *http.Request, sess store.Session) bool {
+	if a.recent(sess) {
+		return true
+	}
+	a.log.InfoContext(r.Context(), "second-factor change refused", "reason", "sign-in not recent", "sub", sess.UserID, "form", r.URL.Path)
+	pageHeaders(w)
+	http.Redirect(w, r, freshLogin, http.StatusSeeOther)
+	return false
 }
 
 // accountCSRF is the CSRF token of the account page's forms, bound to the

@@ -180,6 +180,11 @@ func (a *accountPages) passkeyAccountBody(w http.ResponseWriter, r *http.Request
 		writeJSON(w, http.StatusForbidden, map[string]string{"detail": tr(r, "error.csrf")})
 		return sess, u, b, false
 	}
+	if !a.recent(sess) {
+		a.log.InfoContext(r.Context(), "second-factor change refused", "reason", "sign-in not recent", "sub", u.ID, "form", r.URL.Path)
+		writeJSON(w, http.StatusForbidden, map[string]string{"detail": tr(r, "account.reauth"), "login": freshLogin})
+		return sess, u, b, false
+	}
 	return sess, u, b, true
 }
 
@@ -239,6 +244,9 @@ func (a *accountPages) restart(w http.ResponseWriter, r *http.Request, u store.U
 // removePasskey is POST /account/passkeys/delete: a credential change,
 // after which the browser gets a new session.
 func (a *accountPages) removePasskey(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if !a.fresh(w, r, sess) {
+		return
+	}
 	id, err := base64.RawURLEncoding.DecodeString(r.PostForm.Get("id"))
 	if err != nil || len(id) == 0 || len(id) > 1023 {
 		a.render(w, r, http.StatusNotFound, sess, u, "", tr(r, "passkey.error.unknown"))

@@ -118,6 +118,9 @@ func (a *accountPages) totpFailed(w http.ResponseWriter, r *http.Request, sess s
 // beginTOTP is POST /account/totp/begin: a new secret, pending, shown on
 // the enrolment page.
 func (a *accountPages) beginTOTP(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if !a.fresh(w, r, sess) {
+		return
+	}
 	if _, err := a.accounts.BeginTOTP(r.Context(), u.ID); err != nil {
 		a.totpFailed(w, r, sess, u, err)
 		return
@@ -194,6 +197,9 @@ func serveTOTPQR(w http.ResponseWriter, r *http.Request, accounts *account.Servi
 // enrolment enrols it; the browser gets a new session, and the first
 // second factor's recovery codes are shown once.
 func (a *accountPages) confirmTOTP(w http.ResponseWriter, r *http.Request, sess store.Session, u store.User) {
+	if !a.fresh(w, r, sess) {
+		return
+	}
 	codes, err := a.accounts.ConfirmTOTP(r.Context(), u.ID, r.PostForm.Get("code"))
 	if err != nil {
 		if status, key, ok := totpError(err); ok && errors.Is(err, account.ErrBadCode) {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image/png"
 	"io"
 	"net/http"
@@ -249,4 +250,61 @@ func TestAccountPage_totpThrottled(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "60" || !strings.Contains(string(body), "試行回数が多すぎます") || !strings.Contains(string(body), "認証アプリ") {
 		t.Errorf("a code past the budget = %d, Retry-After %q, want 429 in Japanese:\n%.1000s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
+}
+
+// Adding or removing a second factor wants a recent sign-in: a session
+// older than recentSignIn is sent to sign in again (the login page, even
+// though signed in), and after it the change goes through.
+func TestAccountPage_factorsNeedRecentSignIn(t *testing.T) {
+	p := newProvider(t)
+	p.signup(t, "Alice", "alice@example.com", "correct horse")
+	b := newBrowser(t)
+	page := b.accountSignIn(p, "alice@example.com", "correct horse")
+	p.clock.Add(recentSignIn + time.Minute)
+
+	// Forms: a redirect to the login page, which asks again.
+	req, _ := http.NewRequest("POST", p.url+"/account/totp/begin", strings.NewReader(url.Values{"csrf": {formToken(t, page)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	noFollow := *b.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != freshLogin {
+		t.Fatalf("POST /account/totp/begin with an old sign-in = %d %s, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), freshLogin)
+	}
+	code, login, _ := b.get(p.url + freshLogin)
+	if code != 200 || !strings.Contains(login, `action="/oauth2/login"`) || !strings.Contains(login, "sign in again before changing your second factors") {
+		t.Fatalf("GET %s signed in = %d, want the login form saying why:\n%.600s", freshLogin, code, login)
+	}
+	if f, err := p.srv.accounts.Factors(context.Background(), mustUserID(t, p.harness, "alice@example.com")); err != nil || f.TOTP {
+		t.Fatalf("factors = %+v, %v", f, err)
+	}
+	if e, err := p.srv.accounts.PendingTOTP(context.Background(), mustUserID(t, p.harness, "alice@example.com")); err == nil {
+		t.Errorf("an old sign-in began an enrolment: %+v", e.URL)
+	}
+
+	// JSON (the passkey script): 403 naming the login page.
+	jr, _ := http.NewRequest("POST", p.url+"/account/passkeys/options", strings.NewReader(`{}`))
+	jr.Header.Set("Content-Type", "application/json")
+	jr.Header.Set("X-CSRF-Token", formToken(t, page))
+	jresp, err := b.client.Do(jr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	json.NewDecoder(jresp.Body).Decode(&body)
+	jresp.Body.Close()
+	if jresp.StatusCode != http.StatusForbidden || body["login"] != freshLogin {
+		t.Errorf("POST /account/passkeys/options with an old sign-in = %d %v, want 403 naming %s", jresp.StatusCode, body, freshLogin)
+	}
+
+	// Signed in again: the change goes through.
+	form := url.Values{"csrf": {formToken(t, login)}, "return": {"/account"}, "email": {"alice@example.com"}, "password": {"correct horse"}}
+	if code, page, _ = b.post(p.url+"/oauth2/login", form); code != 200 || !strings.Contains(page, `action="/account/totp/begin"`) {
+		t.Fatalf("signing in again = %d, want the account page:\n%.500s", code, page)
+	}
+	b.enrolTOTP(p, page)
 }

@@ -185,9 +185,14 @@ func (p *pages) loginPage(w http.ResponseWriter, r *http.Request, to signIn, ema
 // signed in, at once when the browser is signed in already.
 func (p *pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	ret := accountReturn(r.URL.Query().Get("return"))
-	if _, _, ok := p.currentSession(r); ok {
+	_, u, ok := p.currentSession(r)
+	if ok && r.URL.Query().Get("fresh") == "" {
 		pageHeaders(w)
 		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return
+	}
+	if ok { // fresh=1: a change that needs a recent sign-in sent the browser here
+		p.loginPage(w, r, signIn{ret: ret}, u.Email, "account.reauth", http.StatusOK)
 		return
 	}
 	p.loginPage(w, r, signIn{ret: ret}, "", "", http.StatusOK)

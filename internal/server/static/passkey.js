@@ -66,6 +66,10 @@
       body: JSON.stringify(body)
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (data) {
+        // A change that needs a recent sign-in goes to the login page.
+        if (res.status === 403 && typeof data.login === "string" && data.login.charAt(0) === "/" && data.login.charAt(1) !== "/") {
+          window.location.assign(data.login);
+        }
         if (!res.ok) throw new Error(data.detail || res.statusText);
         return data;
       });

@@ -295,7 +295,9 @@ func TestAccountPage_factorsNeedRecentSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	var body map[string]string
-	json.NewDecoder(jresp.Body).Decode(&body)
+	if err := json.NewDecoder(jresp.Body).Decode(&body); err != nil {
+		t.Fatalf("POST /account/passkeys/options: %v", err)
+	}
 	jresp.Body.Close()
 	if jresp.StatusCode != http.StatusForbidden || body["login"] != freshLogin {
 		t.Errorf("POST /account/passkeys/options with an old sign-in = %d %v, want 403 naming %s", jresp.StatusCode, body, freshLogin)

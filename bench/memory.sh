@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory probe: VmRSS of an inkan binary 1 s after start, its peak during
-# logins, and 3 s after them, sampled from /proc/PID/status.
+# logins and 3 s after them, and its peak during GET /user with fresh tokens
+# (verify load) and 3 s after that, sampled from /proc/PID/status.
 #
 # Usage (from the repository root):
 #   bash bench/memory.sh [BINARY ...]
@@ -9,7 +10,10 @@
 # Each run: start `inkan serve` on a free loopback port with a temp data
 # dir, read VmRSS after 1 s, register one user, run bench/loadgen with 4
 # workers for 5 s against POST /user/_authenticate (it samples VmRSS every
-# 50 ms), read VmRSS 3 s later, stop the server.
+# 50 ms), read VmRSS 3 s later; then GET /user with 30,000 distinct tokens
+# (RS256-2048, minted by bench/mint with a published key), each sent once by
+# 32 workers, so that every request is a full verification and fills the
+# cache of verified tokens; read VmRSS 3 s later, stop the server.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/inkan-memory.XXXXXX")
@@ -18,13 +22,15 @@ cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 cd "$root"
 go build -o "$tmp/loadgen" ./bench/loadgen
+go build -o "$tmp/mint" ./bench/mint
 bins=("$@")
 if ((${#bins[@]} == 0)); then
 	go build -o "$tmp/inkan" ./cmd/inkan
 	bins=("$tmp/inkan")
 fi
 rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-printf '%-40s %8s %8s %8s %9s\n' binary idle peak after logins/s
+fresh=30000
+printf '%-28s %6s %6s %6s %9s %7s %6s %8s\n' binary idle login after logins/s verify after verify/s
 for round in 1 2; do
 	for bin in "${bins[@]}"; do
 		port=$((20000 + RANDOM % 40000))
@@ -39,15 +45,34 @@ for round in 1 2; do
 		done
 		sleep 1 # RSS one second after start, as a user sees it
 		idle=$(rss "$pid")
-		curl -sf -o /dev/null -X POST "127.0.0.1:$port/user" -H 'Content-Type: application/json' \
-			-d '{"name":"A","email":"a@example.com","password":"correct horse battery"}'
+		sub=$(curl -sf -X POST "127.0.0.1:$port/user" -H 'Content-Type: application/json' \
+			-d '{"name":"A","email":"a@example.com","password":"correct horse battery"}' |
+			sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 		res=$("$tmp/loadgen" -url "http://127.0.0.1:$port/user/_authenticate" -method POST \
 			-basic 'a@example.com:correct horse battery' -c 4 -d 5s -warmup 0s -pid "$pid")
 		sleep 3 # RSS three seconds after the load
 		after=$(rss "$pid")
 		peak=$(sed -n 's/.*"peak_rss_mib":\([0-9.]*\).*/\1/p' <<<"$res")
 		rps=$(sed -n 's/.*"rps":\([0-9.]*\).*/\1/p' <<<"$res")
-		printf '%-40s %8s %8s %8s %9s\n' "$(basename "$bin")#$round" "$idle" "$peak" "$after" "$rps"
+		# Verify load: a published 2048-bit key, tokens signed by it.
+		rm -f "$tmp/key.pem"
+		"$bin" keys generate --alg RS256 --bits 2048 --out "$tmp/key.pem" >/dev/null
+		kid=$("$bin" keys import --data-dir "$tmp/data" "$tmp/key.pem" 2>/dev/null)
+		deadline=$((SECONDS + 30))
+		until curl -sf "127.0.0.1:$port/.well-known/jwks.json" | grep -qF -- "$kid"; do
+			((SECONDS < deadline)) || { echo "memory.sh: $kid never published" >&2; exit 1; }
+			sleep 0.05 # poll interval while the key set reloads
+		done
+		"$tmp/mint" -key "$tmp/key.pem" -kid "$kid" -iss "http://127.0.0.1:$port" -sub "$sub" \
+			-email a@example.com -name A -n "$fresh" >"$tmp/fresh"
+		vres=$("$tmp/loadgen" -url "http://127.0.0.1:$port/user" -bearer-file "$tmp/fresh" -c 32 -d 60s \
+			-warmup 0s -n "$fresh" -pid "$pid")
+		sleep 3 # RSS three seconds after the load
+		vafter=$(rss "$pid")
+		vpeak=$(sed -n 's/.*"peak_rss_mib":\([0-9.]*\).*/\1/p' <<<"$vres")
+		vrps=$(sed -n 's/.*"rps":\([0-9.]*\).*/\1/p' <<<"$vres")
+		printf '%-28s %6s %6s %6s %9s %7s %6s %8s\n' "$(basename "$bin")#$round" "$idle" "$peak" "$after" "$rps" \
+			"$vpeak" "$vafter" "$vrps"
 		kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 	done
 done

@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -200,5 +203,28 @@ func TestE2E_gracefulShutdown(t *testing.T) {
 	<-p.done
 	if err := p.cmd.Wait(); err != nil {
 		t.Errorf("exit after SIGTERM = %v, want clean", err)
+	}
+}
+
+// Before its first request a server drops what start-up left behind, the
+// garbage and its mappings of the executable's pages (footprint.Release),
+// and goes on serving with the code mapped again on use.
+func TestE2E_startReleasesMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the executable's mappings are read from /proc, on Linux only")
+	}
+	p := startInkan(t, dataDir(t), nil, "--log-level", "debug")
+	m := regexp.MustCompile(`msg="released start-up memory" image_bytes=(\d+)`).FindStringSubmatch(p.logText())
+	if m == nil {
+		t.Fatalf("no start-up release in the log:\n%s", p.logText())
+	}
+	if n, _ := strconv.ParseUint(m[1], 10, 64); n < 1<<20 {
+		t.Errorf("released %s bytes of the executable's mappings, want at least 1 MiB", m[1])
+	}
+	if code, _, _ := call(t, "POST", p.base+"/user", signupBody("A", "a@example.com", "pw-8char")); code != 201 {
+		t.Fatalf("POST /user after the release = %d, want 201", code)
+	}
+	if code, body, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("a@example.com", "pw-8char")); code != 200 || body["access_token"] == nil {
+		t.Errorf("login after the release = %d %v, want 200 with a token", code, body)
 	}
 }

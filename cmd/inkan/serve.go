@@ -13,11 +13,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/account"
 	"github.com/inkan-dev/inkan/internal/config"
+	"github.com/inkan-dev/inkan/internal/footprint"
 	"github.com/inkan-dev/inkan/internal/janitor"
 	"github.com/inkan-dev/inkan/internal/keys"
 	"github.com/inkan-dev/inkan/internal/logsink"
@@ -239,10 +239,15 @@ func serve(ctx context.Context, std stdio, args []string) error {
 	}()
 
 	// Start-up's garbage (migrations, the templates rendered once to check
-	// them, the key set's parsing) is of no further use: collect it and
-	// hand the pages back before the first request, so an idle server
-	// holds only what it uses.
-	debug.FreeOSMemory()
+	// them, the key set's parsing) is of no further use, nor are most of
+	// the executable's pages that start-up read: collect the one and drop
+	// the other before the first request, so an idle server holds only
+	// what it uses.
+	if released, err := footprint.Release(); err != nil {
+		logger.WarnContext(ctx, "could not release start-up memory", "err", err)
+	} else {
+		logger.DebugContext(ctx, "released start-up memory", "image_bytes", released)
+	}
 	serving = true
 	var metricsSrv *http.Server
 	if mln != nil {

@@ -38,6 +38,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/inkan-dev/inkan/internal/footprint"
 )
 
 // ErrMalformedHash is wrapped by every error that reports an encoded hash
@@ -117,7 +119,7 @@ type Hasher struct {
 	mu         sync.Mutex
 	idleTimer  *time.Timer
 	maxKiB     uint32 // the largest argon2id memory a hash has used
-	free       func() // debug.FreeOSMemory; replaced in tests
+	free       func() // footprint.Release; replaced in tests
 	startLimit int64  // the memory limit when SetIdleRelease was called
 	userLimit  int64  // the same, or 0 when it was unlimited
 }
@@ -131,7 +133,7 @@ func New(p Params, concurrency int) *Hasher {
 	return &Hasher{
 		params: p,
 		sem:    make(chan struct{}, max(concurrency, 1)),
-		free:   debug.FreeOSMemory,
+		free:   func() { _, _ = footprint.Release() }, // best effort: nothing to report to a login
 	}
 }
 
@@ -139,8 +141,9 @@ func New(p Params, concurrency int) *Hasher {
 // the operating system once no computation has run for d: every argon2id
 // hash allocates its m KiB afresh, and while a server is otherwise idle the
 // garbage collector may not run for minutes, so a burst of logins would
-// otherwise leave the process's RSS at its peak. Zero (the default) turns it
-// off. Call it before h is used.
+// otherwise leave the process's RSS at its peak. The release also drops the
+// executable's pages that the burst mapped (footprint.Release). Zero (the
+// default) turns it off. Call it before h is used.
 //
 // While it is on, each hash is also followed by a garbage collection and a
 // soft memory limit (see bound), so that RSS under a stream of logins stays

@@ -34,6 +34,11 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 
+	// versions is versionsQuery prepared once on the read pool: every
+	// server polls it several times a second (watch.Run), and a prepared
+	// statement spares SQLite parsing and planning it each time.
+	versions *sql.Stmt
+
 	jobs sync.Map // job name → *sync.Mutex, for Exclusive
 }
 
@@ -83,6 +88,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	s.read = read
+	if s.versions, err = read.PrepareContext(ctx, versionsQuery); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -112,7 +121,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools; the last close checkpoints the WAL.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	var err error
+	if s.versions != nil {
+		err = s.versions.Close()
+	}
+	return errors.Join(err, s.read.Close(), s.write.Close())
 }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.

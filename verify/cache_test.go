@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"testing"
@@ -83,8 +84,41 @@ func TestVerifier_cache(t *testing.T) {
 			if _, err := v.Verify(ctx, tok); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := v.Verify(ctx, tok); err != nil { // the second: cached
+				t.Fatal(err)
+			}
 			if n := len(v.cache.m); n > 4 {
 				t.Fatalf("cache holds %d tokens, want at most 4", n)
+			}
+		}
+	})
+	t.Run("kept from the second verification", func(t *testing.T) {
+		tok := mustSign(t, jose.RS256, key, "rsa", claims(set("jti", "twice")))
+		sum := sha256.Sum256([]byte(tok))
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, cached := v.cache.m[sum]; cached {
+			t.Fatal("a token verified once was cached")
+		}
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, cached := v.cache.m[sum]; !cached {
+			t.Fatal("a token verified twice was not cached")
+		}
+		if _, seen := v.cache.seen[sum]; seen {
+			t.Error("a cached token is still in the set of tokens seen once")
+		}
+	})
+	t.Run("tokens seen once bounded", func(t *testing.T) {
+		for i := range 20 {
+			tok := mustSign(t, jose.RS256, key, "rsa", claims(set("jti", fmt.Sprint("once-", i))))
+			if _, err := v.Verify(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(v.cache.seen); n > 4 {
+				t.Fatalf("%d tokens seen once are remembered, want at most 4", n)
 			}
 		}
 	})
@@ -96,7 +130,8 @@ func TestVerifier_cache(t *testing.T) {
 				t.Fatalf("Verify(wrong issuer) = %v", err)
 			}
 		}
-		if len(v.cache.m) > before {
+		_, seen := v.cache.seen[sha256.Sum256([]byte(bad))]
+		if len(v.cache.m) > before || seen {
 			t.Error("a refused token was cached")
 		}
 	})

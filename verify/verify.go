@@ -136,10 +136,13 @@ type Config struct {
 	// tokens that expired any time ago.
 	SkipExpiryCheck bool
 	// CacheSize, when positive, keeps up to that many verified tokens, so
-	// that a token presented again skips the signature check. A hit still
-	// checks that the key its kid names is the same key in the KeySet (a
-	// removed or replaced key refuses it) and checks exp, nbf, iat, iss and
-	// aud against the clock again. Zero disables the cache.
+	// that a token presented again skips the signature check. A token is
+	// kept from its second verification on: one presented only once (a
+	// stream of new tokens, or an attacker's) takes no room beyond its
+	// SHA-256 and displaces nothing. A hit still checks that the key its
+	// kid names is the same key in the KeySet (a removed or replaced key
+	// refuses it) and checks exp, nbf, iat, iss and aud against the clock
+	// again. Zero disables the cache.
 	CacheSize int
 }
 
@@ -189,7 +192,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.cfg.MaxTokenSize = DefaultMaxTokenSize
 	}
 	if cfg.CacheSize > 0 {
-		v.cache = &tokenCache{max: cfg.CacheSize, m: map[[sha256.Size]byte]*cached{}}
+		v.cache = newTokenCache(cfg.CacheSize)
 	}
 	if v.cfg.KeySet == nil { // last, so that no goroutine starts for a refused cfg
 		jwksURL := cfg.JWKSURL
@@ -293,11 +296,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if typ, ok := h.ExtraHeaders[jose.HeaderType].(string); ok {
 		c.Type = typ
 	}
-	if err := v.checkClaims(c, &w); err != nil {
+	if err := setTimes(c, &w); err != nil {
+		return nil, err
+	}
+	if err := v.checkClaims(c); err != nil {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(sum, &cached{claims: *c, wire: w, key: key}, v.cfg.Now())
+		c.Issuer = v.cfg.Issuer // checked equal: the cache shares one copy
+		v.cache.put(sum, &cached{claims: *c, key: key}, v.cfg.Now())
 	}
 	return c, nil
 }
@@ -305,20 +312,38 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 // cached is a verified token.
 type cached struct {
 	claims Claims
-	wire   wireClaims
 	key    Key
 }
 
 // tokenCache maps the SHA-256 of a token to its verification.
+//
+// A token enters it on its second verification, not its first: seen holds
+// the hashes of tokens verified once. A token presented once, as most of a
+// stream of new ones are, then costs 32 bytes instead of a cached
+// verification, and it never displaces the tokens in use; a token in use
+// pays one more signature check, once.
 type tokenCache struct {
-	mu  sync.RWMutex
-	m   map[[sha256.Size]byte]*cached
-	max int
+	mu   sync.RWMutex
+	m    map[[sha256.Size]byte]*cached
+	seen map[[sha256.Size]byte]struct{}
+	max  int
+}
+
+func newTokenCache(size int) *tokenCache {
+	return &tokenCache{max: size, m: map[[sha256.Size]byte]*cached{}, seen: map[[sha256.Size]byte]struct{}{}}
 }
 
 func (tc *tokenCache) put(sum [sha256.Size]byte, e *cached, now time.Time) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
+	if _, again := tc.seen[sum]; !again {
+		if len(tc.seen) >= tc.max {
+			clear(tc.seen) // a new generation: the tokens in use come back
+		}
+		tc.seen[sum] = struct{}{}
+		return
+	}
+	delete(tc.seen, sum)
 	if len(tc.m) >= tc.max {
 		for k, old := range tc.m { // expired entries first
 			if !now.Before(old.claims.Expiry) {
@@ -353,34 +378,42 @@ func (v *Verifier) fromCache(ctx context.Context, sum [sha256.Size]byte) (c *Cla
 		return nil, false, nil
 	}
 	claims := e.claims
-	if err := v.checkClaims(&claims, &e.wire); err != nil {
+	if err := v.checkClaims(&claims); err != nil {
 		return nil, true, err
 	}
 	return &claims, true, nil
 }
 
-func (v *Verifier) checkClaims(c *Claims, w *wireClaims) error {
-	now := v.cfg.Now()
-	leeway := v.cfg.Leeway
+// setTimes sets c's exp, nbf and iat from w, the payload's claims; an absent
+// nbf or iat stays the zero time.
+func setTimes(c *Claims, w *wireClaims) error {
 	if w.Expiry == nil {
 		return fmt.Errorf("%w: no exp claim", ErrMalformed)
 	}
 	c.Expiry = w.Expiry.Time().UTC()
+	if w.NotBefore != nil {
+		c.NotBefore = w.NotBefore.Time().UTC()
+	}
+	if w.IssuedAt != nil {
+		c.IssuedAt = w.IssuedAt.Time().UTC()
+	}
+	return nil
+}
+
+// checkClaims checks c, whose times setTimes set, against the clock and
+// the configuration: on every Verify, a cached token's too.
+func (v *Verifier) checkClaims(c *Claims) error {
+	now := v.cfg.Now()
+	leeway := v.cfg.Leeway
 	// RFC 7519 §4.1.4: now must be before exp (plus leeway) to accept.
 	if !v.cfg.SkipExpiryCheck && !now.Before(c.Expiry.Add(leeway)) {
 		return fmt.Errorf("%w: at %s", ErrExpired, c.Expiry.Format(time.RFC3339))
 	}
-	if w.NotBefore != nil {
-		c.NotBefore = w.NotBefore.Time().UTC()
-		if now.Add(leeway).Before(c.NotBefore) {
-			return fmt.Errorf("%w: nbf %s", ErrNotYetValid, c.NotBefore.Format(time.RFC3339))
-		}
+	if !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore) {
+		return fmt.Errorf("%w: nbf %s", ErrNotYetValid, c.NotBefore.Format(time.RFC3339))
 	}
-	if w.IssuedAt != nil {
-		c.IssuedAt = w.IssuedAt.Time().UTC()
-		if now.Add(leeway).Before(c.IssuedAt) {
-			return fmt.Errorf("%w: issued in the future, at %s", ErrNotYetValid, c.IssuedAt.Format(time.RFC3339))
-		}
+	if !c.IssuedAt.IsZero() && now.Add(leeway).Before(c.IssuedAt) {
+		return fmt.Errorf("%w: issued in the future, at %s", ErrNotYetValid, c.IssuedAt.Format(time.RFC3339))
 	}
 	if !slices.ContainsFunc(v.cfg.Types, func(t string) bool { return normalType(t) == normalType(c.Type) }) {
 		return fmt.Errorf("%w: %q", ErrType, c.Type)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/inkan-dev/inkan/internal/events"
@@ -25,6 +26,21 @@ type Metrics struct {
 	events   *prometheus.CounterVec
 	lost     prometheus.Counter // events that could not be stored
 	mfa      *prometheus.CounterVec
+
+	// routes holds each (route, method, status)'s counter and histogram
+	// once looked up: the vectors hash their labels on every lookup, and
+	// every request makes one. The key space is bounded as the labels are.
+	routes sync.Map // routeKey → *routeMetrics
+}
+
+type routeKey struct {
+	route, method string
+	status        int
+}
+
+type routeMetrics struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // Login and signup outcomes, the values of the result label.
@@ -148,6 +164,15 @@ func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched" // bounded cardinality: never the raw path
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	k := routeKey{route, method, status}
+	rm, ok := m.routes.Load(k)
+	if !ok {
+		rm, _ = m.routes.LoadOrStore(k, &routeMetrics{
+			requests: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			latency:  m.latency.WithLabelValues(route),
+		})
+	}
+	r := rm.(*routeMetrics)
+	r.requests.Inc()
+	r.latency.Observe(d.Seconds())
 }

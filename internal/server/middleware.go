@@ -91,6 +91,13 @@ func addressOf(a netip.Addr) string {
 	return a.String()
 }
 
+// The values of the headers every answer carries. Header.Add appends to a
+// value's slice, and a slice of cap 1 makes it copy, so sharing is safe.
+var (
+	headerNosniff = []string{"nosniff"}
+	headerHSTS    = []string{"max-age=63072000; includeSubDomains"}
+)
+
 // statusWriter remembers the status for the access log.
 type statusWriter struct {
 	http.ResponseWriter
@@ -135,10 +142,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			// handler sees it: every chunked request closes its connection.
 			h.Set("Connection", "close")
 		}
-		h.Set("X-Request-Id", id)
-		h.Set("X-Content-Type-Options", "nosniff")
+		// Canonical keys, set directly: Header.Set would canonicalise them
+		// and allocate each constant value on every request.
+		h["X-Request-Id"] = []string{id}
+		h["X-Content-Type-Options"] = headerNosniff
 		if s.opts.HTTP.HSTS || s.proxies.secure(r) {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = headerHSTS
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		if s.opts.Logger.Enabled(ctx, slog.LevelDebug) { // no per-request work at the default level

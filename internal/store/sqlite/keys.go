@@ -149,7 +149,7 @@ func (s *Store) ClientsVersion(ctx context.Context) (int64, error) {
 // Versions reads the four change counters in one query.
 func (s *Store) Versions(ctx context.Context) (store.Versions, error) {
 	var v store.Versions
-	err := s.versions.QueryRowContext(ctx).Scan(&v.Users, &v.Clients, &v.Keys, &v.Revocations)
+	err := s.read.QueryRowContext(ctx, versionsQuery).Scan(&v.Users, &v.Clients, &v.Keys, &v.Revocations)
 	if err != nil {
 		return store.Versions{}, fmt.Errorf("versions: %w", err)
 	}

@@ -32,12 +32,7 @@ type Store struct {
 	// connection so that they queue in Go instead of spinning on SQLITE_BUSY,
 	// and reads use their own pool, which WAL lets run beside the writer.
 	write *sql.DB
-	read  *sql.DB
-
-	// versions is versionsQuery prepared once on the read pool: every
-	// server polls it several times a second (watch.Run), and a prepared
-	// statement spares SQLite parsing and planning it each time.
-	versions *sql.Stmt
+	read  *pool // reads run as prepared statements
 
 	jobs sync.Map // job name → *sync.Mutex, for Exclusive
 }
@@ -87,11 +82,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	s.read = read
-	if s.versions, err = read.PrepareContext(ctx, versionsQuery); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
-	}
+	s.read = newPool(read)
 	return s, nil
 }
 
@@ -121,11 +112,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools; the last close checkpoints the WAL.
 func (s *Store) Close() error {
-	var err error
-	if s.versions != nil {
-		err = s.versions.Close()
-	}
-	return errors.Join(err, s.read.Close(), s.write.Close())
+	return errors.Join(s.read.Close(), s.write.Close())
 }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.

@@ -46,7 +46,7 @@ func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 	if len(p.stmts) >= maxPrepared {
 		return nil
 	}
-	st, err := p.DB.PrepareContext(ctx, query)
+	st, err := p.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
 	}

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Memory probe: VmRSS of an inkan binary 1 s after start, its peak during
-# logins and 3 s after them, and its peak during GET /user with fresh tokens
-# (verify load) and 3 s after that, sampled from /proc/PID/status.
+# Memory probe: VmRSS of an inkan binary 1 s and 8 s after start, its peak
+# during logins and 3 s after them, and its peak during GET /user with fresh
+# tokens (verify load) and 3 s after that, sampled from /proc/PID/status.
 #
 # Usage (from the repository root):
 #   bash bench/memory.sh [BINARY ...]
-# With no binary it builds ./cmd/inkan. Each binary is run twice, the
-# binaries interleaved, so that two builds compare on the same machine.
+# With no binary it builds ./cmd/inkan twice: as `go build` does (inkan, the
+# build that `go run` serves, linked with the C library for the resolver)
+# and as the Dockerfile does (inkan-static: CGO_ENABLED=0, -trimpath,
+# -ldflags='-s -w'). Each binary is run twice, the binaries interleaved, so
+# that two builds compare on the same machine.
 # Each run: start `inkan serve` on a free loopback port with a temp data
-# dir, read VmRSS after 1 s, register one user, run bench/loadgen with 4
+# dir, read VmRSS after 1 s (idle) and after 8 s (settled: the server has
+# released start-up's memory a second time, 5 s after it began serving),
+# register one user, run bench/loadgen with 4
 # workers for 5 s against POST /user/_authenticate (it samples VmRSS every
 # 50 ms), read VmRSS 3 s later; then GET /user with 30,000 distinct tokens
 # (RS256-2048, minted by bench/mint with a published key), each sent once by
@@ -26,11 +31,12 @@ go build -o "$tmp/mint" ./bench/mint
 bins=("$@")
 if ((${#bins[@]} == 0)); then
 	go build -o "$tmp/inkan" ./cmd/inkan
-	bins=("$tmp/inkan")
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp/inkan-static" ./cmd/inkan
+	bins=("$tmp/inkan" "$tmp/inkan-static")
 fi
 rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 fresh=30000
-printf '%-28s %6s %6s %6s %9s %7s %6s %8s\n' binary idle login after logins/s verify after verify/s
+printf '%-28s %6s %7s %6s %6s %9s %7s %6s %8s\n' binary idle settled login after logins/s verify after verify/s
 for round in 1 2; do
 	for bin in "${bins[@]}"; do
 		port=$((20000 + RANDOM % 40000))
@@ -45,6 +51,8 @@ for round in 1 2; do
 		done
 		sleep 1 # RSS one second after start, as a user sees it
 		idle=$(rss "$pid")
+		sleep 7 # and eight seconds after, when start-up's loops have settled
+		settled=$(rss "$pid")
 		sub=$(curl -sf -X POST "127.0.0.1:$port/user" -H 'Content-Type: application/json' \
 			-d '{"name":"A","email":"a@example.com","password":"correct horse battery"}' |
 			sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
@@ -71,7 +79,7 @@ for round in 1 2; do
 		vafter=$(rss "$pid")
 		vpeak=$(sed -n 's/.*"peak_rss_mib":\([0-9.]*\).*/\1/p' <<<"$vres")
 		vrps=$(sed -n 's/.*"rps":\([0-9.]*\).*/\1/p' <<<"$vres")
-		printf '%-28s %6s %6s %6s %9s %7s %6s %8s\n' "$(basename "$bin")#$round" "$idle" "$peak" "$after" "$rps" \
+		printf '%-28s %6s %7s %6s %6s %9s %7s %6s %8s\n' "$(basename "$bin")#$round" "$idle" "$settled" "$peak" "$after" "$rps" \
 			"$vpeak" "$vafter" "$vrps"
 		kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 	done

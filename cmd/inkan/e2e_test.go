@@ -208,7 +208,8 @@ func TestE2E_gracefulShutdown(t *testing.T) {
 
 // Before its first request a server drops what start-up left behind, the
 // garbage and its mappings of the executable's pages (footprint.Release),
-// and goes on serving with the code mapped again on use.
+// and goes on serving with the code mapped again on use; it does so once
+// more when its loops have run their first rounds (settleRelease).
 func TestE2E_startReleasesMemory(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the executable's mappings are read from /proc, on Linux only")
@@ -224,7 +225,15 @@ func TestE2E_startReleasesMemory(t *testing.T) {
 	if code, _, _ := call(t, "POST", p.base+"/user", signupBody("A", "a@example.com", "pw-8char")); code != 201 {
 		t.Fatalf("POST /user after the release = %d, want 201", code)
 	}
-	if code, body, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("a@example.com", "pw-8char")); code != 200 || body["access_token"] == nil {
-		t.Errorf("login after the release = %d %v, want 200 with a token", code, body)
+	login := func(when string) {
+		t.Helper()
+		if code, body, _ := call(t, "POST", p.base+"/user/_authenticate", "", "Authorization", basicAuth("a@example.com", "pw-8char")); code != 200 || body["access_token"] == nil {
+			t.Errorf("login after the %s release = %d %v, want 200 with a token", when, code, body)
+		}
 	}
+	login("start-up")
+	eventually(t, settleRelease+10*time.Second, "the settled release in the log", func() bool {
+		return strings.Contains(p.logText(), `msg="released settled start-up memory"`)
+	})
+	login("settled")
 }

@@ -1,6 +1,7 @@
 // Package footprint hands back to the operating system the memory that a
 // process touched once and no longer uses: the garbage of a burst of work,
-// and the pages of its own executable that start-up ran or read.
+// and the pages of its executable (and of the shared libraries a cgo build
+// loads) that start-up ran or read.
 //
 // A Go binary's code, read-only data and function table are file-backed
 // mappings. Start-up touches a little of nearly every package (each
@@ -10,7 +11,8 @@
 // will not run most of that code again. Those pages are clean copies of the
 // file: dropping the process's mappings of them loses nothing, since the
 // page cache still holds them and the next use maps them again with a
-// minor fault.
+// minor fault. The same holds for the C library and the dynamic loader,
+// which a default (cgo) build maps for the resolver and os/user.
 package footprint
 
 import (
@@ -23,8 +25,9 @@ import (
 
 // Release collects garbage, returns the free heap to the operating system
 // (debug.FreeOSMemory) and, on Linux, drops the process's mappings of the
-// clean read-only pages of its executable (see the package documentation).
-// It reports how many bytes of the executable's mappings it released. Call
+// clean read-only pages of its executable and shared libraries (see the
+// package documentation). It reports how many bytes of mappings it
+// released. Call
 // it when a burst of work is over, not on a hot path: the runtime stops
 // the world to collect, and the code the next request runs is mapped again.
 func Release() (uint64, error) {
@@ -35,18 +38,19 @@ func Release() (uint64, error) {
 // span is an address range of the process's memory, [start, end).
 type span struct{ start, end uint64 }
 
-// imageSpans returns the mappings of exe in smaps (the text of
+// imageSpans returns the mappings of files in smaps (the text of
 // /proc/self/smaps) that are safe to drop: private, not writable, and with
-// no anonymous page. A relocation-read-only segment (GNU_RELRO in a
+// no anonymous page. A file is a path; the kernel's own mappings ([vdso],
+// [stack]) and anonymous memory are left alone. A relocation-read-only segment (GNU_RELRO in a
 // position-independent build) is private and read-only too, but the dynamic
 // loader wrote it, so its pages are anonymous copies that dropping would
 // turn back into the unrelocated file: such a mapping is left alone, as is
 // code a debugger patched.
-func imageSpans(smaps []byte, exe string) []span {
+func imageSpans(smaps []byte) []span {
 	var (
 		out   []span
 		cur   span
-		cand  bool // the current mapping is exe's, private and read-only
+		cand  bool // the current mapping is a file's, private and read-only
 		clean bool // and smaps said it holds no anonymous or swapped page
 	)
 	flush := func() {
@@ -74,7 +78,7 @@ func imageSpans(smaps []byte, exe string) []span {
 		}
 		flush()
 		s, perms, path, ok := parseMapping(line)
-		if !ok || path != exe || perms[1] == 'w' || perms[3] != 'p' {
+		if !ok || !strings.HasPrefix(path, "/") || perms[1] == 'w' || perms[3] != 'p' {
 			continue
 		}
 		cur, cand = s, true

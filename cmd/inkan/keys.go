@@ -40,7 +40,7 @@ func keysCmd(ctx context.Context, std stdio, sub string, args []string) error {
 	case "rotate":
 		synopsis = "keys rotate [--now] [flags]"
 	case "revoke":
-		synopsis, wantArgs = "keys revoke KID [flags]", 1
+		synopsis, wantArgs = "keys revoke [flags] [--] KID\n\nA kid that begins with \"-\" goes after \"--\".", 1
 	case "rekey":
 		synopsis = "keys rekey --new-master-key-file FILE [flags]\n\nRe-seals every signing key and every user's TOTP secret under the new master key."
 	case "list":

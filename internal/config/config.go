@@ -306,6 +306,10 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string) ([]strin
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if strings.HasPrefix(err.Error(), "flag provided but not defined") {
+				// An argument such as a key's thumbprint may begin with "-".
+				return nil, fmt.Errorf(`%w (an argument that begins with "-" goes after "--")`, err)
+			}
 			return nil, err
 		}
 		rest := fs.Args()

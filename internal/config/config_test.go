@@ -180,6 +180,7 @@ func TestParse_errors(t *testing.T) {
 		{name: "bad flag bool", args: []string{"--signup=maybe"}, wantText: []string{"signup"}},
 		{name: "unknown flag", args: []string{"--nope"}, wantText: []string{"nope"}},
 		{name: "unknown flag after positional", args: []string{"key.pem", "--nope"}, wantText: []string{"nope"}},
+		{name: "argument that looks like a flag", args: []string{"-VUeCK03skAKsLrfp6vq"}, wantText: []string{"-VUeCK03skAKsLrfp6vq", `goes after "--"`}},
 		{name: "missing value", args: []string{"--addr"}, wantText: []string{"addr"}},
 		{name: "help", args: []string{"-h"}, wantErr: flag.ErrHelp},
 		{name: "bad retention", args: []string{"--events-retention", "3 months"}, wantText: []string{"events-retention", `"3 months"`}},

@@ -2,6 +2,8 @@
 // against, on one port:
 //
 //	GET /json    a bare net/http handler writing a small JSON body
+//	GET /jwks    a bare net/http handler writing the JWKS document fetched
+//	             at start, byte for byte: the JWKS's floor with its size
 //	GET /verify  the Bearer token's RS256 signature checked with crypto/rsa
 //	             against the key fetched at start from inkan's JWKS, then a
 //	             small JSON body; 401 when the check fails
@@ -51,7 +53,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	keys, err := fetchKeys(ctx, *jwksURL)
+	keys, jwks, err := fetchKeys(ctx, *jwksURL)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -59,6 +61,9 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /json", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, okBody)
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, jwks)
 	})
 	mux.HandleFunc("GET /verify", func(w http.ResponseWriter, r *http.Request) {
 		if !keys.verify(r.Header.Get("Authorization")) {
@@ -148,20 +153,20 @@ func (ks keySet) pick(head64 string) (*rsa.PublicKey, bool) {
 }
 
 // fetchKeys reads the RS256 keys of the JWKS at url (RFC 7517 §5, RFC 7518 §6.3.1).
-func fetchKeys(ctx context.Context, url string) (keySet, error) {
+func fetchKeys(ctx context.Context, url string) (keySet, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
+		return nil, nil, fmt.Errorf("fetch JWKS: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch JWKS: status %s", resp.Status)
+		return nil, nil, fmt.Errorf("fetch JWKS: status %s", resp.Status)
 	}
 	var doc struct {
 		Keys []struct {
@@ -172,8 +177,12 @@ func fetchKeys(ctx context.Context, url string) (keySet, error) {
 			E       string `json:"e"`
 		} `json:"keys"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return nil, fmt.Errorf("decode JWKS: %w", err)
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch JWKS: %w", err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, nil, fmt.Errorf("decode JWKS: %w", err)
 	}
 	ks := keySet{}
 	for _, k := range doc.Keys {
@@ -182,20 +191,20 @@ func fetchKeys(ctx context.Context, url string) (keySet, error) {
 		}
 		n, err := base64.RawURLEncoding.DecodeString(k.N)
 		if err != nil {
-			return nil, fmt.Errorf("decode JWKS key %q: n: %w", k.KeyID, err)
+			return nil, nil, fmt.Errorf("decode JWKS key %q: n: %w", k.KeyID, err)
 		}
 		e, err := base64.RawURLEncoding.DecodeString(k.E)
 		if err != nil {
-			return nil, fmt.Errorf("decode JWKS key %q: e: %w", k.KeyID, err)
+			return nil, nil, fmt.Errorf("decode JWKS key %q: e: %w", k.KeyID, err)
 		}
 		exp := new(big.Int).SetBytes(e)
 		if !exp.IsInt64() || exp.Int64() < 3 || exp.Int64() > 1<<31-1 {
-			return nil, fmt.Errorf("decode JWKS key %q: exponent out of range", k.KeyID)
+			return nil, nil, fmt.Errorf("decode JWKS key %q: exponent out of range", k.KeyID)
 		}
 		ks[k.KeyID] = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp.Int64())}
 	}
 	if len(ks) == 0 {
-		return nil, errors.New("JWKS has no RS256 key")
+		return nil, nil, errors.New("JWKS has no RS256 key")
 	}
-	return ks, nil
+	return ks, raw, nil
 }

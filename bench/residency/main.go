@@ -27,7 +27,8 @@ import (
 	"strings"
 )
 
-// symbol is one entry of go tool nm -size: [addr, addr+size).
+// symbol is one entry of go tool nm: a page belongs to the last symbol
+// that starts at or before it.
 type symbol struct {
 	addr  uint64
 	group string
@@ -112,23 +113,23 @@ func main() {
 // symbols lists exe's symbols by address, each with the group its pages
 // count under.
 func symbols(exe string) ([]symbol, error) {
-	out, err := exec.Command("go", "tool", "nm", "-size", "-sort", "address", exe).Output()
+	out, err := exec.Command("go", "tool", "nm", "-sort", "address", exe).Output()
 	if err != nil {
 		return nil, fmt.Errorf("go tool nm %s: %w", exe, err)
 	}
 	var syms []symbol
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
-		// "  4a1f20       1234 T net/http.(*conn).serve"
+		// "  4a1f20 T net/http.(*conn).serve"
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 {
+		if len(f) < 3 {
 			continue
 		}
 		addr, err := strconv.ParseUint(f[0], 16, 64)
-		if err != nil || f[2] == "U" {
+		if err != nil || f[1] == "U" {
 			continue
 		}
-		syms = append(syms, symbol{addr: addr, group: group(f[2], strings.Join(f[3:], " "))})
+		syms = append(syms, symbol{addr: addr, group: group(f[1], strings.Join(f[2:], " "))})
 	}
 	if len(syms) == 0 {
 		return nil, fmt.Errorf("%s has no symbols (built with -ldflags=-s?)", exe)

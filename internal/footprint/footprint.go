@@ -27,9 +27,9 @@ import (
 // (debug.FreeOSMemory) and, on Linux, drops the process's mappings of the
 // clean read-only pages of its executable and shared libraries (see the
 // package documentation). It reports how many bytes of mappings it
-// released. Call
-// it when a burst of work is over, not on a hot path: the runtime stops
-// the world to collect, and the code the next request runs is mapped again.
+// released. Call it when a burst of work is over, not on a hot path: the
+// runtime stops the world to collect, and the code the next request runs
+// is mapped again.
 func Release() (uint64, error) {
 	debug.FreeOSMemory()
 	return releaseImage()
@@ -41,11 +41,12 @@ type span struct{ start, end uint64 }
 // imageSpans returns the mappings of files in smaps (the text of
 // /proc/self/smaps) that are safe to drop: private, not writable, and with
 // no anonymous page. A file is a path; the kernel's own mappings ([vdso],
-// [stack]) and anonymous memory are left alone. A relocation-read-only segment (GNU_RELRO in a
-// position-independent build) is private and read-only too, but the dynamic
-// loader wrote it, so its pages are anonymous copies that dropping would
-// turn back into the unrelocated file: such a mapping is left alone, as is
-// code a debugger patched.
+// [stack]) and anonymous memory are left alone. A relocation-read-only
+// segment (GNU_RELRO in a position-independent build or a shared library)
+// is private and read-only too, but the dynamic loader wrote it, so its
+// pages are anonymous copies that dropping would turn back into the
+// unrelocated file: such a mapping is left alone, as is code a debugger
+// patched.
 func imageSpans(smaps []byte) []span {
 	var (
 		out   []span
